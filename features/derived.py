@@ -1,0 +1,66 @@
+"""Derived quantities of the contract and the monitoring-line lookup: the facts the label is built from."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from features.contract import DEFAULT_LINES, LINE_GROWTH_AFTER_LAST
+
+
+def net_income(h: pd.DataFrame) -> pd.Series:
+    """家庭纯收入: wage + operating - operating expense + property + transfer (insurance claims excluded)."""
+    return (h["wage_income"] + h["operating_income"] - h["operating_expense"]
+            + h["property_income"] + h["transfer_income"]).astype("float64")
+
+
+def net_income_pc(h: pd.DataFrame) -> pd.Series:
+    """人均纯收入."""
+    return net_income(h) / h["household_size"].astype("float64")
+
+
+def hardship_income_pc(h: pd.DataFrame) -> pd.Series:
+    """扣除刚性支出后的人均收入: net income less medical and education spending, per person."""
+    rigid = h["medical_expense"] + h["education_expense"]
+    return (net_income(h) - rigid) / h["household_size"].astype("float64")
+
+
+def default_lines() -> pd.DataFrame:
+    """The contract's example lines, as a monitoring_lines table."""
+    return pd.DataFrame(DEFAULT_LINES, columns=["province", "year", "line"]).astype(
+        {"year": "Int64", "line": "float64"})
+
+
+def monitoring_line(provinces: pd.Series, years: pd.Series, lines: pd.DataFrame | None = None) -> pd.Series:
+    """The line for each (province, year): the province's own entries, else '*'.
+
+    A year after the last entry grows the last line by 5% a year; a year before the first uses the first.
+    Raises ``KeyError`` naming the province when neither it nor '*' has any entry.
+    """
+    lines = default_lines() if lines is None or lines.empty else lines
+    years = pd.Series(years, copy=False).astype("int64").to_numpy()
+    provinces = pd.Series(provinces, copy=False).astype(str).to_numpy()
+    out = np.full(len(years), np.nan)
+    by_province = {p: g.sort_values("year") for p, g in lines.groupby("province", sort=False)}
+    for prov in pd.unique(provinces):
+        table = by_province.get(prov, by_province.get("*"))
+        if table is None:
+            raise KeyError(f"no monitoring line for province {prov!r} and no '*' entry; "
+                           f"add rows to monitoring_lines.csv")
+        mask = provinces == prov
+        out[mask] = _line_from_table(table["year"].astype("int64").to_numpy(),
+                                     table["line"].astype("float64").to_numpy(), years[mask])
+    return pd.Series(out, index=getattr(provinces, "index", None), name="line")
+
+
+def _line_from_table(table_years: np.ndarray, table_lines: np.ndarray, years: np.ndarray) -> np.ndarray:
+    """Exact entry, last line grown 5%/year after the end, first line before the start; gaps take the
+    latest earlier entry."""
+    idx = np.searchsorted(table_years, years, side="right") - 1
+    before = idx < 0
+    idx = np.clip(idx, 0, len(table_years) - 1)
+    value = table_lines[idx].copy()
+    after = years > table_years[-1]
+    value[after] = table_lines[-1] * (1 + LINE_GROWTH_AFTER_LAST) ** (years[after] - table_years[-1])
+    value[before] = table_lines[0]
+    return value
