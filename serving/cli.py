@@ -1,0 +1,27 @@
+"""The ``povwatch`` console script: a thin orchestrator over the stage packages.
+
+Each command lives beside the stage it drives and is registered here; command modules import their heavy
+dependencies inside the function body so ``povwatch --help`` stays fast and import has no side effects.
+"""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(
+    name="povwatch",
+    help="Early warning of rural households falling (back) into poverty (防止返贫动态监测).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+# One line per command: name -> function. Keep the DESIGN order.
+from features.cli import features_cmd, ingest_cmd, simulate_cmd  # noqa: E402
+
+app.command("simulate")(simulate_cmd)
+app.command("ingest")(ingest_cmd)
+app.command("features")(features_cmd)
+
+if __name__ == "__main__":  # pragma: no cover
+    app()
