@@ -23,5 +23,10 @@ app.command("simulate")(simulate_cmd)
 app.command("ingest")(ingest_cmd)
 app.command("features")(features_cmd)
 
+from training.cli import promote_cmd, train_cmd  # noqa: E402
+
+app.command("train")(train_cmd)
+app.command("promote")(promote_cmd)
+
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -1,0 +1,63 @@
+"""CLI commands of the training stage: train and promote."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+WarehouseOpt = Annotated[Path, typer.Option("--warehouse", envvar="POVWATCH_WAREHOUSE",
+                                            help="Warehouse folder (its MLflow store lives inside it).")]
+
+
+def train_cmd(
+    warehouse: WarehouseOpt = Path("povwatch-data"),
+    test_round: Annotated[Optional[str], typer.Option("--test-round", help="Round R: test on households at R's "
+                          "survey date, labelled by R+1. Default: the newest round with a next round.")] = None,
+    config: Annotated[Optional[Path], typer.Option("--config", help="Training config (JSON or YAML), "
+                      "validated before any compute.", exists=True, dir_okay=False)] = None,
+    truth: Annotated[Optional[Path], typer.Option("--truth", help="Simulator truth file for the oracle row "
+                     "(default: <warehouse>/truth.parquet when present).")] = None,
+) -> None:
+    """Train, evaluate against the baselines, log an MLflow run and register the model as @challenger."""
+    from pydantic import ValidationError
+
+    from training.config import TrainConfig
+    from training.splits import SplitError
+    from training.train import format_table, train
+
+    try:
+        cfg = TrainConfig.from_file(config)
+    except (ValidationError, ValueError) as e:
+        raise typer.BadParameter(f"{config}: {e}", param_hint="--config") from e
+    try:
+        result = train(warehouse, test_round=test_round, cfg=cfg, truth_path=truth)
+    except (SplitError, FileNotFoundError, ValueError) as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(2) from e
+    typer.echo(f"run_id: {result.run_id}")
+    typer.echo(f"registered: povwatch-risk v{result.version} @{' @'.join(result.aliases)}")
+    typer.echo(f"test round {result.split['test_round']} (as-of {result.split['test_as_of']}): "
+               f"{result.split['test']['rows']} households, {result.split['test']['positives']} fell")
+    typer.echo(format_table(result.table))
+
+
+def promote_cmd(
+    warehouse: WarehouseOpt = Path("povwatch-data"),
+    force: Annotated[bool, typer.Option("--force", help="Promote even if the gate refuses; "
+                     "records who forced it in the version's tags.")] = False,
+) -> None:
+    """Move @champion to the @challenger if it is not worse on the newest labelled round."""
+    from training.promote import promote
+    from training.registry import RegistryError
+
+    try:
+        result = promote(warehouse, force=force)
+    except RegistryError as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(2) from e
+    typer.echo(result.message)
+    if not result.promoted and "refused" in result.message:
+        raise typer.Exit(1)
+

@@ -1,0 +1,51 @@
+"""A short model card (markdown) logged with every run: data, label, metrics against baselines, limits."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+
+def model_card(*, split: dict, table: pd.DataFrame, config: dict, n_features: int, calibration: str,
+               tiers: dict[str, float]) -> str:
+    fmt = table.map(lambda v: "" if pd.isna(v) else f"{v:.4f}")
+    return f"""# povwatch-risk — model card
+
+## What it predicts
+The probability that a household whose income after rigid spending (hardship income per capita) is at or
+above the monitoring line at the as-of date falls below the line at its **next** survey round
+(`falls_below_line`, contract v1). Households with no next round are unlabelled and excluded.
+
+## Data
+- Split: {split['kind']}; test round `{split['test_round']}` at as-of {split['test_as_of']}
+  ({split['test']['rows']} households, {split['test']['positives']} fell).
+- Fit: {split['fit']['rows']} examples, as-of {split['fit']['as_of_min']} … {split['fit']['as_of_max']},
+  outcomes known by {split['fit']['label_date_max']}.
+- Early stopping and calibration: {split['valid']['rows']} examples from as-of {split['valid']['as_of_min']}
+  (never the test round).
+- {n_features} indicators from the feature catalogue (`feature_catalogue.json`); no identifiers.
+
+## Model
+LightGBM (`{config['lightgbm']}`), {calibration} calibration, tiers: high ≥ {tiers['high']:.3f},
+medium ≥ {tiers['medium']:.3f}.
+
+## Test-round metrics (model vs baselines)
+{fmt.to_markdown() if hasattr(fmt, 'to_markdown') and _has_tabulate() else fmt.to_string()}
+
+`rule`: official-style threshold rule (hardship income < 1.5 × line or rigid spending > share of income).
+`logit`: regularised logistic regression on the same indicators. `oracle` (simulated data only): the
+simulator's true risk, the ceiling for any model.
+
+## Limits
+- Trained on the rounds above; a new province, a change of the monitoring line policy, or a change in the
+  survey instrument calls for retraining and a look at the slice metrics (`slices.csv`).
+- Events between rounds are self-declared or found on visits: unreported shocks are invisible.
+- The score supports, never replaces, the cadre's judgement and the official identification procedure.
+"""
+
+
+def _has_tabulate() -> bool:
+    try:
+        import tabulate  # noqa: F401
+    except ImportError:
+        return False
+    return True
