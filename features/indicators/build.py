@@ -1,0 +1,117 @@
+"""Assemble the indicator table: cut the point-in-time slice, align it, run every catalogue feature.
+
+The only place that decides what is known at an as-of date:
+- records with ``survey_date <= as_of`` (the latest is the household's current record, the others its history);
+- members of the latest record's round only (``household_id`` and ``round_id`` both match);
+- events with ``event_date <= as_of``.
+Anything dated later is dropped here, before any feature sees it. Rows come out sorted by household_id, and
+every input is put in a canonical order first, so the output does not depend on the order of the input rows.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from features.catalogue import FEATURES, feature_names
+from features.derived import monitoring_line
+from features.indicators import dynamics, education, illness, income, labour, living, shocks, subsidy  # noqa: F401
+from features.indicators.context import REGISTRY, Context
+
+KEY_COLUMNS = ["household_id", "round_id", "survey_date", "as_of"]
+AsOf = pd.Timestamp | pd.Series
+
+
+def _record_as_of(households: pd.DataFrame, as_of: AsOf) -> np.ndarray:
+    """The as-of date of every record: one date, or the date of its household in a Series (NaT when the
+    household is not in it)."""
+    if not isinstance(as_of, pd.Series):
+        return np.full(len(households), np.datetime64(pd.Timestamp(as_of).as_unit("ns")), dtype="datetime64[ns]")
+    if as_of.index.has_duplicates:
+        dup = as_of.index[as_of.index.duplicated()][0]
+        raise ValueError(f"as_of has several dates for household {dup!r}; pass one as-of date per household")
+    dates = pd.to_datetime(as_of).astype("datetime64[ns]").to_numpy()
+    idx = pd.Index(as_of.index.astype("object")).get_indexer(households["household_id"].astype("object"))
+    out = np.full(len(households), np.datetime64("NaT"), dtype="datetime64[ns]")
+    out[idx >= 0] = dates[idx[idx >= 0]]
+    return out
+
+
+def known_records(households: pd.DataFrame, as_of: AsOf) -> pd.DataFrame:
+    """Records surveyed on or before their household's as-of date, with ``as_of`` and ``row`` (household
+    position), sorted by household_id, survey_date, round_id."""
+    rec_as_of = _record_as_of(households, as_of)
+    survey = households["survey_date"].to_numpy(dtype="datetime64[ns]")
+    keep = survey <= rec_as_of  # NaT compares False
+    known = households.loc[keep].assign(as_of=rec_as_of[keep])
+    known = known.sort_values(["household_id", "survey_date", "round_id"], kind="stable", ignore_index=True)
+    ids = known["household_id"].to_numpy()
+    first = np.r_[True, ids[1:] != ids[:-1]] if len(ids) else np.array([], dtype=bool)
+    known["row"] = np.cumsum(first) - 1
+    return known
+
+
+def _latest(known: pd.DataFrame) -> pd.DataFrame:
+    row = known["row"].to_numpy()
+    last = np.r_[row[1:] != row[:-1], True] if len(row) else np.array([], dtype=bool)
+    return known.loc[last].reset_index(drop=True)
+
+
+def _align(frame: pd.DataFrame, latest: pd.DataFrame) -> np.ndarray:
+    """Row of ``latest`` each line of ``frame`` belongs to (by household_id), -1 when none."""
+    return pd.Index(latest["household_id"].astype("object")).get_indexer(frame["household_id"].astype("object"))
+
+
+def _members_of_latest(members: pd.DataFrame, latest: pd.DataFrame) -> pd.DataFrame:
+    row = _align(members, latest)
+    ok = row >= 0
+    ok[ok] = members["round_id"].to_numpy(dtype="object")[ok] == latest["round_id"].to_numpy(dtype="object")[row[ok]]
+    out = members.loc[ok].assign(row=row[ok])
+    return out.sort_values(["row", "member_id"], kind="stable", ignore_index=True)
+
+
+def _known_events(events: pd.DataFrame, latest: pd.DataFrame) -> pd.DataFrame:
+    row = _align(events, latest)
+    ok = row >= 0
+    date = events["event_date"].to_numpy(dtype="datetime64[ns]")
+    as_of = latest["as_of"].to_numpy(dtype="datetime64[ns]")
+    survey = latest["survey_date"].to_numpy(dtype="datetime64[ns]")
+    ok[ok] = date[ok] <= as_of[row[ok]]
+    r, d = row[ok], date[ok]
+    out = events.loc[ok].assign(row=r, days_before=(as_of[r] - d) / np.timedelta64(1, "D"),
+                                after_survey=d > survey[r])
+    return out.sort_values(["row", "event_date", "event_type", "amount"], kind="stable", ignore_index=True)
+
+
+def build_context(households: pd.DataFrame, members: pd.DataFrame, events: pd.DataFrame,
+                  lines: pd.DataFrame | None, as_of: AsOf) -> Context:
+    """The aligned point-in-time slice every indicator function reads."""
+    known = known_records(households, as_of)
+    years = known["survey_date"].dt.year
+    known["line"] = monitoring_line(known["province"], years, lines).to_numpy() if len(known) else np.array([])
+    latest = _latest(known)
+    return Context(latest=latest, members=_members_of_latest(members, latest), history=known,
+                   events=_known_events(events, latest))
+
+
+def build_indicators(households: pd.DataFrame, members: pd.DataFrame, events: pd.DataFrame,
+                     lines: pd.DataFrame | None, as_of: AsOf) -> pd.DataFrame:
+    """One row per household known at its as-of date: keys, then every catalogue feature as float64.
+
+    ``as_of`` is one date for all, or a Series of dates indexed by household_id (households not in it are
+    left out). See the module docstring for what counts as known.
+    """
+    ctx = build_context(households, members, events, lines, as_of)
+    missing = [f.name for f in FEATURES if f.name not in REGISTRY]
+    if missing:
+        raise RuntimeError(f"catalogue features without an indicator function: {', '.join(missing)}")
+    latest = ctx.latest
+    cols: dict[str, object] = {
+        "household_id": latest["household_id"].astype("object").to_numpy(),
+        "round_id": latest["round_id"].astype("object").to_numpy(),
+        "survey_date": latest["survey_date"].to_numpy(dtype="datetime64[ns]"),
+        "as_of": latest["as_of"].to_numpy(dtype="datetime64[ns]"),
+    }
+    for name in feature_names():
+        cols[name] = ctx.get(name)
+    return pd.DataFrame(cols)
