@@ -28,5 +28,9 @@ from training.cli import promote_cmd, train_cmd  # noqa: E402
 app.command("train")(train_cmd)
 app.command("promote")(promote_cmd)
 
+from serving.score_cli import score_cmd  # noqa: E402
+
+app.command("score")(score_cmd)
+
 if __name__ == "__main__":  # pragma: no cover
     app()

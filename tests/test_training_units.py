@@ -1,0 +1,113 @@
+"""Unit tests of the training stage on tiny hand-made frames: metrics, calibration, tiers, splits, config."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from models.calibration import Calibrator
+from models.tiers import assign, fit_thresholds
+from training.config import TrainConfig
+from training.metrics import expected_calibration_error, metric_table, precision_at_k, recall_at_k
+from training.splits import SplitError, make_split
+
+
+def test_recall_and_precision_at_k_count_the_top_share():
+    y = np.array([1, 0, 1, 0, 0, 0, 0, 0, 0, 1])
+    score = np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.05])
+    # top 20% = first two rows: one of three fallers found
+    assert recall_at_k(y, score, 0.2) == pytest.approx(1 / 3)
+    assert precision_at_k(y, score, 0.2) == pytest.approx(0.5)
+    assert recall_at_k(y, score, 1.0) == 1.0
+
+
+def test_ece_is_zero_for_perfect_calibration_and_positive_otherwise():
+    y = np.array([0] * 9 + [1] * 1, dtype=float)
+    assert expected_calibration_error(y, np.full(10, 0.1)) == pytest.approx(0.0)
+    assert expected_calibration_error(y, np.full(10, 0.9)) == pytest.approx(0.8)
+
+
+def test_metric_table_names_match_design():
+    rng = np.random.default_rng(0)
+    y = (rng.random(500) < 0.1).astype(float)
+    m = metric_table(y, rng.random(500))
+    assert list(m) == ["roc_auc", "pr_auc", "brier", "ece", "recall_at_5pct", "recall_at_10pct", "precision_at_10pct"]
+
+
+@pytest.mark.parametrize("method", ["isotonic", "platt", "auto"])
+def test_calibrator_round_trips_through_json(method):
+    rng = np.random.default_rng(1)
+    margin = rng.normal(size=2000)
+    y = (rng.random(2000) < 1 / (1 + np.exp(-(2 * margin - 2)))).astype(float)
+    cal = Calibrator(method=method).fit(margin, y)
+    again = Calibrator.from_dict(cal.to_dict())
+    np.testing.assert_allclose(cal.predict(margin), again.predict(margin))
+    p = cal.predict(margin)
+    assert ((0 <= p) & (p <= 1)).all()
+    assert abs(p.mean() - y.mean()) < 0.02
+
+
+def test_calibrator_refuses_a_slice_with_one_outcome():
+    with pytest.raises(ValueError, match="both outcomes"):
+        Calibrator().fit(np.zeros(10), np.zeros(10))
+
+
+def test_tiers_are_sized_to_capacity_and_ordered():
+    p = np.linspace(0, 1, 1001)
+    th = fit_thresholds(p, high_share=0.05, medium_share=0.10)
+    tiers = assign(p, th)
+    assert (tiers == "high").mean() == pytest.approx(0.05, abs=0.002)
+    assert (tiers == "medium").mean() == pytest.approx(0.10, abs=0.002)
+    assert tiers[-1] == "high" and tiers[0] == "low"
+
+
+def _examples() -> tuple[pd.DataFrame, pd.Series]:
+    """Three households over rounds r0..r3 surveyed each 1 December; quarterly as-of dates between."""
+    rounds = pd.Series(pd.to_datetime(["2021-12-01", "2022-12-01", "2023-12-01", "2024-12-01"]),
+                       index=["r0", "r1", "r2", "r3"])
+    rows = []
+    for i, (rid, d) in enumerate(rounds.items()):
+        as_ofs = [d] + ([d + pd.DateOffset(months=3 * q) for q in (1, 2, 3)] if i < 3 else [])
+        for a in as_ofs:
+            for h in ("a", "b", "c"):
+                nxt = rounds.iloc[i + 1] if i < 3 else pd.NaT
+                rows.append({"household_id": h, "round_id": rid, "as_of": a, "eligible": True,
+                             "falls_below_line": float(h == "a") if i < 3 else np.nan,
+                             "label_round_id": rounds.index[i + 1] if i < 3 else None, "label_date": nxt})
+    return pd.DataFrame(rows), rounds
+
+
+def test_split_never_trains_on_an_outcome_after_the_test_date():
+    ex, rounds = _examples()
+    split = make_split(ex, rounds)  # default: r2, the newest round with a next round
+    assert split.test_round == "r2"
+    t = rounds["r2"]
+    train = ex[split.fit | split.valid]
+    assert (train["label_date"] <= t).all(), "a training outcome is known only after the test date"
+    assert (train["as_of"] < t).all()
+    assert (ex.loc[split.test, "as_of"] == t).all()
+    # fitting never sees an outcome later than the validation as-of
+    assert (ex.loc[split.fit, "label_date"] <= split.valid_as_of).all()
+    assert not (split.fit & split.valid).any() and not ((split.fit | split.valid) & split.test).any()
+    assert split.kind == "forward"
+
+
+def test_split_explicit_round_and_errors():
+    ex, rounds = _examples()
+    s = make_split(ex, rounds, "r1")
+    assert (ex.loc[s.fit | s.valid, "label_date"] <= rounds["r1"]).all()
+    assert s.kind == "household-holdout"  # only one labelled round before r1
+    with pytest.raises(SplitError, match="unknown test round"):
+        make_split(ex, rounds, "r9")
+    with pytest.raises(SplitError, match="no labelled households"):
+        make_split(ex, rounds, "r3")
+
+
+def test_config_rejects_unknown_keys_and_bad_ranges():
+    with pytest.raises(Exception, match="nonsense"):
+        TrainConfig.model_validate({"nonsense": 1})
+    with pytest.raises(Exception, match="learning_rate"):
+        TrainConfig.model_validate({"lightgbm": {"learning_rate": -1}})
+    with pytest.raises(Exception, match="tier"):
+        TrainConfig.model_validate({"tier_high_share": 0.6, "tier_medium_share": 0.5})
