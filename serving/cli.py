@@ -32,5 +32,9 @@ from serving.score_cli import score_cmd  # noqa: E402
 
 app.command("score")(score_cmd)
 
+from serving.demo import demo_cmd  # noqa: E402
+
+app.command("demo")(demo_cmd)
+
 if __name__ == "__main__":  # pragma: no cover
     app()
