@@ -6,7 +6,8 @@ Layout under the root::
     members/round_id=<R>/data.parquet
     events/year=<YYYY>/data.parquet
     monitoring_lines/data.parquet
-    quarantine/<table>/<time>-<source>.parquet   rejected rows with a ``reason`` column
+    quarantine/<table>/<source>-<digest>.parquet rejected rows as read, with ``reason`` (digest: of the
+                                                 source file, so re-ingesting a file rewrites, never adds)
 
 Partition names are URL-quoted round ids. Every write goes to a temporary file and is renamed into
 place, so a crash leaves the previous state readable.
@@ -41,12 +42,37 @@ def partition_value(dirname: str) -> str:
     return urllib.parse.unquote(dirname.split("=", 1)[1])
 
 
+def _temp_path(path: Path) -> Path:
+    """Hidden, outside any ``key=value`` pattern readers match, so a left-over is never taken for data."""
+    return path.with_name(f".{path.name}.{os.getpid()}.tmp")
+
+
 def atomic_write_parquet(df: pd.DataFrame, path: Path) -> None:
     """Write ``df`` to ``path`` via a temporary file and an atomic rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = _temp_path(path)
     df.to_parquet(tmp, index=False)
     os.replace(tmp, path)
+
+
+def atomic_write_many(files: dict[Path, pd.DataFrame]) -> None:
+    """Write several Parquet files: stage every one as a temporary file, then rename them all.
+
+    A failure while staging leaves every target as it was (and removes the temporaries); renames are
+    atomic one by one, so each file is always either its old or its new version, never half written.
+    """
+    staged: list[tuple[Path, Path]] = []
+    try:
+        for path, df in files.items():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = _temp_path(path)
+            staged.append((tmp, path))
+            df.to_parquet(tmp, index=False)
+        for tmp, path in staged:
+            os.replace(tmp, path)
+    finally:
+        for tmp, _ in staged:
+            tmp.unlink(missing_ok=True)
 
 
 class Warehouse:
@@ -61,6 +87,24 @@ class Warehouse:
 
     def partition_path(self, table: str, key: str, value: object) -> Path:
         return self.table_dir(table) / partition_name(key, value) / DATA_FILE
+
+    def lines_path(self) -> Path:
+        return self.table_dir("monitoring_lines") / DATA_FILE
+
+    def quarantine_dir(self, table: str) -> Path:
+        return self.root / "quarantine" / table
+
+    # ---- writes (ingest only; atomic per file)
+    def read_file(self, table: str, path: Path) -> pd.DataFrame:
+        """One stored file in canonical form, or an empty canonical frame when it does not exist."""
+        return cast(table, pd.read_parquet(path)) if path.is_file() else empty_frame(table)
+
+    def write(self, files: dict[Path, pd.DataFrame]) -> None:
+        """Write files under this root atomically (see ``atomic_write_many``)."""
+        for path in files:
+            if self.root.resolve() not in path.resolve().parents:
+                raise ValueError(f"refusing to write {path} outside the warehouse {self.root}")
+        atomic_write_many(files)
 
     def _partitions(self, table: str) -> dict[str, Path]:
         d = self.table_dir(table)

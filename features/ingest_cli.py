@@ -1,0 +1,53 @@
+"""``povwatch ingest``: validate survey files and load them into the warehouse."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from features.warehouse import DEFAULT_WAREHOUSE
+
+
+def ingest_cmd(
+    paths: Annotated[list[Path], typer.Argument(
+        help="CSV (UTF-8, BOM or not) or Parquet files, or folders searched for them; the table is "
+             "recognised by the file name (households*, members*, events*, monitoring_lines*, or the "
+             "Chinese table names).")],
+    warehouse: Annotated[Path, typer.Option(
+        help="Warehouse folder (Parquet tables, quarantine).", envvar="POVWATCH_WAREHOUSE")] = Path(DEFAULT_WAREHOUSE),
+    table: Annotated[str | None, typer.Option(
+        help="Load every file as this table (households, members, events, monitoring_lines or the "
+             "Chinese name) instead of recognising it by file name.")] = None,
+    json_out: Annotated[bool, typer.Option(
+        "--json", help='Print only {table: {"read": n, "accepted": n, "rejected": n}} as JSON.')] = False,
+) -> None:
+    """Validate files against the survey contract and load the valid rows; rejected rows go to
+    <warehouse>/quarantine/<table>/ with a reason each. Loading the same file twice changes nothing."""
+    from features.ingest import ingest
+    from features.pii import MissingIdKeyError
+    from features.validate import ContractError
+    from features.warehouse import Warehouse
+
+    try:
+        summary = ingest(paths, Warehouse(warehouse), table=table)
+    except (ContractError, MissingIdKeyError) as e:
+        typer.echo(f"ingest refused: {e}", err=True)
+        raise typer.Exit(code=2) from e
+    if json_out:
+        typer.echo(json.dumps(summary.counts(), ensure_ascii=False))
+        return
+    for name, s in summary.tables.items():
+        typer.echo(f"{name}: read {s.read}, accepted {s.accepted}, rejected {s.rejected}")
+        for rule, n in s.top_reasons:
+            typer.echo(f"  rejected for {rule}: {n}")
+        if s.quarantine_files:
+            typer.echo(f"  rejected rows with reasons: {', '.join(s.quarantine_files)}")
+        if s.unknown_columns:
+            typer.echo(f"  columns not in the contract, not stored: {', '.join(s.unknown_columns)}")
+        if s.dropped_pii_columns:
+            typer.echo(f"  identifying columns dropped, never stored: {', '.join(s.dropped_pii_columns)}")
+    for f in summary.skipped_files:
+        typer.echo(f"skipped (no table of that name): {f}")
