@@ -63,7 +63,8 @@ def _label_from(h: pd.DataFrame, as_of: AsOf) -> pd.DataFrame:
     nxt = nxt.reindex(out["household_id"])
     below = nxt["hardship_income_pc"].to_numpy() < nxt["line"].to_numpy()
     out["falls_below_line"] = np.where(nxt["hardship_income_pc"].isna().to_numpy(), np.nan, below.astype("float64"))
-    out["label_round_id"] = nxt["round_id"].astype("object").to_numpy()
+    rid = nxt["round_id"].astype("object")
+    out["label_round_id"] = rid.where(rid.notna(), None).to_numpy()
     out["label_date"] = nxt["survey_date"].to_numpy(dtype="datetime64[ns]")
     return out
 

@@ -1,0 +1,90 @@
+"""Labels: eligibility at the as-of date, the outcome at the next round, unlabelled without one; examples from
+a real (temporary) warehouse."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from features.catalogue import feature_names
+from features.labels import build_examples, default_as_of_dates, label_frame, round_as_of
+from features.warehouse import Warehouse, atomic_write_parquet, partition_name
+from tests.test_indicators import LINES, family, frames, panel, record
+
+
+def _labels(as_of: str) -> pd.DataFrame:
+    h, _, _ = panel()
+    return label_frame(h, LINES, pd.Timestamp(as_of)).set_index("household_id")
+
+
+def test_eligible_and_positive_negative_unlabelled() -> None:
+    # panel: h1 and h2 comfortably above the line; h3 (general, wages 9000) below it in every round
+    lab = _labels("2024-12-01")
+    assert list(lab.index) == ["h1", "h2", "h3"]
+    assert lab.loc["h1", "eligible"] == 1.0 and lab.loc["h3", "eligible"] == 0.0
+    assert lab.loc["h1", "falls_below_line"] == 0.0 and lab.loc["h1", "label_round_id"] == "2025"
+    assert lab.loc["h1", "label_date"] == pd.Timestamp("2025-11-18")
+    assert np.isnan(lab.loc["h3", "falls_below_line"]) and pd.isna(lab.loc["h3", "label_date"])  # no 2025 round
+
+
+def test_a_fall_at_the_next_round_is_positive() -> None:
+    recs = [record("a", "2023", "2023-11-15"), record("a", "2024", "2024-11-15", wage_income=2000.0),
+            record("b", "2023", "2023-11-15"), record("b", "2024", "2024-11-15", medical_expense=40000.0)]
+    h, _, _ = frames(recs, [], [])
+    lab = label_frame(h, LINES, pd.Timestamp("2023-12-31")).set_index("household_id")
+    assert (lab["eligible"] == 1.0).all()
+    assert lab.loc["a", "falls_below_line"] == 1.0  # income collapsed
+    assert lab.loc["b", "falls_below_line"] == 1.0  # rigid medical spending pushed it under
+    assert lab.loc["a", "label_round_id"] == "2024"
+    # at the 2024 survey date the 2024 record is the current one and there is no next round
+    later = label_frame(h, LINES, pd.Timestamp("2024-11-15")).set_index("household_id")
+    assert later["eligible"].eq(0.0).all() and later["falls_below_line"].isna().all()
+
+
+def _warehouse(root) -> Warehouse:
+    h, m, e = panel()
+    wh = Warehouse(root)
+    for rid in h["round_id"].unique():
+        atomic_write_parquet(h[h["round_id"] == rid], wh.table_dir("households") / partition_name("round_id", rid)
+                             / "data.parquet")
+        atomic_write_parquet(m[m["round_id"] == rid], wh.table_dir("members") / partition_name("round_id", rid)
+                             / "data.parquet")
+    for year, part in e.groupby(e["event_date"].dt.year):
+        atomic_write_parquet(part, wh.table_dir("events") / partition_name("year", year) / "data.parquet")
+    atomic_write_parquet(LINES, wh.table_dir("monitoring_lines") / "data.parquet")
+    return wh
+
+
+def test_round_as_of_and_default_dates(tmp_path) -> None:
+    wh = _warehouse(tmp_path)
+    ra = round_as_of(wh)
+    assert ra.to_dict() == {"2023": pd.Timestamp("2023-11-15"), "2024": pd.Timestamp("2024-11-20"),
+                            "2025": pd.Timestamp("2025-11-18")}
+    dates = default_as_of_dates(wh)
+    assert dates[:5] == [pd.Timestamp(d) for d in ("2023-11-15", "2024-01-01", "2024-04-01", "2024-07-01",
+                                                   "2024-10-01")]
+    assert dates[-1] == pd.Timestamp("2025-11-18") and len(dates) == 3 + 8
+    assert default_as_of_dates(wh, quarterly=False) == list(ra)
+
+
+def test_build_examples_joins_indicators_labels_and_context(tmp_path) -> None:
+    wh = _warehouse(tmp_path)
+    ex = build_examples(wh, [pd.Timestamp("2024-11-20"), pd.Timestamp("2025-03-01")])
+    assert list(ex.columns) == ["household_id", "round_id", "survey_date", "as_of", *feature_names(),
+                                "eligible", "falls_below_line", "label_round_id", "label_date",
+                                "county", "village", "household_type", "is_monitored"]
+    assert len(ex) == 6
+    assert ex.groupby("as_of")["label_round_id"].apply(list).to_dict() == {
+        pd.Timestamp("2024-11-20"): ["2025", "2025", None], pd.Timestamp("2025-03-01"): ["2025", "2025", None]}
+    assert (ex["label_date"].dropna() > ex.loc[ex["label_date"].notna(), "as_of"]).all()
+    h, m, e = panel()
+    from features.indicators import build_indicators
+    direct = build_indicators(h, m, e, LINES, pd.Timestamp("2025-03-01"))
+    got = ex[ex["as_of"] == pd.Timestamp("2025-03-01")].reset_index(drop=True)[direct.columns]
+    pd.testing.assert_frame_equal(got, direct)
+
+
+def test_no_rounds_is_a_clear_error(tmp_path) -> None:
+    with pytest.raises(ValueError, match="no rounds"):
+        build_examples(Warehouse(tmp_path))
