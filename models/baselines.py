@@ -23,17 +23,17 @@ from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardSc
 class RuleBaseline:
     """Threshold rule; ``score`` is a ranking in [0, 1] (flagged households above all unflagged)."""
 
-    def __init__(self, *, ratio_column: str, rigid_share_column: str, line_multiple: float = 1.5,
+    def __init__(self, *, ratio_column: str, rigid_share_columns: tuple[str, ...], line_multiple: float = 1.5,
                  rigid_share: float = 0.5) -> None:
         self.ratio_column = ratio_column
-        self.rigid_share_column = rigid_share_column
+        self.rigid_share_columns = rigid_share_columns
         self.line_multiple = line_multiple
         self.rigid_share = rigid_share
 
     def flag(self, X: pd.DataFrame) -> np.ndarray:
         ratio = X[self.ratio_column].to_numpy(float)
-        rigid = X[self.rigid_share_column].to_numpy(float)
-        return (ratio < self.line_multiple) | (np.nan_to_num(rigid, nan=0.0) > self.rigid_share)
+        rigid = np.nan_to_num(X[list(self.rigid_share_columns)].to_numpy(float), nan=0.0).sum(axis=1)
+        return (ratio < self.line_multiple) | (rigid > self.rigid_share)
 
     def score(self, X: pd.DataFrame) -> np.ndarray:
         ratio = np.nan_to_num(X[self.ratio_column].to_numpy(float), nan=np.inf)

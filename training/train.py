@@ -121,7 +121,7 @@ def train(warehouse_root: Path, *, test_round: str | None = None, cfg: TrainConf
     model = fitted.risk_model
 
     test_X, test_y = X[split.test], y[split.test]
-    rule = RuleBaseline(ratio_column=RULE_RATIO, rigid_share_column=RULE_RIGID,
+    rule = RuleBaseline(ratio_column=RULE_RATIO, rigid_share_columns=RULE_RIGID,
                         line_multiple=cfg.rule_line_multiple, rigid_share=cfg.rule_rigid_share)
     logit = LogitBaseline(C=cfg.logit_C, categorical=categorical).fit(X[split.fit], y[split.fit])
     scores = {"model": model.predict_proba(test_X), "rule": rule.score(test_X), "logit": logit.score(test_X)}
@@ -152,8 +152,8 @@ def train(warehouse_root: Path, *, test_round: str | None = None, cfg: TrainConf
 
 
 # Indicators the rule baseline reads (see features.catalogue).
-RULE_RATIO = "hardship_ratio_to_line"
-RULE_RIGID = "rigid_share_of_income"
+RULE_RATIO = "hardship_ratio"
+RULE_RIGID = ("medical_share_of_income", "education_share_of_income")
 
 
 def _log_run(wh, cfg, model, split_info, table, metrics, slices, examples, split, test_X, test_y, scores, features):

@@ -1,0 +1,90 @@
+"""Shared fixtures: one small simulated county, ingested, with one trained and registered model per session.
+
+Everything goes through the real CLI (typer's runner, in process) and a real MLflow SQLite store inside the
+temporary warehouse; nothing is mocked.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+SIM_HOUSEHOLDS = 2500
+SIM_ROUNDS = 4
+SIM_SEED = 11
+# Small, fast model: the suite trains once per session.
+TEST_TRAIN_CONFIG = '{"num_boost_round": 200, "early_stopping_rounds": 20, "quarterly": true}'
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    os.environ["BENTOML_DO_NOT_TRACK"] = "true"
+    os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
+    os.environ["DO_NOT_TRACK"] = "true"
+    os.environ.pop("MLFLOW_TRACKING_URI", None)  # each test warehouse carries its own registry
+    os.environ.pop("POVWATCH_API_TOKEN", None)
+
+
+def invoke(args: list[str]) -> str:
+    """Run one povwatch command in process; fail the test with its output when it fails."""
+    from typer.testing import CliRunner
+
+    from serving.cli import app
+
+    result = CliRunner().invoke(app, args, catch_exceptions=False)
+    assert result.exit_code == 0, f"povwatch {' '.join(args)} exited {result.exit_code}:\n{result.output}"
+    return result.output
+
+
+@pytest.fixture(scope="session")
+def simulated_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Simulator output (households, members, events, truth) as Parquet."""
+    out = tmp_path_factory.mktemp("sim")
+    invoke(["simulate", "--households", str(SIM_HOUSEHOLDS), "--rounds", str(SIM_ROUNDS), "--seed", str(SIM_SEED),
+            "--out", str(out)])
+    return out
+
+
+@pytest.fixture(scope="session")
+def ingested_warehouse(simulated_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A warehouse with the simulated rounds ingested (and the simulator's truth beside it). Read-only."""
+    wh = tmp_path_factory.mktemp("warehouse")
+    invoke(["ingest", str(simulated_dir), "--warehouse", str(wh)])
+    truth = next(simulated_dir.glob("truth*.parquet"))
+    shutil.copy(truth, wh / "truth.parquet")
+    return wh
+
+
+@pytest.fixture(scope="session")
+def train_config_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("config") / "train.json"
+    path.write_text(TEST_TRAIN_CONFIG)
+    return path
+
+
+@pytest.fixture(scope="session")
+def trained_warehouse(ingested_warehouse: Path, train_config_file: Path) -> Path:
+    """The ingested warehouse with one trained model registered as @champion and @challenger.
+
+    Tests must not change its registry; copy the data into a new warehouse to train or promote more."""
+    invoke(["train", "--warehouse", str(ingested_warehouse), "--config", str(train_config_file)])
+    return ingested_warehouse
+
+
+@pytest.fixture(scope="session")
+def champion_model(trained_warehouse: Path):
+    from training.registry import load_risk_model
+
+    return load_risk_model(trained_warehouse, "champion")
+
+
+@pytest.fixture()
+def fresh_warehouse(simulated_dir: Path, tmp_path: Path) -> Path:
+    """A new warehouse of the same simulated data, with an empty registry: for tests that train or promote."""
+    wh = tmp_path / "warehouse"
+    invoke(["ingest", str(simulated_dir), "--warehouse", str(wh)])
+    truth = next(simulated_dir.glob("truth*.parquet"))
+    shutil.copy(truth, wh / "truth.parquet")
+    return wh
