@@ -75,8 +75,8 @@ def test_build_examples_joins_indicators_labels_and_context(tmp_path) -> None:
                                 "eligible", "falls_below_line", "label_round_id", "label_date",
                                 "county", "village", "household_type", "is_monitored"]
     assert len(ex) == 6
-    assert ex.groupby("as_of")["label_round_id"].apply(list).to_dict() == {
-        pd.Timestamp("2024-11-20"): ["2025", "2025", None], pd.Timestamp("2025-03-01"): ["2025", "2025", None]}
+    assert ex.fillna({"label_round_id": "-"}).groupby("as_of")["label_round_id"].apply(list).to_dict() == {
+        pd.Timestamp("2024-11-20"): ["2025", "2025", "-"], pd.Timestamp("2025-03-01"): ["2025", "2025", "-"]}
     assert (ex["label_date"].dropna() > ex.loc[ex["label_date"].notna(), "as_of"]).all()
     h, m, e = panel()
     from features.indicators import build_indicators
