@@ -65,11 +65,16 @@ def train_config_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def trained_warehouse(ingested_warehouse: Path, train_config_file: Path) -> Path:
+def train_output(ingested_warehouse: Path, train_config_file: Path) -> str:
+    """What ``povwatch train`` printed for the session's model."""
+    return invoke(["train", "--warehouse", str(ingested_warehouse), "--config", str(train_config_file)])
+
+
+@pytest.fixture(scope="session")
+def trained_warehouse(ingested_warehouse: Path, train_output: str) -> Path:
     """The ingested warehouse with one trained model registered as @champion and @challenger.
 
-    Tests must not change its registry; copy the data into a new warehouse to train or promote more."""
-    invoke(["train", "--warehouse", str(ingested_warehouse), "--config", str(train_config_file)])
+    Tests must not change its registry; use ``fresh_warehouse`` to train or promote more."""
     return ingested_warehouse
 
 

@@ -1,0 +1,135 @@
+"""Training end to end on the session's simulated county: MLflow run contents, registry, reload, promotion."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tests.conftest import invoke
+from training.metrics import METRIC_NAMES
+
+
+def _client(warehouse: Path):
+    from training import registry
+
+    return registry.connect(warehouse)
+
+
+def test_run_logs_every_metric_for_model_and_baselines(trained_warehouse: Path):
+    from training import registry
+
+    client = _client(trained_warehouse)
+    ref = registry.resolve(client, registry.CHAMPION)
+    run = client.get_run(ref.run_id)
+    names = set(run.data.metrics)
+    for prefix in ("", "rule_", "logit_"):
+        for metric in METRIC_NAMES:
+            if prefix == "rule_" and metric in ("brier", "ece"):
+                continue  # the rule is a ranking, not a probability
+            assert f"{prefix}{metric}" in names, f"missing metric {prefix}{metric}"
+    assert {"oracle_roc_auc", "oracle_recall_at_10pct"} <= names
+    params = run.data.params
+    assert params["test_round"] and params["training_rounds"] and params["data_households_sha256"]
+    artifacts = {a.path for a in client.list_artifacts(ref.run_id, "evaluation")}
+    for name in ("calibration.png", "precision_recall.png", "recall_at_k.png", "shap_importance.png",
+                 "model_card.md", "slices.csv", "metrics_table.csv"):
+        assert f"evaluation/{name}" in artifacts
+    assert any(a.path == "feature_catalogue.json" for a in client.list_artifacts(ref.run_id))
+
+
+def test_first_model_is_champion_and_challenger(trained_warehouse: Path):
+    from training import registry
+
+    client = _client(trained_warehouse)
+    assert registry.resolve(client, "champion").version == registry.resolve(client, "challenger").version
+
+
+def test_no_household_identifier_reaches_mlflow(trained_warehouse: Path):
+    from features.warehouse import Warehouse
+
+    ids = Warehouse(trained_warehouse).households(columns=["household_id"])["household_id"].unique()[:200]
+    blobs = [(trained_warehouse / "mlflow.db").read_bytes()]
+    blobs += [p.read_bytes() for p in (trained_warehouse / "mlartifacts").rglob("*") if p.is_file()]
+    for hid in ids:
+        needle = str(hid).encode()
+        assert not any(needle in b for b in blobs), f"household id {hid} found in the MLflow store"
+
+
+def test_registered_model_reloads_in_a_new_process_and_reproduces_scores(trained_warehouse: Path, champion_model,
+                                                                          tmp_path: Path):
+    from features.labels import build_examples, round_as_of
+    from features.warehouse import Warehouse
+
+    wh = Warehouse(trained_warehouse)
+    as_of = round_as_of(wh)
+    ind = build_examples(wh, [as_of.iloc[-2]]).head(300)
+    ind[champion_model.feature_names].to_parquet(tmp_path / "ind.parquet")
+    code = f"""
+import os, mlflow.pyfunc, pandas as pd
+os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
+mlflow.set_tracking_uri("sqlite:///{trained_warehouse.resolve()}/mlflow.db")
+m = mlflow.pyfunc.load_model("models:/povwatch-risk@champion")
+out = m.predict(pd.read_parquet("{tmp_path / 'ind.parquet'}"))
+out[["risk", "tier"]].to_parquet("{tmp_path / 'out.parquet'}")
+"""
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=300)
+    fresh = pd.read_parquet(tmp_path / "out.parquet")
+    here = champion_model.score_indicators(ind)
+    pd.testing.assert_series_equal(fresh["risk"], here["risk"], check_exact=False, rtol=1e-12)
+    assert (fresh["tier"].to_numpy() == here["tier"].to_numpy()).all()
+
+
+def test_promote_refuses_a_worse_model_and_force_records_who(fresh_warehouse: Path, train_config_file: Path,
+                                                               tmp_path: Path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from serving.cli import app
+    from training import registry
+
+    invoke(["train", "--warehouse", str(fresh_warehouse), "--config", str(train_config_file)])
+    bad = tmp_path / "bad.json"
+    # A model that barely learns: two leaves, one tree, tiny step.
+    bad.write_text(json.dumps({"num_boost_round": 1, "early_stopping_rounds": 1,
+                               "lightgbm": {"num_leaves": 2, "max_depth": 1, "learning_rate": 0.001,
+                                            "feature_fraction": 0.05}}))
+    invoke(["train", "--warehouse", str(fresh_warehouse), "--config", str(bad)])
+    client = _client(fresh_warehouse)
+    champion_before = registry.resolve(client, "champion").version
+    result = CliRunner().invoke(app, ["promote", "--warehouse", str(fresh_warehouse)])
+    assert result.exit_code == 1, result.output
+    assert "refused" in result.output and "worse" in result.output
+    assert registry.resolve(client, "champion").version == champion_before
+
+    monkeypatch.setenv("POVWATCH_USER", "analyst-wang")
+    out = invoke(["promote", "--warehouse", str(fresh_warehouse), "--force"])
+    assert "forced" in out
+    new = registry.resolve(client, "champion").version
+    assert new != champion_before
+    tags = client.get_model_version(registry.MODEL_NAME, new).tags
+    assert tags["forced_by"] == "analyst-wang" and "forced_at" in tags
+
+
+def test_train_prints_run_id_and_model_baselines_oracle_side_by_side(train_output: str):
+    assert "run_id:" in train_output and "@champion" in train_output
+    header = next(line for line in train_output.splitlines() if "model" in line and "rule" in line)
+    assert header.split() == ["model", "rule", "logit", "oracle"]
+    for metric in METRIC_NAMES:
+        assert any(line.startswith(metric) for line in train_output.splitlines()), metric
+
+
+def test_train_refuses_a_bad_config_before_any_compute(tmp_path: Path):
+    from typer.testing import CliRunner
+
+    from serving.cli import app
+
+    cfg = tmp_path / "cfg.json"
+    cfg.write_text('{"lightgbm": {"num_leaves": "many"}}')
+    result = CliRunner().invoke(app, ["train", "--warehouse", str(tmp_path / "nowhere"), "--config", str(cfg)])
+    assert result.exit_code != 0
+    assert "num_leaves" in result.output
+    assert not (tmp_path / "nowhere").exists()
