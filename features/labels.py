@@ -52,7 +52,7 @@ def _label_from(h: pd.DataFrame, as_of: AsOf) -> pd.DataFrame:
     known = known_records(h, as_of)
     row = known["row"].to_numpy()
     latest = known.loc[np.r_[row[1:] != row[:-1], True] if len(row) else []].reset_index(drop=True)
-    out = pd.DataFrame({"household_id": latest["household_id"].astype("object").to_numpy()})
+    out = pd.DataFrame({"household_id": pd.Series(latest["household_id"].to_numpy(dtype="object"), dtype="object")})
     eligible = latest["hardship_income_pc"].to_numpy() >= latest["line"].to_numpy()
     out["eligible"] = np.where(latest["hardship_income_pc"].isna(), np.nan, eligible.astype("float64"))
     later = h.loc[h["household_id"].isin(out["household_id"])].merge(
@@ -64,7 +64,7 @@ def _label_from(h: pd.DataFrame, as_of: AsOf) -> pd.DataFrame:
     below = nxt["hardship_income_pc"].to_numpy() < nxt["line"].to_numpy()
     out["falls_below_line"] = np.where(nxt["hardship_income_pc"].isna().to_numpy(), np.nan, below.astype("float64"))
     rid = nxt["round_id"].astype("object")
-    out["label_round_id"] = rid.where(rid.notna(), None).to_numpy()
+    out["label_round_id"] = pd.Series(rid.where(rid.notna(), None).to_numpy(dtype="object"), dtype="object")
     out["label_date"] = nxt["survey_date"].to_numpy(dtype="datetime64[ns]")
     return out
 
@@ -97,4 +97,6 @@ def build_examples(warehouse: Warehouse, as_of_dates: Sequence[pd.Timestamp] | N
     frames = [_examples_at(households, hardship, members, events, lines, pd.Timestamp(d)) for d in dates]
     if not frames:
         raise ValueError(f"no as-of dates: warehouse {warehouse.root} has no rounds; ingest or simulate first")
-    return pd.concat(frames, ignore_index=True)
+    out = pd.concat(frames, ignore_index=True)
+    return out.astype({c: "object" for c in ("household_id", "round_id", "label_round_id", "county", "village",
+                                                 "household_type")})

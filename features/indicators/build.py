@@ -107,8 +107,8 @@ def build_indicators(households: pd.DataFrame, members: pd.DataFrame, events: pd
         raise RuntimeError(f"catalogue features without an indicator function: {', '.join(missing)}")
     latest = ctx.latest
     cols: dict[str, object] = {
-        "household_id": latest["household_id"].astype("object").to_numpy(),
-        "round_id": latest["round_id"].astype("object").to_numpy(),
+        "household_id": pd.Series(latest["household_id"].to_numpy(dtype="object"), dtype="object"),
+        "round_id": pd.Series(latest["round_id"].to_numpy(dtype="object"), dtype="object"),
         "survey_date": latest["survey_date"].to_numpy(dtype="datetime64[ns]"),
         "as_of": latest["as_of"].to_numpy(dtype="datetime64[ns]"),
     }
