@@ -1,0 +1,229 @@
+"""Explanations of a household's score: exact TreeSHAP contributions (log-odds), summed by risk group, the
+top risk-raising factors as sentences, and the assistance measures those risk groups call for.
+
+Why log-odds: the LightGBM margin is additive over trees, so SHAP values add up exactly to it
+(``base_value + sum(contributions) == margin``, checked on every call); the calibrated probability is a
+monotone map of the margin, so a factor that raises the margin raises the risk.
+
+Engine: LightGBM's own ``pred_contrib`` computes the same exact TreeSHAP values that
+``shap.TreeExplainer(booster)`` returns (shap calls it for LightGBM boosters); it is the default because it
+skips shap's wrappers. ``engine="shap"`` goes through shap itself; the tests hold the two to 1e-6.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from features.catalogue import RISK_GROUPS, by_name
+from models.measures import Measure, recommend
+from models.reasons import Lang, sentence
+from models.risk_model import RiskModel
+from models.tiers import assign
+
+Engine = Literal["lightgbm", "shap"]
+ADDITIVITY_TOLERANCE = 1e-6
+
+
+class AdditivityError(RuntimeError):
+    """SHAP contributions do not add up to the model's margin: the explanation would mislead."""
+
+
+@dataclass(frozen=True)
+class GroupContribution:
+    code: str            # a RISK_GROUPS key
+    zh: str
+    en: str
+    contribution: float  # summed SHAP log-odds of the group's features
+
+
+@dataclass(frozen=True)
+class Reason:
+    feature: str
+    risk_group: str
+    contribution: float  # SHAP log-odds, always > 0 (the factor raises the risk)
+    value: float | None  # the household's indicator value (None when missing)
+    zh: str
+    en: str
+
+
+@dataclass
+class Explanation:
+    household_id: str
+    round_id: str
+    as_of: str
+    risk: float
+    tier: str
+    margin: float
+    base_value: float
+    contributions: dict[str, float]
+    groups: list[GroupContribution] = field(default_factory=list)
+    reasons: list[Reason] = field(default_factory=list)
+    measures: list[Measure] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON types (NaN values become None)."""
+        out = asdict(self)
+        out["reasons"] = [{**r, "value": _clean(r["value"])} for r in out["reasons"]]
+        return out
+
+
+def _clean(v: float | None) -> float | None:
+    return None if v is None or math.isnan(v) else float(v)
+
+
+class _Row(Mapping[str, float]):
+    """One household's indicator values by name, without building a dict per household."""
+
+    __slots__ = ("_index", "_values")
+
+    def __init__(self, index: dict[str, int], values: np.ndarray) -> None:
+        self._index, self._values = index, values
+
+    def __getitem__(self, key: str) -> float:
+        return float(self._values[self._index[key]])
+
+    def __iter__(self):
+        return iter(self._index)
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+
+# ---- SHAP values
+
+def shap_contributions(model: RiskModel, X: pd.DataFrame, *, engine: Engine = "lightgbm") -> tuple[np.ndarray, np.ndarray]:
+    """Exact TreeSHAP values ``(n, features)`` and base values ``(n,)`` in log-odds for the feature matrix X."""
+    if engine == "lightgbm":
+        raw = model.booster.predict(X, pred_contrib=True)
+        return raw[:, :-1], raw[:, -1]
+    if engine == "shap":
+        import warnings
+
+        import shap
+
+        explainer = shap.TreeExplainer(model.booster)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            values = explainer.shap_values(X)
+        if isinstance(values, list):  # older binary-LightGBM output: [class 0, class 1]
+            values = values[-1]
+        base = np.ravel(explainer.expected_value)[-1]
+        return np.asarray(values, dtype=float), np.full(len(X), float(base))
+    raise ValueError(f"engine must be 'lightgbm' or 'shap', got {engine!r}")
+
+
+def check_additivity(contrib: np.ndarray, base: np.ndarray, margin: np.ndarray, ids: np.ndarray | None = None) -> None:
+    """Raise unless ``base + sum(contributions) == margin`` within 1e-6 for every row."""
+    gap = np.abs(base + contrib.sum(axis=1) - margin)
+    if len(gap) and gap.max() > ADDITIVITY_TOLERANCE:
+        i = int(gap.argmax())
+        who = f"household {ids[i]!r}" if ids is not None else f"row {i}"
+        raise AdditivityError(f"SHAP values of {who} add up to {base[i] + contrib[i].sum():.9f}, the margin is "
+                              f"{margin[i]:.9f} (gap {gap[i]:.2e} > {ADDITIVITY_TOLERANCE:g}); "
+                              "the booster and its explainer disagree — retrain or update lightgbm/shap")
+
+
+def _group_matrix(names: list[str]) -> tuple[list[str], np.ndarray]:
+    codes = list(RISK_GROUPS)
+    G = np.zeros((len(names), len(codes)))
+    for i, n in enumerate(names):
+        G[i, codes.index(by_name(n).risk_group)] = 1.0
+    return codes, G
+
+
+def _top_positive(contrib: np.ndarray, top: int) -> np.ndarray:
+    """Column indices of the ``top`` largest contributions per row (largest first); -1 where not positive."""
+    k = min(top, contrib.shape[1])
+    if k <= 0:
+        return np.empty((len(contrib), 0), dtype=int)
+    part = np.argpartition(-contrib, k - 1, axis=1)[:, :k]
+    order = np.take_along_axis(contrib, part, axis=1).argsort(axis=1)[:, ::-1]
+    idx = np.take_along_axis(part, order, axis=1)
+    return np.where(np.take_along_axis(contrib, idx, axis=1) > 0, idx, -1)
+
+
+@dataclass
+class _Computed:
+    ids: np.ndarray
+    rounds: np.ndarray
+    as_of: list[str]
+    contrib: np.ndarray
+    base: np.ndarray
+    margin: np.ndarray
+    risk: np.ndarray
+    tier: np.ndarray
+    top: np.ndarray
+    row_index: dict[str, int]
+    values: np.ndarray
+
+
+def _compute(model: RiskModel, indicators: pd.DataFrame, top: int, engine: Engine) -> _Computed:
+    X = model.matrix(indicators)
+    contrib, base = shap_contributions(model, X, engine=engine)
+    margin = model.booster.predict(X, raw_score=True)
+    ids = indicators["household_id"].astype(str).to_numpy() if "household_id" in indicators else np.arange(len(X)).astype(str)
+    check_additivity(contrib, base, margin, ids)
+    risk = model.calibrator.predict(margin)
+    rounds = indicators["round_id"].astype(str).to_numpy() if "round_id" in indicators else np.full(len(X), "")
+    as_of = (pd.to_datetime(indicators["as_of"]).dt.strftime("%Y-%m-%d").tolist() if "as_of" in indicators
+             else [""] * len(X))
+    # Sentences may quote any catalogue indicator in the table, not only the model's features.
+    cols = [c for c in indicators.columns if c not in ("household_id", "round_id", "survey_date", "as_of")
+            and pd.api.types.is_numeric_dtype(indicators[c])]
+    values = indicators[cols].to_numpy(dtype="float64", na_value=np.nan)
+    return _Computed(ids, rounds, as_of, contrib, base, margin, risk, assign(risk, model.tier_thresholds),
+                     _top_positive(contrib, top), {c: i for i, c in enumerate(cols)}, values)
+
+
+# ---- public API
+
+def explain(model: RiskModel, indicators: pd.DataFrame, *, top: int = 3, engine: Engine = "lightgbm") -> list[Explanation]:
+    """One explanation per indicator row (same order): SHAP contributions, risk groups, the ``top``
+    risk-raising reasons as zh/en sentences, and measures for the reasons' risk groups."""
+    c = _compute(model, indicators, top, engine)
+    names = model.feature_names
+    group_codes, G = _group_matrix(names)
+    group_sums = c.contrib @ G
+    groups_of = [by_name(n).risk_group for n in names]
+    capable = c.row_index.get("capable_workers")
+    out = []
+    for i in range(len(c.contrib)):
+        row = _Row(c.row_index, c.values[i])
+        reasons = []
+        for j in c.top[i]:
+            if j < 0:
+                break
+            name = names[j]
+            value = row.get(name)
+            reasons.append(Reason(name, groups_of[j], float(c.contrib[i, j]), value,
+                                  sentence(name, row, "zh"), sentence(name, row, "en")))
+        groups = [GroupContribution(g, *RISK_GROUPS[g], float(s)) for g, s in zip(group_codes, group_sums[i])]
+        groups.sort(key=lambda g: g.contribution, reverse=True)
+        labour = capable is not None and c.values[i, capable] > 0
+        measures = recommend(dict.fromkeys(r.risk_group for r in reasons), labour_capable=bool(labour))
+        out.append(Explanation(
+            household_id=str(c.ids[i]), round_id=str(c.rounds[i]), as_of=c.as_of[i], risk=float(c.risk[i]),
+            tier=str(c.tier[i]), margin=float(c.margin[i]), base_value=float(c.base[i]),
+            contributions=dict(zip(names, c.contrib[i].tolist())), groups=groups, reasons=reasons,
+            measures=measures))
+    return out
+
+
+def reason_columns(model: RiskModel, indicators: pd.DataFrame, *, top: int = 3, lang: Lang = "zh") -> pd.DataFrame:
+    """``reason_1..reason_<top>`` sentences per indicator row (blank where fewer risk-raising factors), with a
+    fresh 0..n-1 index like ``RiskModel.score_indicators`` so the two line up column-wise."""
+    c = _compute(model, indicators, top, "lightgbm")
+    names = model.feature_names
+    cols: dict[str, list[str]] = {f"reason_{k + 1}": [] for k in range(top)}
+    for i in range(len(c.contrib)):
+        row = _Row(c.row_index, c.values[i])
+        for k in range(top):
+            j = c.top[i, k] if k < c.top.shape[1] else -1
+            cols[f"reason_{k + 1}"].append(sentence(names[j], row, lang) if j >= 0 else "")
+    return pd.DataFrame(cols)
