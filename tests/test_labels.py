@@ -3,6 +3,8 @@ a real (temporary) warehouse."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -88,3 +90,44 @@ def test_build_examples_joins_indicators_labels_and_context(tmp_path) -> None:
 def test_no_rounds_is_a_clear_error(tmp_path) -> None:
     with pytest.raises(ValueError, match="no rounds"):
         build_examples(Warehouse(tmp_path))
+
+
+def _cli():
+    import typer
+
+    from features.indicators_cli import features_cmd
+    app = typer.Typer()
+    app.command("features")(features_cmd)
+    app.command("noop")(lambda: None)  # keep "features" a sub-command, as in the povwatch app
+    return app
+
+
+def test_features_command_writes_csv_and_parquet(tmp_path) -> None:
+    from typer.testing import CliRunner
+    _warehouse(tmp_path / "wh")
+    runner = CliRunner()
+    res = runner.invoke(_cli(), ["features", "--round", "2024", "--warehouse", str(tmp_path / "wh"),
+                                 "--out", str(tmp_path / "f.csv")])
+    assert res.exit_code == 0, res.output
+    table = pd.read_csv(tmp_path / "f.csv")
+    assert list(table["household_id"]) == ["h1", "h2", "h3"]
+    assert table["falls_below_line"].notna().sum() == 2 and set(feature_names()) <= set(table.columns)
+    res = runner.invoke(_cli(), ["features", "--as-of", "2025-12-31", "--warehouse", str(tmp_path / "wh"),
+                                 "--out", str(tmp_path / "f.parquet")])
+    assert res.exit_code == 0, res.output
+    assert pd.read_parquet(tmp_path / "f.parquet")["falls_below_line"].isna().all()  # no round after 2025
+
+
+@pytest.mark.parametrize("args, message", [
+    ([], "exactly one of --round"),
+    (["--round", "2024", "--as-of", "2025-01-01"], "exactly one of --round"),
+    (["--round", "1999"], "rounds: 2023, 2024, 2025"),
+    (["--round", "2024", "--out", "x.xlsx"], "expected a .csv or .parquet"),
+])
+def test_features_command_refuses_bad_options(tmp_path, args, message) -> None:
+    from typer.testing import CliRunner
+    _warehouse(tmp_path / "wh")
+    out = ["--out", str(tmp_path / "f.csv")] if "--out" not in args else []
+    res = CliRunner().invoke(_cli(), ["features", *args, "--warehouse", str(tmp_path / "wh"), *out])
+    assert res.exit_code != 0
+    assert message in re.sub(r"[\s│╭╮╰╯─]+", " ", res.output)  # rich draws a box around the error
