@@ -152,7 +152,7 @@ class _Batch:
         out = self.raw.loc[mask, [c for c in self.raw.columns if not c.startswith("_")]].copy()
         out["reason"] = reason.reindex(mask.index)[mask].to_numpy() if isinstance(reason, pd.Series) else reason
         out["rule"] = rule
-        out["source"] = [self.sources[i] for i in self.raw.loc[mask, "_file"]]
+        out["source_file"] = [self.sources[i] for i in self.raw.loc[mask, "_file"]]
         out["source_row"] = (self.raw.loc[mask, "_pos"] + 1).astype("int64")
         out["_file"] = self.raw.loc[mask, "_file"]
         self.rejected.append(out)

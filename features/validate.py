@@ -35,7 +35,7 @@ from features.pii import ID_PREFIX, drop_pii_columns, pseudonymise_ids
 MONEY_TOLERANCE = 0.005  # yuan: sums of parts may exceed their total by float rounding, never by a fen
 MAX_ITEMS = {"risk_types": MAX_RISK_TYPES}  # enum-list columns with a length limit in the contract
 _MISSING = frozenset({"", "na", "n/a", "nan", "null", "none", "nat", "<na>"})  # for non-text columns only
-REJECTED_EXTRA = ["reason", "rule", "source", "source_row"]
+REJECTED_EXTRA = ["reason", "rule", "source_file", "source_row"]  # not "source": events has such a column
 
 
 class ContractError(ValueError):
@@ -47,8 +47,8 @@ class ValidationResult:
     """Outcome of validating one file.
 
     ``accepted`` is canonical and keeps the 0-based data-row positions as its index; ``rejected`` holds the
-    contract fields as read (strings, ids pseudonymised) plus ``reason``, ``rule``, ``source`` and
-    ``source_row`` (1-based data row). ``accepted_raw`` is the as-read form of the accepted rows (same
+    contract fields as read (strings, ids pseudonymised) plus ``reason``, ``rule``,
+    ``source_file``, ``source_row`` (1-based data row). ``accepted_raw`` is the as-read form of the accepted rows (same
     index), so a later cross-table rule can still quarantine them as read.
     """
 
@@ -292,7 +292,9 @@ def _valid(typed: pd.DataFrame, t: Table, name: str) -> pd.Series:
     ok = typed[name].notna()
     if c.type == "enum":
         ok &= typed[name].isin(list(c.codes))
-    return ok
+    if c.type == "money":
+        ok &= (typed[name] >= 0) & (typed[name] < MONEY_MAX)
+    return ok.fillna(False).astype(bool)
 
 
 def _fmt(x: pd.Series) -> pd.Series:
@@ -310,14 +312,15 @@ def rule_reasons(t: Table, typed: pd.DataFrame, text: pd.DataFrame) -> pd.DataFr
 
     for c in t.columns:  # each "part of X" column is <= X
         if c.part_of:
-            both = typed[c.name].notna() & typed[c.part_of].notna()
+            both = _valid(typed, t, c.name) & _valid(typed, t, c.part_of)
             mask = both & (typed[c.name] > typed[c.part_of] + MONEY_TOLERANCE)
             add(mask, f"part_of:{c.name}", f"part_of: {c.name}=" + _quote(text[c.name]) + f" exceeds {c.part_of}="
                 + _quote(text[c.part_of]) + f" ({c.name} is part of {c.part_of})")
     if set(TRANSFER_PARTS) | {"transfer_income"} <= names:
         parts = typed[list(TRANSFER_PARTS)]
         total = parts.sum(axis=1)
-        mask = parts.notna().all(axis=1) & typed["transfer_income"].notna() & (
+        valid = pd.concat([_valid(typed, t, p) for p in TRANSFER_PARTS], axis=1).all(axis=1)
+        mask = valid & _valid(typed, t, "transfer_income") & (
             total > typed["transfer_income"] + MONEY_TOLERANCE)
         add(mask, "transfer_parts", f"transfer_parts: {' + '.join(TRANSFER_PARTS)} = " + _fmt(total)
             + " exceeds transfer_income=" + _quote(text["transfer_income"]))
@@ -378,12 +381,12 @@ def join_reasons(reasons: pd.DataFrame) -> pd.DataFrame:
 
 
 def rejected_frame(text: pd.DataFrame, reasons: pd.DataFrame, source: str) -> pd.DataFrame:
-    """The rejected rows as read, with ``reason``, ``rule``, ``source`` and 1-based ``source_row``."""
+    """The rejected rows as read, with ``reason``, ``rule``, ``source_file`` and 1-based ``source_row``."""
     joined = join_reasons(reasons)
     out = text.loc[joined.index].copy()
     out["reason"] = joined["reason"]
     out["rule"] = joined["rule"]
-    out["source"] = source
+    out["source_file"] = source
     out["source_row"] = (joined.index.to_numpy() + 1).astype("int64")
     return out
 
@@ -395,13 +398,13 @@ def validate_frame(table: str, raw: pd.DataFrame, *, source: str = "") -> Valida
     raw, dropped = drop_pii_columns(raw)
     raw = raw.reset_index(drop=True)
     known, unknown = map_headers(t, raw, where)
+    if len(known) == 0:
+        raise ContractError(f"{where}: no data rows (table {t.name})")
     missing = [c for c in t.required if c not in known.columns]
     if missing:
         named = ", ".join(f"{n} ({t.column(n).zh})" for n in missing)
         raise ContractError(f"{where}: missing required column(s) {named} for table {t.name}; "
                             f"headers may be the English name or the Chinese label")
-    if len(known) == 0:
-        raise ContractError(f"{where}: no data rows (table {t.name})")
     text = pseudonymise_ids(as_strings(known), [c for c in ID_PREFIX if c in known.columns], source=where)
     typed, unreadable = parse(t, text)
     full_text = text.reindex(columns=t.names, fill_value="")
