@@ -1,0 +1,57 @@
+"""Batch scoring: ``povwatch score`` (chunked warehouse read → indicators → model → tiers) and
+``RiskModel.score_indicators`` against a bare ``booster.predict`` on the same matrix.
+
+Run: ``.venv/bin/python -m bench.bench_scoring``.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pandas as pd
+
+from bench.common import simulated_warehouse
+
+
+def main() -> dict[str, float]:
+    from features.labels import build_examples, round_as_of
+    from features.warehouse import Warehouse
+    from serving.batch import score_warehouse
+    from training.registry import load_risk_model
+
+    root = simulated_warehouse(50_000, 6, trained=True)
+    wh = Warehouse(root)
+    model = load_risk_model(root, "champion")
+    rounds = round_as_of(wh)
+    newest = str(rounds.index[-1])
+    ind = build_examples(wh, [rounds[newest]])
+    X = model.matrix(ind)
+    n = len(X)
+
+    t0 = time.perf_counter()
+    model.booster.predict(X, raw_score=True)
+    t_bare = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    model.score_indicators(ind)
+    t_model = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    scores, summary = score_warehouse(model, wh, as_of=rounds[newest], round_id=newest, explain_top=0.0)
+    t_batch = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    score_warehouse(model, wh, as_of=rounds[newest], round_id=newest, explain_top=0.2)
+    t_batch_reasons = time.perf_counter() - t0
+    figures = {
+        "households": float(n),
+        "bare_predict_rows_per_s": n / t_bare,
+        "score_indicators_rows_per_s": n / t_model,
+        "ratio_score_indicators_vs_bare": t_model / t_bare,
+        "povwatch_score_rows_per_s (from warehouse)": summary.scored / t_batch,
+        "ratio_povwatch_score_vs_bare": t_batch / t_bare,
+        "povwatch_score_with_top20pct_reasons_rows_per_s": summary.scored / t_batch_reasons,
+    }
+    print(pd.Series(figures).to_string(float_format=lambda v: f"{v:,.2f}"))
+    return figures
+
+
+if __name__ == "__main__":
+    main()
