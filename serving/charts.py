@@ -1,0 +1,129 @@
+"""Inline SVG charts for the field reports: no external assets, no plotting library, prints crisply on A4.
+
+Every piece of text is escaped here (the SVG is inserted into the page as markup), so a label taken from
+the data cannot inject anything.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from html import escape
+
+from markupsafe import Markup
+
+RAISE = "#c0392b"   # factor raises the risk
+LOWER = "#2e7d6b"   # factor lowers the risk
+NEUTRAL = "#5b6770"
+FONT = "font-family:inherit"
+
+
+def _text(x: float, y: float, s: str, *, anchor: str = "start", size: int = 12, fill: str = "#222",
+          weight: str = "normal") -> str:
+    return (f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}" font-size="{size}" fill="{fill}" '
+            f'font-weight="{weight}" style="{FONT}">{escape(s)}</text>')
+
+
+def _clip(label: str, limit: int) -> str:
+    return label if len(label) <= limit else label[: limit - 1] + "…"
+
+
+def waterfall(base: float, steps: Sequence[tuple[str, float]], final: float, *, base_label: str,
+              final_label: str, axis_label: str, width: int = 720, label_width: int = 300) -> Markup:
+    """Horizontal waterfall from the base value through each contribution to the household's margin."""
+    row_h, top, bottom = 24, 8, 34
+    rows = [(base_label, None, base)] + [(lbl, v, None) for lbl, v in steps] + [(final_label, None, final)]
+    height = top + bottom + row_h * len(rows)
+    cum = [base]
+    for _, v in steps:
+        cum.append(cum[-1] + v)
+    lo, hi = min(cum + [final, 0.0]), max(cum + [final, 0.0])
+    pad = (hi - lo) * 0.08 or 1.0
+    lo, hi = lo - pad, hi + pad
+    plot_x, plot_w = label_width + 10, width - label_width - 70
+
+    def sx(v: float) -> float:
+        return plot_x + (v - lo) / (hi - lo) * plot_w
+
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="100%" '
+             f'role="img" aria-label="{escape(axis_label)}">']
+    parts.append(f'<line x1="{sx(0):.1f}" y1="{top}" x2="{sx(0):.1f}" y2="{height - bottom}" stroke="#bbb" '
+                 'stroke-dasharray="3,3"/>')
+    running = base
+    for i, (label, value, total) in enumerate(rows):
+        y = top + i * row_h
+        parts.append(_text(label_width, y + row_h * 0.68, _clip(label, 30), anchor="end", size=12))
+        if value is None:
+            x0, x1, color = sx(min(0.0, total)), sx(max(0.0, total)), NEUTRAL
+            shown = f"{total:+.2f}"
+        else:
+            start, running = running, running + value
+            x0, x1 = sx(min(start, running)), sx(max(start, running))
+            color, shown = (RAISE if value > 0 else LOWER), f"{value:+.2f}"
+        parts.append(f'<rect x="{x0:.1f}" y="{y + 4}" width="{max(x1 - x0, 1.5):.1f}" height="{row_h - 8}" '
+                     f'fill="{color}" rx="2"/>')
+        parts.append(_text(x1 + 4, y + row_h * 0.68, shown, size=11, fill="#444"))
+    for tick in _ticks(lo, hi):
+        parts.append(_text(sx(tick), height - bottom + 14, f"{tick:g}", anchor="middle", size=10, fill="#666"))
+    parts.append(_text(plot_x + plot_w / 2, height - 4, axis_label, anchor="middle", size=11, fill="#444"))
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def _ticks(lo: float, hi: float, n: int = 5) -> list[float]:
+    raw = (hi - lo) / n
+    step = 10 ** math.floor(math.log10(raw)) if raw > 0 else 1.0
+    for m in (1, 2, 5, 10):
+        if raw <= m * step:
+            step *= m
+            break
+    first = math.ceil(lo / step) * step
+    return [round(first + k * step, 10) for k in range(int((hi - first) / step) + 1)]
+
+
+def line_chart(points: Sequence[tuple[str, float | None]], *, title: str, value_format: str = "{:.2f}",
+               reference: float | None = None, reference_label: str = "", y_min: float | None = None,
+               y_max: float | None = None, width: int = 340, height: int = 170, color: str = "#1f5f8b") -> Markup:
+    """A small line chart of one value across rounds (missing values leave a gap), with an optional
+    reference line (e.g. the monitoring line at ratio 1)."""
+    left, right, top, bottom = 40, 14, 26, 30
+    vals = [v for _, v in points if v is not None and not math.isnan(v)]
+    lo = min(vals + ([reference] if reference is not None else []) + ([y_min] if y_min is not None else []), default=0.0)
+    hi = max(vals + ([reference] if reference is not None else []) + ([y_max] if y_max is not None else []), default=1.0)
+    if hi - lo < 1e-9:
+        lo, hi = lo - 0.5, hi + 0.5
+    pad = (hi - lo) * 0.1
+    lo, hi = (lo - pad if y_min is None else y_min), (hi + pad if y_max is None else y_max)
+    pw, ph = width - left - right, height - top - bottom
+    n = max(len(points), 1)
+
+    def sx(i: int) -> float:
+        return left + (pw * (i + 0.5) / n)
+
+    def sy(v: float) -> float:
+        return top + ph * (1 - (v - lo) / (hi - lo))
+
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="100%" role="img" '
+             f'aria-label="{escape(title)}">', _text(left, 15, title, size=12, weight="bold"),
+             f'<rect x="{left}" y="{top}" width="{pw}" height="{ph}" fill="none" stroke="#ddd"/>']
+    for tick in _ticks(lo, hi, 4):
+        if lo <= tick <= hi:
+            parts.append(_text(left - 4, sy(tick) + 3, f"{tick:g}", anchor="end", size=9, fill="#777"))
+    if reference is not None:
+        parts.append(f'<line x1="{left}" y1="{sy(reference):.1f}" x2="{left + pw}" y2="{sy(reference):.1f}" '
+                     f'stroke="{RAISE}" stroke-dasharray="4,3"/>')
+        parts.append(_text(left + pw - 2, sy(reference) - 3, reference_label, anchor="end", size=9, fill=RAISE))
+    path, pen = [], "M"
+    for i, (label, v) in enumerate(points):
+        parts.append(_text(sx(i), height - bottom + 14, label, anchor="middle", size=10, fill="#444"))
+        if v is None or math.isnan(v):
+            pen = "M"
+            continue
+        path.append(f"{pen}{sx(i):.1f},{sy(v):.1f}")
+        pen = "L"
+        parts.append(f'<circle cx="{sx(i):.1f}" cy="{sy(v):.1f}" r="3" fill="{color}"/>')
+        parts.append(_text(sx(i), sy(v) - 6, value_format.format(v), anchor="middle", size=10, fill=color))
+    if path:
+        parts.insert(3, f'<path d="{" ".join(path)}" fill="none" stroke="{color}" stroke-width="2"/>')
+    parts.append("</svg>")
+    return Markup("".join(parts))
