@@ -27,6 +27,10 @@ from features.derived import default_lines
 
 DEFAULT_WAREHOUSE = "povwatch-data"
 DATA_FILE = "data.parquet"
+# Rows are sorted by key (household_id first), so row-group statistics let a reader of a household-id range
+# skip the rest of a partition (batch scoring reads the warehouse chunk by chunk).
+ROW_GROUP_ROWS = 65_536
+IdRange = tuple[str, str]
 
 
 def default_root() -> Path:
@@ -51,7 +55,7 @@ def atomic_write_parquet(df: pd.DataFrame, path: Path) -> None:
     """Write ``df`` to ``path`` via a temporary file and an atomic rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = _temp_path(path)
-    df.to_parquet(tmp, index=False)
+    df.to_parquet(tmp, index=False, row_group_size=ROW_GROUP_ROWS)
     os.replace(tmp, path)
 
 
@@ -67,7 +71,7 @@ def atomic_write_many(files: dict[Path, pd.DataFrame]) -> None:
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = _temp_path(path)
             staged.append((tmp, path))
-            df.to_parquet(tmp, index=False)
+            df.to_parquet(tmp, index=False, row_group_size=ROW_GROUP_ROWS)
         for tmp, path in staged:
             os.replace(tmp, path)
     finally:
@@ -113,8 +117,11 @@ class Warehouse:
         return {partition_value(p.name): p / DATA_FILE for p in sorted(d.iterdir())
                 if "=" in p.name and (p / DATA_FILE).is_file()}
 
-    def _read(self, table: str, paths: Iterable[Path], columns: list[str] | None = None) -> pd.DataFrame:
-        frames = [pd.read_parquet(p, columns=columns) for p in paths]
+    def _read(self, table: str, paths: Iterable[Path], columns: list[str] | None = None,
+              id_range: IdRange | None = None) -> pd.DataFrame:
+        filters = None if id_range is None else [("household_id", ">=", id_range[0]),
+                                                 ("household_id", "<=", id_range[1])]
+        frames = [pd.read_parquet(p, columns=columns, filters=filters) for p in paths]
         frames = [f for f in frames if len(f)]
         if not frames:
             empty = empty_frame(table)
@@ -139,24 +146,28 @@ class Warehouse:
         out = pd.DataFrame(rows, columns=["round_id", "survey_date", "first_date", "last_date", "households"])
         return out.sort_values(["survey_date", "round_id"], ignore_index=True)
 
-    def households(self, rounds: Iterable[str] | None = None, columns: list[str] | None = None) -> pd.DataFrame:
+    def households(self, rounds: Iterable[str] | None = None, columns: list[str] | None = None,
+                   id_range: IdRange | None = None) -> pd.DataFrame:
+        """Household records of the given rounds (all by default); ``id_range`` keeps ids in [lo, hi]."""
         parts = self._partitions("households")
         keep = parts if rounds is None else {r: parts[r] for r in rounds if r in parts}
-        return self._read("households", keep.values(), columns)
+        return self._read("households", keep.values(), columns, id_range)
 
-    def members(self, rounds: Iterable[str] | None = None, columns: list[str] | None = None) -> pd.DataFrame:
+    def members(self, rounds: Iterable[str] | None = None, columns: list[str] | None = None,
+                id_range: IdRange | None = None) -> pd.DataFrame:
         parts = self._partitions("members")
         keep = parts if rounds is None else {r: parts[r] for r in rounds if r in parts}
-        return self._read("members", keep.values(), columns)
+        return self._read("members", keep.values(), columns, id_range)
 
-    def events(self, start: pd.Timestamp | str | None = None, end: pd.Timestamp | str | None = None) -> pd.DataFrame:
+    def events(self, start: pd.Timestamp | str | None = None, end: pd.Timestamp | str | None = None,
+               id_range: IdRange | None = None) -> pd.DataFrame:
         """Events with ``start <= event_date <= end`` (either bound optional)."""
         parts = self._partitions("events")
         lo = pd.Timestamp(start) if start is not None else None
         hi = pd.Timestamp(end) if end is not None else None
         keep = [p for y, p in parts.items()
                 if (lo is None or int(y) >= lo.year) and (hi is None or int(y) <= hi.year)]
-        df = self._read("events", keep)
+        df = self._read("events", keep, id_range=id_range)
         if lo is not None:
             df = df[df["event_date"] >= lo]
         if hi is not None:
