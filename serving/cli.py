@@ -32,6 +32,10 @@ from serving.score_cli import score_cmd  # noqa: E402
 
 app.command("score")(score_cmd)
 
+from serving.report_cli import report_cmd  # noqa: E402
+
+app.command("report")(report_cmd)
+
 from serving.demo import demo_cmd  # noqa: E402
 
 app.command("demo")(demo_cmd)

@@ -1,0 +1,93 @@
+"""``povwatch report``: field reports from the warehouse with the champion model.
+
+``--household ID --out FILE.html`` writes one household's page; ``--village V --out DIR`` writes
+``DIR/index.html`` (the village list) and one ``DIR/<household>.html`` per household.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Literal
+
+import typer
+
+_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def safe_file_name(household_id: str) -> str:
+    """A file name from a household id: unsafe characters replaced, a short hash added when anything changed
+    (so two ids that differ only in unsafe characters never share a file)."""
+    cleaned = _SAFE.sub("_", household_id).strip("._") or "household"
+    if cleaned != household_id:
+        cleaned = f"{cleaned[:60]}-{hashlib.sha256(household_id.encode()).hexdigest()[:8]}"
+    return f"{cleaned}.html"
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(2)
+
+
+def village_household_ids(warehouse, village: str, as_of) -> tuple[list[str], list[str]]:
+    """Households whose latest record known at ``as_of`` is in ``village``; and every village known then."""
+    rounds = warehouse.rounds()
+    known = list(rounds.loc[rounds["first_date"] <= as_of, "round_id"])
+    hh = warehouse.households(known, columns=["household_id", "round_id", "survey_date", "village"])
+    hh = hh[hh["survey_date"] <= as_of].sort_values(["household_id", "survey_date"])
+    latest = hh.groupby("household_id", sort=True).tail(1)
+    return sorted(latest.loc[latest["village"] == village, "household_id"].astype(str)), sorted(
+        latest["village"].astype(str).unique())
+
+
+def report_cmd(
+    household: Annotated[str | None, typer.Option("--household", help="Household id: write its report to --out FILE.html.")] = None,
+    village: Annotated[str | None, typer.Option("--village", help="Village name: write DIR/index.html and one page per household to --out DIR.")] = None,
+    as_of: Annotated[datetime | None, typer.Option("--as-of", formats=["%Y-%m-%d"], help="Assess as of this date (YYYY-MM-DD); default today.")] = None,
+    out: Annotated[Path, typer.Option("--out", help="FILE.html for --household, a folder for --village.")] = Path("report.html"),
+    lang: Annotated[str, typer.Option("--lang", help="Report language: zh (default) or en.")] = "zh",
+    warehouse: Annotated[Path, typer.Option("--warehouse", envvar="POVWATCH_WAREHOUSE", help="Warehouse folder.")] = Path("povwatch-data"),
+) -> None:
+    """Per-household explanation reports, or a village list sorted by risk with a page per household."""
+    import pandas as pd
+
+    from features.records import household_documents
+    from features.warehouse import Warehouse
+    from serving.reports import render_household_report, render_village_report
+    from training.registry import RegistryError, load_risk_model
+
+    if (household is None) == (village is None):
+        _fail("give exactly one of --household ID or --village NAME")
+    if lang not in ("zh", "en"):
+        _fail(f"--lang must be zh or en, got {lang!r}")
+    when = pd.Timestamp(as_of or datetime.now()).normalize()
+    wh = Warehouse(warehouse)
+    if not wh.round_ids():
+        _fail(f"warehouse {warehouse} has no households; run `povwatch ingest` first")
+    try:
+        model = load_risk_model(warehouse)
+    except RegistryError as e:
+        _fail(str(e))
+    lang_code: Literal["zh", "en"] = "zh" if lang == "zh" else "en"
+    if household is not None:
+        docs = household_documents(wh, [household], when)
+        if not docs:
+            _fail(f"household {household!r} has no record in {warehouse} surveyed on or before {when.date()}")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(render_household_report(model, docs[0], lang=lang_code), encoding="utf-8")
+        typer.echo(f"wrote {out}")
+        return
+    ids, villages = village_household_ids(wh, village, when)
+    if not ids:
+        shown = ", ".join(villages[:10]) + (", ..." if len(villages) > 10 else "")
+        _fail(f"no household of village {village!r} surveyed on or before {when.date()}; villages: {shown}")
+    docs = household_documents(wh, ids, when)
+    out.mkdir(parents=True, exist_ok=True)
+    links = {d["record"]["household_id"]: safe_file_name(str(d["record"]["household_id"])) for d in docs}
+    for d in docs:
+        (out / links[d["record"]["household_id"]]).write_text(render_household_report(model, d, lang=lang_code),
+                                                               encoding="utf-8")
+    (out / "index.html").write_text(render_village_report(model, docs, lang=lang_code, links=links), encoding="utf-8")
+    typer.echo(f"wrote {out / 'index.html'} and {len(docs)} household reports")
