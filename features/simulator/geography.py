@@ -19,7 +19,7 @@ TOWNSHIPS_PER_COUNTY = 8
 # Village industries: value of a mu's gross output (2021 yuan), kitchen garden and forest products included.
 # Grain ~1,200 yuan/mu (NBS cost-benefit survey of the three grains, 2021); cash crops (tea, fruit,
 # vegetables) 3,000-4,000.
-INDUSTRY_VALUE_PER_MU = np.array([1800.0, 4000.0, 2000.0, 1800.0])  # grain, cash crop, livestock hub, labour export
+INDUSTRY_VALUE_PER_MU = np.array([2400.0, 5200.0, 2600.0, 2300.0])  # grain, cash crop, livestock hub, labour export
 
 
 def _name(i: np.ndarray, suffix: str) -> np.ndarray:

@@ -23,7 +23,7 @@ PENSION_2021 = 2000.0        # 城乡居民基础养老金 + local top-up + acco
 OLD_AGE_ALLOWANCE = 600.0    # 高龄津贴, 80+
 DISABILITY_ALLOWANCE = 1300.0  # 困难残疾人生活补贴 + 重度残疾人护理补贴, grades 1-2
 FAMILY_PLANNING = 960.0      # 农村部分计划生育家庭奖励扶助: 80 yuan/month a parent aged 60+
-PRICE_GROWTH = 0.03
+PRICE_GROWTH = 0.045
 
 
 def _ev(events: Events, hh: np.ndarray, mid: np.ndarray | None, etype: str, frac: np.ndarray,
@@ -47,15 +47,15 @@ def operating(s: State, rng: np.random.Generator, year: int, events: Events) -> 
     v = hh["village"]
     county = geo["county"][v]
     growth = (1 + PRICE_GROWTH) ** (year - 2021)
-    crop_price = np.exp(rng.normal(0, 0.09, s.n_counties))[county]
-    pig_price = np.exp(rng.normal(0, 0.18, s.n_worlds))[hh["world"]]  # the national hog cycle
+    crop_price = np.exp(rng.normal(0, 0.07, s.n_counties))[county]
+    pig_price = np.exp(rng.normal(0, 0.12, s.n_worlds))[hh["world"]]  # the national hog cycle
     # Disasters: a village is struck with its own yearly probability; most of its households lose 15-60%.
     struck = rng.random(s.n_villages) < geo["disaster_p"]
     severity = rng.uniform(0.15, 0.6, s.n_villages)
     hit = struck[v] & (rng.random(n) < 0.75)
     loss = np.where(hit, severity[v] * rng.uniform(0.6, 1.4, n), 0.0).clip(0, 0.95)
     value = INDUSTRY_VALUE_PER_MU[geo["industry"][v]] * growth
-    crop_gross_0 = farmed * value * np.exp(0.5 * hh["lprod"]) * labour_f * rng.lognormal(0, 0.12, n) * (1 + 0.15 * industry)
+    crop_gross_0 = farmed * value * np.exp(0.5 * hh["lprod"]) * labour_f * rng.lognormal(0, 0.1, n) * (1 + 0.15 * industry)
     crop_gross = crop_gross_0 * crop_price * (1 - loss)
     crop_cost = farmed * value * FARM_COST_SHARE
     # Livestock: industry support starts or grows herds; losses end some.
@@ -71,7 +71,7 @@ def operating(s: State, rng: np.random.Generator, year: int, events: Events) -> 
     hh["microcredit"] = np.where(new_biz & finance, 50000.0, hh["microcredit"] * 0.7).round(-3)
     fail = (hh["biz"] > 0) & (rng.random(n) < 0.07 * np.exp(0.5 * hh["fragility"]) * (1 + 0.5 * loss))
     fail_frac = rng.random(n)
-    biz_gross_0 = hh["biz"] * 1.8 * growth * np.exp(0.5 * hh["lprod"]) * rng.lognormal(0, 0.15, n)
+    biz_gross_0 = hh["biz"] * 1.8 * growth * np.exp(0.3 * hh["lprod"]) * rng.lognormal(0, 0.15, n)
     biz_gross = np.where(fail, biz_gross_0 * fail_frac * 0.6, biz_gross_0)
     biz_cost = np.where(fail, biz_gross_0 * BUSINESS_COST_SHARE * (0.5 + 0.5 * fail_frac), biz_gross_0 * BUSINESS_COST_SHARE)
     hh["biz"] = np.where(fail, 0.0, hh["biz"])
@@ -97,7 +97,7 @@ def medical(s: State, rng: np.random.Generator, events: Events) -> None:
     m, hh = s.mem, s.hh
     n = s.n_members
     age = m["age"]
-    base = rng.lognormal(np.log(400 + 12 * age), 0.8, n)  # outpatient, everyone
+    base = rng.lognormal(np.log(400 + 12 * age), 0.6, n)  # outpatient, everyone
     chronic = np.where(m["ill"] >= 1, rng.lognormal(np.log(4500), 0.6, n), 0.0)
     inpatient = np.where(m["hosp"], rng.lognormal(np.log(11000), 0.6, n), 0.0)
     serious = np.where(m["ill"] == 2, rng.lognormal(np.log(45000), 0.7, n) * np.where(m["new_serious"], 1.0, 0.6), 0.0)
@@ -169,6 +169,7 @@ def wages_property_transfers(s: State, rng: np.random.Generator, year: int, even
     hh["dividend"] = np.where(escaped | hh["monitored"], geo["dividend"][v], 0.0) * rng.uniform(0.8, 1.2, n)
     hh["property"] = hh["dividend"] + hh["land_rent"] + rng.gamma(0.6, 150.0, n)
     growth = (1 + 0.05) ** (year - 2021)
+    support_growth = (1 + 0.07) ** (year - 2021)
     old = (m["age"] >= 60)
     hh["pension"] = per_household(s, old & m["pension_ins"]) * PENSION_2021 * growth * rng.uniform(0.85, 1.15, n)
     hh["fp_income"] = np.where(hh["fp"], per_household(s, old) * FAMILY_PLANNING, 0.0)
@@ -180,7 +181,7 @@ def wages_property_transfers(s: State, rng: np.random.Generator, year: int, even
     allowances = per_household(s, m["age"] >= 80) * OLD_AGE_ALLOWANCE + \
         per_household(s, np.isin(m["disab"], [1, 2])) * DISABILITY_ALLOWANCE
     # Children living elsewhere support their parents: more the more old members the household has.
-    support = hh["support"] * (0.6 + 0.3 * per_household(s, old)) * growth * rng.lognormal(0, 0.3, n)
+    support = hh["support"] * (0.6 + 0.3 * per_household(s, old)) * support_growth * rng.lognormal(0, 0.12, n)
     hh["support"] = hh["support"] * rng.lognormal(0, 0.08, n)
     hh["other_transfer"] = (support + relief + allowances + hh["temp_relief"]
                             + hh["land_mu"] * PLANTING_SUBSIDY_PER_MU)

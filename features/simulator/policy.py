@@ -12,6 +12,7 @@ from features.simulator.state import State, any_per_household, per_household
 
 B, A = K.RISK_BIT, K.ASSIST_BIT
 MAX_RISK_TYPES = 5
+MONITORING_START = 2020  # the monitoring mechanism began with the 2020-2021 transition
 _PERMANENT = A["housing"] | A["water"] | A["relocation"]
 
 
@@ -64,7 +65,7 @@ def risk_bits(s: State) -> np.ndarray:
     S = K.SCHOOL
     found = {
         "illness": any_per_household(s, m["ill"] == 2)
-        | (any_per_household(s, m["ill"] == 1) & ((hh["medical"] > 0.1 * net) | (hh["medical"] > 5000))),
+        | (any_per_household(s, m["ill"] == 1) & ((hh["medical"] > 0.08 * net) | (hh["medical"] > 4000))),
         "disability": any_per_household(s, np.isin(m["disab"], [1, 2])),
         "lack_labor": labour <= hh["size"] / 4,
         "education": (hh["education"] > 0.15 * net)
@@ -93,11 +94,12 @@ def monitor(s: State, rng: np.random.Generator, line: np.ndarray) -> None:
     below = hp < line
     near = hp < 1.3 * line
     rigid = hh["medical"] + hh["education"]
-    sudden = ((rigid > 0.5 * np.maximum(hh["net"], 1)) | (hp < 0.6 * prev)) & (hp < 2.0 * line)
+    sudden = ((rigid > 0.6 * np.maximum(hh["net"], 1)) | (hp < 0.5 * prev)) & (hp < 1.5 * line)
     bits = risk_bits(s)
     u = rng.random((3, n))
     named = (bits & ~B["other"]) != 0
-    p_id = np.where(below, 0.8, np.where(near & named, 0.25, np.where(sudden, 0.6, 0.0)))
+    p_id = np.where(below, 0.5, np.where(near & named, 0.05, np.where(sudden, 0.3, 0.0)))
+    p_id = p_id if s.year >= MONITORING_START else np.zeros(n)
     active = hh["monitored"] & ~hh["eliminated"]
     found = ~active & (u[0] < p_id)
     escaped = hh["type"] == K.HOUSEHOLD_TYPE["escaped"]

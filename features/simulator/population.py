@@ -22,9 +22,10 @@ def init_households(n: int, n_villages: int, geo: dict[str, np.ndarray], rng: np
     """Household-level latent and observed attributes at the start of the burn-in."""
     village = rng.integers(0, n_villages, n)
     escaped = rng.random(n) < ESCAPED_SHARE
-    lprod = rng.normal(0.0, 0.28, n) - 0.18 * escaped
+    lprod = rng.normal(0.0, 0.2, n) - 0.1 * escaped
     relocated = escaped & (rng.random(n) < 0.10)  # 易地扶贫搬迁: ~9.6M of ~99M registered poor
-    land = geo["land_factor"][village] * rng.lognormal(np.log(5.0), 0.5, n) * np.where(relocated, 0.4, 1.0)
+    # Contracted land was allotted per person (~1.5 mu a person in the western hills); scaled by size later.
+    land = geo["land_factor"][village] * rng.lognormal(np.log(1.5), 0.45, n) * np.where(relocated, 0.4, 1.0)
     industry = geo["industry"][village]
     herd_p = np.where(industry == 2, 0.7, 0.45)
     return {
@@ -36,10 +37,10 @@ def init_households(n: int, n_villages: int, geo: dict[str, np.ndarray], rng: np
         "road_km": np.round(np.where(relocated, 0.5, geo["remote_km"][village] * rng.lognormal(0, 0.3, n)), 1),
         "in_coop": rng.random(n) < np.where(escaped, 0.3, 0.15),
         "housing_safe": rng.random(n) > 0.015, "water_safe": rng.random(n) > 0.02,
-        "herd": np.where(rng.random(n) < herd_p, rng.lognormal(np.log(15000), 0.6, n), 0.0),
+        "herd": np.where(rng.random(n) < herd_p, rng.lognormal(np.log(21000), 0.6, n), 0.0),
         "biz": np.where(rng.random(n) < 0.12 + 0.06 * (lprod > 0.2), rng.lognormal(np.log(30000), 0.5, n), 0.0),
         "microcredit": np.where(escaped & (rng.random(n) < 0.15), rng.choice([20000.0, 30000.0, 50000.0], n), 0.0),
-        "support": rng.gamma(1.5, 3600.0, n),  # 赡养费 and gifts from children living elsewhere
+        "support": rng.gamma(1.5, 6200.0, n),  # 赡养费 and gifts from children living elsewhere
         "fp": rng.random(n) < 0.12,            # 计划生育奖励扶助 recipients
         "jitter": rng.integers(0, 7, n),
         "commercial": escaped & (rng.random(n) < 0.5),  # 防贫保险 bought by the county for escaped households
@@ -108,6 +109,7 @@ def init_members(hh: dict, rng: np.random.Generator) -> tuple[dict[str, np.ndarr
     m["comm_ins"] = hh["commercial"][h] & m["basic_ins"]
     m["pension_ins"] = (age >= 16) & (rng.random(len(h)) < 0.88)
     m["loc"] = np.full(len(h), K.WORK["none"])
+    hh["land_mu"] = np.round(hh["land_mu"] * np.maximum(size, 2), 1)
     school_year(m, hh["lprod"], rng, ageing=False)
     return m, (size + 1).astype(_INT)
 
@@ -247,7 +249,7 @@ def health(s: State, rng: np.random.Generator) -> None:
     m["ill"] = ill.astype(_INT)
     m["new_serious"] = new_serious
     m["accident"] = accident
-    m["hosp"] = ((ill == 1) & (rng.random(n) < 0.16)) | ((ill == 2) & ~new_serious)
+    m["hosp"] = ((ill == 1) & (rng.random(n) < 0.12)) | ((ill == 2) & ~new_serious)
     m["onset"] = rng.random(n)
 
 
@@ -265,9 +267,9 @@ def labor_skill(m: dict) -> np.ndarray:
 # 2021 (NBS 农民工监测调查报告 2021), out-of-province more, local less; away-from-home living costs take
 # ~35-45% of it (same report: ~1,500-1,700/month of living costs in cities), and only what reaches the
 # household (brought or sent home) is its wage income in the monitoring record.
-NET_MONTHLY_WAGE = {"in_county": 1300.0, "in_province": 1450.0, "out_of_province": 1600.0}
+NET_MONTHLY_WAGE = {"in_county": 980.0, "in_province": 1060.0, "out_of_province": 1150.0}
 PUBLIC_JOB_MONTHLY = 600.0  # 乡村公益岗位: 500-800 yuan/month
-WAGE_GROWTH = 0.065         # nominal growth of migrant wages a year (NBS: +8.8% 2021, +4.1% 2022, +3.6% 2023)
+WAGE_GROWTH = 0.07         # nominal growth of migrant wages a year (NBS: +8.8% 2021, +4.1% 2022, +3.6% 2023)
 
 
 def work(s: State, rng: np.random.Generator, year: int) -> None:
@@ -292,18 +294,18 @@ def work(s: State, rng: np.random.Generator, year: int) -> None:
     draw = np.select([u[0] < c1, u[0] < c2, u[0] < c3], [W["none"], W["in_county"], W["in_province"]],
                      W["out_of_province"])
     # Persistence: most keep last year's place; those who lost a job last year often stay home.
-    stay = (u[1] < 0.78) & (m["loc"] != W["none"]) | (u[1] < 0.35) & (m["loc"] == W["none"])
+    stay = (u[1] < 0.88) & (m["loc"] != W["none"]) | (u[1] < 0.35) & (m["loc"] == W["none"])
     back_home = m["lost_job"] & (u[2] < 0.45)
     loc = np.where(stay, m["loc"], draw)
     loc = np.where(back_home, W["none"], loc)
     loc = np.where(able, loc, W["none"])
     loc = np.where((m["labor"] == L["weak"]) & (loc == W["out_of_province"]), W["in_county"], loc)
     base_months = np.select([loc == W["out_of_province"], loc == W["in_province"]], [10.3, 9.6], 7.5)
-    months = np.clip(np.rint(base_months + rng.normal(0, 1.6, n)), 1, 12)
+    months = np.clip(np.rint(base_months + rng.normal(0, 1.0, n)), 1, 12)
     # Job loss: ~6% of workers a year, more for precarious jobs and far away, a common labour-market shock
     # a year (per world), less with employment assistance (就业帮扶).
     macro = rng.normal(0, 1, s.n_worlds)[hh["world"][m["hh"]]]
-    p_loss = 0.055 * np.exp(0.6 * m["precarity"] + 0.35 * macro) * np.where(employment, 0.7, 1.0)
+    p_loss = 0.055 * np.exp(0.6 * m["precarity"] + 0.25 * macro) * np.where(employment, 0.7, 1.0)
     p_loss *= np.where(loc == W["out_of_province"], 1.3, np.where(loc == W["in_county"], 0.8, 1.0))
     lost = (loc != W["none"]) & (u[3] < p_loss)
     frac = rng.random(n)

@@ -67,7 +67,7 @@ def advance(s: State, rng: np.random.Generator) -> tuple[State, list[dict[str, n
     hh["housing_safe"] |= fix & (r[0].random(s.n_households) < 0.8)
     hh["water_safe"] |= ((hh["assist_bits"] & K.ASSIST_BIT["water"]) != 0) & (r[0].random(s.n_households) < 0.8)
     # Persistent household productivity: AR(1) in logs, visible only through incomes.
-    hh["lprod"] = 0.92 * hh["lprod"] + r[0].normal(0, 0.08, s.n_households)
+    hh["lprod"] = 0.92 * hh["lprod"] + r[0].normal(0, 0.06, s.n_households)
     deaths = population.demography(s, r[1])
     events.append({"hh": deaths["hh"], "mid": deaths["mid"], "type": np.full(len(deaths["hh"]), K.EVENT["death"]),
                    "frac": deaths["frac"], "amount": np.full(len(deaths["hh"]), np.nan)})
