@@ -7,7 +7,7 @@ export BENTOML_DO_NOT_TRACK := true
 export MLFLOW_DISABLE_TELEMETRY := true
 export DO_NOT_TRACK := true
 
-.PHONY: install system-deps test demo bench clean
+.PHONY: install system-deps test demo bench quality clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -33,6 +33,10 @@ demo: install
 
 bench: install
 	$(BIN)/python -m bench.run_all
+
+# Accuracy on 50k simulated households x 6 rounds: model vs baselines vs oracle (README "Quality").
+quality: install
+	$(BIN)/python -m bench.bench_quality
 
 clean:
 	rm -rf $(VENV) povwatch-data
