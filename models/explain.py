@@ -123,7 +123,7 @@ def check_additivity(contrib: np.ndarray, base: np.ndarray, margin: np.ndarray, 
     gap = np.abs(base + contrib.sum(axis=1) - margin)
     if len(gap) and gap.max() > ADDITIVITY_TOLERANCE:
         i = int(gap.argmax())
-        who = f"household {ids[i]!r}" if ids is not None else f"row {i}"
+        who = f"household {str(ids[i])!r}" if ids is not None else f"row {i}"
         raise AdditivityError(f"SHAP values of {who} add up to {base[i] + contrib[i].sum():.9f}, the margin is "
                               f"{margin[i]:.9f} (gap {gap[i]:.2e} > {ADDITIVITY_TOLERANCE:g}); "
                               "the booster and its explainer disagree — retrain or update lightgbm/shap")

@@ -39,7 +39,20 @@ def _num(v: float, spec: str, lang: Lang) -> str:
         return f"{v:.0f}"
     if spec == "d1":
         return f"{v:.1f}"
+    if spec in _SIGNED:
+        words, inner = _SIGNED[spec]
+        up, down = words[lang]
+        return (up if v >= 0 else down).format(_num(abs(v), inner, lang))
     return format(v, spec)
+
+
+# Signed specs: the sign becomes a word ("减少 1,000 元", "fell by 1,000 yuan") instead of a minus.
+_SIGNED: dict[str, tuple[dict[str, tuple[str, str]], str]] = {
+    "delta": ({"zh": ("增加 {}", "减少 {}"), "en": ("rose by {}", "fell by {}")}, "yuan"),
+    "pct_delta": ({"zh": ("增长 {}", "下降 {}"), "en": ("rose by {}", "fell by {}")}, "pct"),
+    "x_delta": ({"zh": ("上升 {}", "下降 {}"), "en": ("rose by {}", "fell by {}")}, "x"),
+    "gap": ({"zh": ("高于监测标准 {}", "低于监测标准 {}"), "en": ("{} above the line", "{} below the line")}, "yuan"),
+}
 
 
 class _RowFormatter(string.Formatter):
@@ -74,8 +87,9 @@ TEMPLATES: dict[str, Template] = {
         True: ("发生灾难性医疗支出（超过支付能力的 40%），自付 {medical_expense:yuan}",
                "Catastrophic health spending (over 40% of capacity to pay): {medical_expense:yuan}"),
         False: ("未发生灾难性医疗支出", "No catastrophic health spending")},
-    "medical_expense_change": ("医疗支出较上轮变化 {medical_expense_change:yuan}",
-                               "Medical spending changed by {medical_expense_change:yuan} since the last round"),
+    "medical_expense_change": ("自付医疗支出较上轮{medical_expense_change:delta}，本轮 {medical_expense:yuan}",
+                               "Medical spending {medical_expense_change:delta} since the last round, to "
+                               "{medical_expense:yuan}"),
     "serious_members": ("家中有 {serious_members:n} 人患大病", "{serious_members:n} member(s) with a serious illness"),
     "chronic_members": ("家中有 {chronic_members:n} 人患长期慢性病",
                         "{chronic_members:n} member(s) with a chronic illness"),
@@ -85,7 +99,7 @@ TEMPLATES: dict[str, Template] = {
                                 "{uninsured_basic_members:n} member(s) without basic medical insurance"),
     "ill_without_critical_cover": ("{ill_without_critical_cover:n} 名患病成员未参加大病保险",
                                    "{ill_without_critical_cover:n} ill member(s) without critical-illness cover"),
-    "capacity_to_pay": ("扣除基本生活所需后的支付能力仅 {capacity_to_pay:yuan}",
+    "capacity_to_pay": ("扣除基本生活所需后的支付能力为 {capacity_to_pay:yuan}",
                         "Capacity to pay after subsistence needs is only {capacity_to_pay:yuan}"),
     # ---- disability
     "disabled_members": ("家中有 {disabled_members:n} 名残疾人", "{disabled_members:n} disabled member(s)"),
@@ -104,15 +118,17 @@ TEMPLATES: dict[str, Template] = {
     "hardship_ratio": ("扣除医疗、教育支出后人均收入 {hardship_income_pc:yuan}，为监测标准的 {hardship_ratio:x} 倍",
                        "After medical and education spending, income is {hardship_income_pc:yuan} per person, "
                        "{hardship_ratio:x} times the line"),
-    "hardship_gap_pc": ("扣除刚性支出后人均收入比监测标准高出 {hardship_gap_pc:yuan}",
-                        "After rigid spending, income per person is {hardship_gap_pc:yuan} above the line"),
-    "net_income_pc_change": ("人均纯收入较上轮变化 {net_income_pc_change:yuan}",
-                             "Net income per person changed by {net_income_pc_change:yuan} since the last round"),
-    "net_income_pc_rel_change": ("人均纯收入较上轮变化 {net_income_pc_rel_change:pct}（{net_income_pc_change:yuan}）",
-                                 "Net income per person changed by {net_income_pc_rel_change:pct} since the last "
-                                 "round ({net_income_pc_change:yuan})"),
-    "hardship_ratio_change": ("扣除刚性支出后收入与监测标准之比较上轮变化 {hardship_ratio_change:x}",
-                              "Hardship income ratio changed by {hardship_ratio_change:x} since the last round"),
+    "hardship_gap_pc": ("扣除医疗、教育支出后人均收入{hardship_gap_pc:gap}",
+                        "After medical and education spending, income per person is {hardship_gap_pc:gap}"),
+    "net_income_pc_change": ("人均纯收入较上轮{net_income_pc_change:delta}，本轮 {net_income_pc:yuan}",
+                             "Net income per person {net_income_pc_change:delta} since the last round, to "
+                             "{net_income_pc:yuan}"),
+    "net_income_pc_rel_change": ("人均纯收入较上轮{net_income_pc_rel_change:pct_delta}（{net_income_pc_change:delta}）",
+                                 "Net income per person {net_income_pc_rel_change:pct_delta} since the last round "
+                                 "({net_income_pc_change:delta})"),
+    "hardship_ratio_change": ("扣除刚性支出后收入与监测标准之比较上轮{hardship_ratio_change:x_delta}，本轮为 {hardship_ratio:x}",
+                              "Hardship income ratio {hardship_ratio_change:x_delta} since the last round, to "
+                              "{hardship_ratio:x}"),
     "prev_hardship_ratio": ("上轮扣除刚性支出后收入为监测标准的 {prev_hardship_ratio:x} 倍",
                             "At the previous round, hardship income was {prev_hardship_ratio:x} times the line"),
     "min_hardship_ratio": ("历轮最低时扣除刚性支出后收入仅为监测标准的 {min_hardship_ratio:x} 倍",
@@ -127,6 +143,10 @@ TEMPLATES: dict[str, Template] = {
     "operating_net_income": ("生产经营净收入 {operating_net_income:yuan}",
                              "Net farm and business income of {operating_net_income:yuan}"),
     "operating_margin": ("生产经营收益率 {operating_margin:pct}", "Farm and business margin of {operating_margin:pct}"),
+    "wage_share": ("工资性收入占总收入的 {wage_share:pct}", "Wages are {wage_share:pct} of gross income"),
+    "cultivated_land_mu": ("耕地 {cultivated_land_mu:d1} 亩", "{cultivated_land_mu:d1} mu of cultivated land"),
+    "years_since_below_line": ("{years_since_below_line:d1} 年前曾低于监测标准",
+                               "Below the monitoring line {years_since_below_line:d1} years ago"),
     "income_concentration": ("收入来源单一（集中度 {income_concentration:x}）",
                              "Income depends on few sources (concentration {income_concentration:x})"),
     # ---- subsidy dependence

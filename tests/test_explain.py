@@ -1,0 +1,193 @@
+"""Explanations: exact SHAP that adds up, reasons that only name risk-raising factors, measures that fit."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from features.catalogue import RISK_GROUPS, feature_names
+from features.contract import ASSISTANCE
+from models import measures as M
+from models.explain import (AdditivityError, _top_positive, check_additivity, explain, reason_columns,
+                            shap_contributions)
+from models.reasons import TEMPLATES, sentence
+from tests.explain_support import documents, train_tiny_model
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    docs = documents(700, seed=3)
+    model = train_tiny_model(docs)
+    return docs, model, model.indicators(docs)
+
+
+def test_shap_adds_up_to_the_margin(tiny):
+    _, model, ind = tiny
+    exps = explain(model, ind)
+    margin = model.margin(ind)
+    assert len(exps) == len(ind)
+    for e, m in zip(exps, margin):
+        assert e.base_value + sum(e.contributions.values()) == pytest.approx(m, abs=1e-6)
+        assert e.margin == pytest.approx(m, abs=1e-12)
+        assert sum(g.contribution for g in e.groups) == pytest.approx(sum(e.contributions.values()), abs=1e-9)
+    risk = model.predict_proba(ind)
+    np.testing.assert_allclose([e.risk for e in exps], risk)
+
+
+def test_additivity_check_fails_loudly_when_values_do_not_add_up():
+    contrib = np.array([[0.5, -0.2], [0.1, 0.1]])
+    base = np.array([-1.0, -1.0])
+    check_additivity(contrib, base, np.array([-0.7, -0.8]))
+    with pytest.raises(AdditivityError, match="household 'H2'"):
+        check_additivity(contrib, base, np.array([-0.7, -0.7]), ids=np.array(["H1", "H2"]))
+
+
+def test_tree_explainer_and_pred_contrib_agree(tiny):
+    _, model, ind = tiny
+    X = model.matrix(ind.iloc[:150])
+    fast, fast_base = shap_contributions(model, X, engine="lightgbm")
+    ref, ref_base = shap_contributions(model, X, engine="shap")
+    assert fast.shape == ref.shape == (150, len(model.feature_names))
+    np.testing.assert_allclose(fast, ref, atol=1e-6, rtol=0)
+    np.testing.assert_allclose(fast_base, ref_base, atol=1e-6, rtol=0)
+
+
+def test_reasons_name_only_risk_raising_factors_largest_first(tiny):
+    _, model, ind = tiny
+    for e in explain(model, ind, top=3):
+        contributions = [r.contribution for r in e.reasons]
+        assert len(e.reasons) <= 3
+        assert all(c > 0 for c in contributions)
+        assert contributions == sorted(contributions, reverse=True)
+        for r in e.reasons:
+            assert e.contributions[r.feature] == r.contribution
+            assert r.zh and r.en
+        positive = sorted((v for v in e.contributions.values() if v > 0), reverse=True)
+        assert contributions == positive[:3]
+        assert [g.contribution for g in e.groups] == sorted((g.contribution for g in e.groups), reverse=True)
+
+
+def test_top_positive_leaves_out_factors_that_lower_the_risk():
+    contrib = np.array([[0.3, -0.5, 0.0, 0.1], [-0.1, -0.2, -0.3, -0.4]])
+    np.testing.assert_array_equal(_top_positive(contrib, 3), [[0, 3, -1], [-1, -1, -1]])
+
+
+def test_explanation_is_json_and_reason_columns_match(tiny):
+    _, model, ind = tiny
+    part = ind.iloc[:40]
+    exps = explain(model, part)
+    data = json.loads(json.dumps([e.to_dict() for e in exps], allow_nan=False))
+    assert data[0]["household_id"] == part["household_id"].iloc[0]
+    assert set(data[0]) >= {"risk", "tier", "margin", "base_value", "contributions", "groups", "reasons", "measures"}
+    cols = reason_columns(model, part, top=3, lang="zh")
+    assert list(cols.columns) == ["reason_1", "reason_2", "reason_3"]
+    for k, e in enumerate(exps):
+        expected = [r.zh for r in e.reasons] + [""] * (3 - len(e.reasons))
+        assert list(cols.iloc[k]) == expected
+    en = reason_columns(model, part, top=2, lang="en")
+    assert list(en.iloc[0][:len(exps[0].reasons[:2])]) == [r.en for r in exps[0].reasons[:2]]
+
+
+def _fall_ill(doc: dict, *, medical: float = 18_400.0) -> dict:
+    """The same household after its head fell seriously ill, with the spending that comes with it."""
+    doc = copy.deepcopy(doc)
+    doc["members"] = [{**m, "health": "serious", "labor_skill": "weak", "work_months": 0, "work_location": "none"}
+                      if m["relation"] == "head" else m for m in doc["members"]]
+    doc["record"] = {**doc["record"], "medical_expense": medical}
+    head = next(m["member_id"] for m in doc["members"] if m["relation"] == "head")
+    date = pd.Timestamp(doc["record"]["survey_date"]) - pd.Timedelta(days=60)
+    doc["events"] = [*doc.get("events", []), {"member_id": head, "event_date": date.date().isoformat(),
+                                               "event_type": "serious_illness", "amount": medical}]
+    return doc
+
+
+def _assert_illness_flagged(model, before: dict, after: dict) -> None:
+    risk_before, risk_after = model.score_households([before])["risk"][0], model.score_households([after])["risk"][0]
+    assert risk_after > risk_before, f"a new serious illness should raise the risk: {risk_before} -> {risk_after}"
+    e = explain(model, model.indicators([after]))[0]
+    groups = [r.risk_group for r in e.reasons]
+    assert "illness" in groups, f"expected an illness reason, got {[r.zh for r in e.reasons]}"
+    assert any(m.category_zh == "健康帮扶" and m.code == "health" for m in e.measures), [m.zh for m in e.measures]
+    illness = next(r for r in e.reasons if r.risk_group == "illness")
+    assert illness.contribution > 0
+
+
+def test_new_serious_illness_gives_an_illness_reason_and_a_health_measure(tiny):
+    docs, model, ind = tiny
+    healthy = [d for d in docs if all(m["health"] == "healthy" for m in d["members"])]
+    risk = model.score_households(healthy)["risk"].to_numpy()
+    before = healthy[int(np.argsort(risk)[len(risk) // 4])]  # a fairly safe household
+    after = _fall_ill(before)
+    _assert_illness_flagged(model, before, after)
+    e = explain(model, model.indicators([after]))[0]
+    assert any("18,400 元" in r.zh for r in e.reasons if r.risk_group == "illness") or any(
+        "患大病" in r.zh for r in e.reasons)
+
+
+def test_new_serious_illness_with_the_champion(champion_model, trained_warehouse):
+    from features.records import household_documents
+    from features.warehouse import Warehouse
+
+    wh = Warehouse(trained_warehouse)
+    as_of = wh.rounds()["first_date"].max() + pd.Timedelta(days=30)
+    hh = wh.households(columns=["household_id", "survey_date", "household_size", "medical_expense"])
+    candidates = hh[(hh["survey_date"] == hh["survey_date"].max()) & (hh["household_size"] >= 2)]
+    docs = household_documents(wh, candidates["household_id"].head(300), as_of)
+    docs = [d for d in docs if all(m["health"] == "healthy" for m in d["members"])]
+    assert docs, "the simulated county should have healthy households"
+    risk = champion_model.score_households(docs)["risk"].to_numpy()
+    before = docs[int(np.argsort(risk)[len(risk) // 4])]
+    net = sum(before["record"][c] for c in ("wage_income", "operating_income", "property_income", "transfer_income"))
+    after = _fall_ill(before, medical=max(18_400.0, 0.6 * net))
+    _assert_illness_flagged(champion_model, before, after)
+
+
+def test_measures_table_covers_every_risk_group():
+    table = M.load()
+    for group in RISK_GROUPS:
+        assert table.get(group), f"no measure for risk group {group}"
+    for ms in table.values():
+        for m in ms:
+            assert m.code == "" or m.code in ASSISTANCE
+            assert m.zh and m.en and m.category_zh
+    assert {m.category_zh for m in table["illness"]} >= {"健康帮扶"}
+    assert any(m.category_zh == "住房安全保障" for m in table["housing"])
+    assert any(m.category_zh == "饮水安全保障" for m in table["water"])
+
+
+def test_measures_table_errors_name_the_line():
+    head = ",".join(M.COLUMNS)
+    with pytest.raises(M.MeasureTableError, match="line 2: risk_group 'luck'"):
+        M.parse(f"{head}\nluck,1,健康帮扶,health,health,a,b,\n")
+    with pytest.raises(M.MeasureTableError, match="line 3: code 'cash'"):
+        M.parse(f"{head}\nillness,1,健康帮扶,health,health,a,b,\nillness,2,健康帮扶,health,cash,a,b,\n")
+
+
+def test_recommend_deduplicates_and_adds_a_development_measure():
+    ms = M.recommend(["illness", "illness", "lack_labor"], labour_capable=True)
+    assert len({(m.category_zh, m.zh) for m in ms}) == len(ms)
+    assert any(m.category_zh in M.DEVELOPMENT for m in ms)
+    assert not any(m.category_zh in M.DEVELOPMENT for m in M.recommend(["lack_labor"], labour_capable=False))
+
+
+def test_sentences_quote_the_households_values():
+    row = {n: 0.0 for n in feature_names()}
+    row.update(medical_expense=18_400.0, medical_share_of_income=0.46, hardship_gap_pc=-1234.0)
+    assert sentence("medical_expense", row, "zh") == "家庭合规自付医疗支出 18,400 元，占纯收入的 46%"
+    assert sentence("medical_expense", row, "en") == "Out-of-pocket medical spending of 18,400 yuan, 46% of net income"
+    assert "低于监测标准 1,234 元" in sentence("hardship_gap_pc", row, "zh")
+    row["road_distance_km"] = float("nan")
+    assert sentence("road_distance_km", row, "zh").endswith("未知")
+
+
+def test_every_feature_has_a_sentence_and_templates_use_catalogue_names():
+    names = set(feature_names())
+    assert set(TEMPLATES) <= names, sorted(set(TEMPLATES) - names)
+    row = {n: 1.0 for n in names}
+    for n in names:
+        zh, en = sentence(n, row, "zh"), sentence(n, row, "en")
+        assert zh and en and "{" not in zh + en, n
