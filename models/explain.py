@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from typing import Any, Literal
 
 import numpy as np
@@ -181,6 +182,11 @@ def _compute(model: RiskModel, indicators: pd.DataFrame, top: int, engine: Engin
                      _top_positive(contrib, top), {c: i for i, c in enumerate(cols)}, values)
 
 
+@lru_cache(maxsize=4096)
+def _recommend(groups: tuple[str, ...], labour_capable: bool) -> tuple[Measure, ...]:
+    return tuple(recommend(groups, labour_capable=labour_capable))
+
+
 # ---- public API
 
 def explain(model: RiskModel, indicators: pd.DataFrame, *, top: int = 3, engine: Engine = "lightgbm") -> list[Explanation]:
@@ -190,6 +196,7 @@ def explain(model: RiskModel, indicators: pd.DataFrame, *, top: int = 3, engine:
     names = model.feature_names
     group_codes, G = _group_matrix(names)
     group_sums = c.contrib @ G
+    group_order = np.argsort(-group_sums, axis=1, kind="stable")
     groups_of = [by_name(n).risk_group for n in names]
     capable = c.row_index.get("capable_workers")
     out = []
@@ -203,10 +210,10 @@ def explain(model: RiskModel, indicators: pd.DataFrame, *, top: int = 3, engine:
             value = row.get(name)
             reasons.append(Reason(name, groups_of[j], float(c.contrib[i, j]), value,
                                   sentence(name, row, "zh"), sentence(name, row, "en")))
-        groups = [GroupContribution(g, *RISK_GROUPS[g], float(s)) for g, s in zip(group_codes, group_sums[i])]
-        groups.sort(key=lambda g: g.contribution, reverse=True)
-        labour = capable is not None and c.values[i, capable] > 0
-        measures = recommend(dict.fromkeys(r.risk_group for r in reasons), labour_capable=bool(labour))
+        sums = group_sums[i].tolist()
+        groups = [GroupContribution(group_codes[g], *RISK_GROUPS[group_codes[g]], sums[g]) for g in group_order[i]]
+        labour = bool(capable is not None and c.values[i, capable] > 0)
+        measures = list(_recommend(tuple(dict.fromkeys(r.risk_group for r in reasons)), labour))
         out.append(Explanation(
             household_id=str(c.ids[i]), round_id=str(c.rounds[i]), as_of=c.as_of[i], risk=float(c.risk[i]),
             tier=str(c.tier[i]), margin=float(c.margin[i]), base_value=float(c.base[i]),

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import string
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Literal
 
 from features.catalogue import SHOCK_GROUPS, Feature, by_name
@@ -55,21 +56,21 @@ _SIGNED: dict[str, tuple[dict[str, tuple[str, str]], str]] = {
 }
 
 
-class _RowFormatter(string.Formatter):
-    """``str.format`` over an indicator row with the money/percent specs above."""
-
-    def __init__(self, lang: Lang) -> None:
-        self.lang = lang
-
-    def get_value(self, key, args, kwargs):  # noqa: D102 - string.Formatter hook
-        row = kwargs["row"]
-        return float(row[key]) if row.get(key) is not None else float("nan")
-
-    def format_field(self, value, format_spec):  # noqa: D102 - string.Formatter hook
-        return _num(value, format_spec, self.lang)
+@lru_cache(maxsize=None)
+def _compiled(fmt: str) -> tuple[tuple[str, str | None, str], ...]:
+    """A template parsed once into (literal, indicator name, spec) pieces (``string.Formatter`` syntax)."""
+    return tuple((lit, name or None, spec or "") for lit, name, spec, _ in string.Formatter().parse(fmt))
 
 
-_FORMATTERS = {"zh": _RowFormatter("zh"), "en": _RowFormatter("en")}
+def _render(fmt: str, row: Mapping[str, float], lang: Lang) -> str:
+    out = []
+    for lit, name, spec in _compiled(fmt):
+        out.append(lit)
+        if name is not None:
+            value = row.get(name)
+            out.append(_num(float("nan") if value is None else float(value), spec, lang))
+    return "".join(out)
+
 
 TEMPLATES: dict[str, Template] = {
     # ---- illness
@@ -297,7 +298,7 @@ def sentence(name: str, row: Mapping[str, float], lang: Lang = "zh") -> str:
     if isinstance(template, dict):
         template = template[bool(value >= 0.5)]
     fmt = template[0] if lang == "zh" else template[1]
-    return _FORMATTERS[lang].format(fmt, row=row)
+    return _render(fmt, row, lang)
 
 
 def sentences(name: str, row: Mapping[str, float]) -> Pair:
