@@ -1,7 +1,7 @@
 """Provinces → counties → townships → villages, each village with its own economy.
 
-Sizes follow the survey's scale: ~120 sampled households a village, 6 villages a township, 8 townships a
-county. Names are synthetic (no real place is implied).
+Sizes follow a survey sample's scale: ~60 sampled households a village, 5 villages a township, 6 townships a
+county (~1,800 households a county). Names are synthetic (no real place is implied).
 """
 
 from __future__ import annotations
@@ -12,14 +12,14 @@ PROVINCES = ("甘肃", "贵州", "云南", "四川", "宁夏", "青海")
 _A = "安宝昌长大德东丰福富广和河红华吉嘉江金景康乐利临龙隆明南宁平青庆仁瑞山胜石顺泰天武西祥新兴阳永玉泽"
 _B = "坝北川岭峰沟谷关河湖花江口林岭龙坪桥泉山石水松台潭塘田湾溪峡乡岩阳源寨洲坡岗岔垭营屯铺堡庄"
 
-HOUSEHOLDS_PER_VILLAGE = 120
-VILLAGES_PER_TOWNSHIP = 6
-TOWNSHIPS_PER_COUNTY = 8
+HOUSEHOLDS_PER_VILLAGE = 60
+VILLAGES_PER_TOWNSHIP = 5
+TOWNSHIPS_PER_COUNTY = 6
 
 # Village industries: value of a mu's gross output (2021 yuan), kitchen garden and forest products included.
 # Grain ~1,200 yuan/mu (NBS cost-benefit survey of the three grains, 2021); cash crops (tea, fruit,
 # vegetables) 3,000-4,000.
-INDUSTRY_VALUE_PER_MU = np.array([2400.0, 5200.0, 2600.0, 2300.0])  # grain, cash crop, livestock hub, labour export
+INDUSTRY_VALUE_PER_MU = np.array([2800.0, 6000.0, 3000.0, 2700.0])  # grain, cash crop, livestock hub, labour export
 
 
 def _name(i: np.ndarray, suffix: str) -> np.ndarray:

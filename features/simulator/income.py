@@ -17,7 +17,7 @@ Events = list[dict[str, np.ndarray]]
 FARM_COST_SHARE = 0.42       # seeds, fertiliser, machinery: ~40-45% of gross (NBS cost-benefit survey)
 LIVESTOCK_COST_SHARE = 0.55  # feed and young stock
 BUSINESS_COST_SHARE = 0.5
-LAND_RENT_PER_MU = 400.0     # 土地流转 rent, western hills (400-800 yuan/mu)
+LAND_RENT_PER_MU = 300.0     # 土地流转 rent, western hills (400-800 yuan/mu)
 PLANTING_SUBSIDY_PER_MU = 100.0  # 耕地地力保护补贴
 PENSION_2021 = 2000.0        # 城乡居民基础养老金 + local top-up + account: ~150-200 yuan/month in 2021
 OLD_AGE_ALLOWANCE = 600.0    # 高龄津贴, 80+
@@ -98,7 +98,7 @@ def medical(s: State, rng: np.random.Generator, events: Events) -> None:
     n = s.n_members
     age = m["age"]
     base = rng.lognormal(np.log(400 + 12 * age), 0.6, n)  # outpatient, everyone
-    chronic = np.where(m["ill"] >= 1, rng.lognormal(np.log(4500), 0.6, n), 0.0)
+    chronic = np.where(m["ill"] >= 1, rng.lognormal(np.log(4500), 0.45, n), 0.0)
     inpatient = np.where(m["hosp"], rng.lognormal(np.log(11000), 0.6, n), 0.0)
     serious = np.where(m["ill"] == 2, rng.lognormal(np.log(45000), 0.7, n) * np.where(m["new_serious"], 1.0, 0.6), 0.0)
     accident = np.where(m["accident"], rng.lognormal(np.log(15000), 0.8, n), 0.0)
@@ -167,9 +167,9 @@ def wages_property_transfers(s: State, rng: np.random.Generator, year: int, even
     escaped = hh["type"] == K.HOUSEHOLD_TYPE["escaped"]
     v = hh["village"]
     hh["dividend"] = np.where(escaped | hh["monitored"], geo["dividend"][v], 0.0) * rng.uniform(0.8, 1.2, n)
-    hh["property"] = hh["dividend"] + hh["land_rent"] + rng.gamma(0.6, 150.0, n)
+    hh["property"] = hh["dividend"] + hh["land_rent"] + rng.gamma(0.6, 100.0, n)
     growth = (1 + 0.05) ** (year - 2021)
-    support_growth = (1 + 0.07) ** (year - 2021)
+    support_growth = (1 + 0.06) ** (year - 2021)
     old = (m["age"] >= 60)
     hh["pension"] = per_household(s, old & m["pension_ins"]) * PENSION_2021 * growth * rng.uniform(0.85, 1.15, n)
     hh["fp_income"] = np.where(hh["fp"], per_household(s, old) * FAMILY_PLANNING, 0.0)

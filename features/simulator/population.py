@@ -37,10 +37,10 @@ def init_households(n: int, n_villages: int, geo: dict[str, np.ndarray], rng: np
         "road_km": np.round(np.where(relocated, 0.5, geo["remote_km"][village] * rng.lognormal(0, 0.3, n)), 1),
         "in_coop": rng.random(n) < np.where(escaped, 0.3, 0.15),
         "housing_safe": rng.random(n) > 0.015, "water_safe": rng.random(n) > 0.02,
-        "herd": np.where(rng.random(n) < herd_p, rng.lognormal(np.log(21000), 0.6, n), 0.0),
+        "herd": np.where(rng.random(n) < herd_p, rng.lognormal(np.log(23000), 0.6, n), 0.0),
         "biz": np.where(rng.random(n) < 0.12 + 0.06 * (lprod > 0.2), rng.lognormal(np.log(30000), 0.5, n), 0.0),
         "microcredit": np.where(escaped & (rng.random(n) < 0.15), rng.choice([20000.0, 30000.0, 50000.0], n), 0.0),
-        "support": rng.gamma(1.5, 6200.0, n),  # 赡养费 and gifts from children living elsewhere
+        "support": rng.gamma(1.5, 7200.0, n),  # 赡养费 and gifts from children living elsewhere
         "fp": rng.random(n) < 0.12,            # 计划生育奖励扶助 recipients
         "jitter": rng.integers(0, 7, n),
         "commercial": escaped & (rng.random(n) < 0.5),  # 防贫保险 bought by the county for escaped households
@@ -267,9 +267,9 @@ def labor_skill(m: dict) -> np.ndarray:
 # 2021 (NBS 农民工监测调查报告 2021), out-of-province more, local less; away-from-home living costs take
 # ~35-45% of it (same report: ~1,500-1,700/month of living costs in cities), and only what reaches the
 # household (brought or sent home) is its wage income in the monitoring record.
-NET_MONTHLY_WAGE = {"in_county": 980.0, "in_province": 1060.0, "out_of_province": 1150.0}
+NET_MONTHLY_WAGE = {"in_county": 980.0, "in_province": 1070.0, "out_of_province": 1160.0}
 PUBLIC_JOB_MONTHLY = 600.0  # 乡村公益岗位: 500-800 yuan/month
-WAGE_GROWTH = 0.07         # nominal growth of migrant wages a year (NBS: +8.8% 2021, +4.1% 2022, +3.6% 2023)
+WAGE_GROWTH = 0.06         # nominal growth of migrant wages a year (NBS: +8.8% 2021, +4.1% 2022, +3.6% 2023)
 
 
 def work(s: State, rng: np.random.Generator, year: int) -> None:
@@ -289,6 +289,8 @@ def work(s: State, rng: np.random.Generator, year: int) -> None:
     w_prov = np.full(n, 0.18)
     w_cty = np.full(n, 0.22) + 0.05 * employment
     w_none = np.clip(0.25 + 0.3 * (m["labor"] == L["weak"]) + 0.1 * (m["age"] >= 55), 0.05, 1)
+    # Workers change place but do not stop without a reason (job loss, illness, age); people at home start.
+    w_none = np.where(m["loc"] != W["none"], 0.0, w_none)
     tot = w_out + w_prov + w_cty + w_none
     c1, c2, c3 = w_none / tot, (w_none + w_cty) / tot, (w_none + w_cty + w_prov) / tot
     draw = np.select([u[0] < c1, u[0] < c2, u[0] < c3], [W["none"], W["in_county"], W["in_province"]],
