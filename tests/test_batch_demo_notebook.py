@@ -1,0 +1,101 @@
+"""Issue 8: batch scoring from the warehouse, the analyst notebook, and the demo chain on tiny data."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tests.conftest import invoke
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_score_writes_design_columns_with_reasons_for_the_top_share(trained_warehouse: Path, tmp_path: Path):
+    from features.labels import round_as_of
+    from features.warehouse import Warehouse
+
+    newest = str(round_as_of(Warehouse(trained_warehouse)).index[-1])
+    out = tmp_path / "scores.csv"
+    printed = invoke(["score", "--round", newest, "--warehouse", str(trained_warehouse), "--out", str(out),
+                      "--explain-top", "10"])
+    assert "scored" in printed
+    scores = pd.read_csv(out, dtype={"household_id": str, "round_id": str}, keep_default_na=False)
+    assert list(scores.columns) == ["household_id", "round_id", "as_of", "risk", "tier", "model_version",
+                                    "reason_1", "reason_2", "reason_3"]
+    assert (scores["round_id"] == newest).all() and scores["household_id"].is_unique
+    assert scores["risk"].is_monotonic_decreasing
+    top = int(-(-len(scores) * 0.10 // 1))
+    assert (scores["reason_1"].iloc[:top] != "").all()
+    assert (scores["reason_1"].iloc[top:] == "").all()
+    assert set(scores["tier"]) <= {"high", "medium", "low"}
+
+
+def test_chunked_scoring_equals_one_chunk_and_parquet_equals_csv(trained_warehouse: Path, tmp_path: Path):
+    from features.labels import round_as_of
+    from features.warehouse import Warehouse
+
+    as_of = round_as_of(Warehouse(trained_warehouse)).iloc[-1] + pd.Timedelta(days=40)
+    small, big = tmp_path / "small.parquet", tmp_path / "big.parquet"
+    invoke(["score", "--as-of", str(as_of.date()), "--warehouse", str(trained_warehouse), "--out", str(small),
+            "--chunk", "1000", "--explain-top", "0"])
+    invoke(["score", "--as-of", str(as_of.date()), "--warehouse", str(trained_warehouse), "--out", str(big),
+            "--chunk", "1000000", "--explain-top", "0"])
+    pd.testing.assert_frame_equal(pd.read_parquet(small), pd.read_parquet(big))
+
+
+def test_score_refuses_both_or_neither_of_round_and_as_of(trained_warehouse: Path, tmp_path: Path):
+    from typer.testing import CliRunner
+
+    from serving.cli import app
+
+    for extra in ([], ["--round", "x", "--as-of", "2024-01-01"]):
+        r = CliRunner().invoke(app, ["score", "--warehouse", str(trained_warehouse), "--out",
+                                     str(tmp_path / "s.csv"), *extra])
+        assert r.exit_code == 2 and "exactly one" in r.output
+
+
+def test_analyst_notebook_executes(trained_warehouse: Path, tmp_path: Path, monkeypatch):
+    import nbformat
+    from nbclient import NotebookClient
+
+    monkeypatch.setenv("POVWATCH_WAREHOUSE", str(trained_warehouse))
+    nb = nbformat.read(ROOT / "notebooks" / "01_new_round.ipynb", as_version=4)
+    assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code"), "store the notebook without outputs"
+    NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    text = "\n".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    assert "recall_at_10pct" in text
+
+
+def test_notebook_source_is_generated_from_make_notebook():
+    import nbformat
+
+    sys.path.insert(0, str(ROOT / "notebooks"))
+    try:
+        import make_notebook
+    finally:
+        sys.path.pop(0)
+    stored = nbformat.read(ROOT / "notebooks" / "01_new_round.ipynb", as_version=4)
+    assert [c.source for c in stored.cells] == [c.source for c in make_notebook.build().cells]
+
+
+@pytest.mark.server
+def test_demo_runs_the_whole_chain_on_tiny_data(tmp_path: Path):
+    env = {**os.environ, "POVWATCH_WAREHOUSE": str(tmp_path / "wh")}
+    exe = Path(sys.executable).with_name("povwatch")
+    cmd = [str(exe), "demo", "--households", "800", "--rounds", "4", "--warehouse", str(tmp_path / "wh")]
+    first = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    out = first.stdout
+    assert "oracle" in out and "rule" in out and "logit" in out
+    assert "risk without new events" in out and "with a reported hospitalisation" in out
+    assert "household report" in out and "MLflow UI" in out
+    report = next((tmp_path / "wh" / "reports").glob("household-*.html"))
+    assert "<html" in report.read_text(encoding="utf-8")
+    second = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
+    assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
+    assert "reusing simulated rounds" in second.stdout and "reusing champion" in second.stdout
