@@ -9,7 +9,7 @@ from features.simulator.state import State, take_range, tile
 from features.simulator.step import line_of, step
 
 DEFAULT_REPLICATES = 32
-CHUNK_HOUSEHOLDS = 4096  # households a batch: chunk x replicates rows bound the memory
+CHUNK_HOUSEHOLDS = 2048  # households a batch: chunk x replicates rows bound the memory
 
 
 def true_risk(s: State, rng: np.random.Generator, replicates: int = DEFAULT_REPLICATES,
