@@ -104,7 +104,10 @@ def monitor(s: State, rng: np.random.Generator, line: np.ndarray) -> None:
     found = ~active & (u[0] < p_id)
     escaped = hh["type"] == K.HOUSEHOLD_TYPE["escaped"]
     T = K.MONITORING_TYPE
-    new_type = np.where(near, np.where(escaped, T["unstable_escaped"], T["marginal"]), T["sudden_hardship"])
+    # 突发严重困难户: income itself above the range, brought down by rigid spending or a sharp drop.
+    income_low = hh["net_pc"] < 1.1 * line
+    new_type = np.where(income_low | ~sudden, np.where(escaped, T["unstable_escaped"], T["marginal"]),
+                        T["sudden_hardship"])
     hh["mon_type"] = np.where(found & ~hh["monitored"], new_type, hh["mon_type"])
     hh["monitored"] = hh["monitored"] | found
     capable = per_household(s, s.mem["labor"] != K.SKILL["none"]) > 0
