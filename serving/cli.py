@@ -36,6 +36,10 @@ from serving.report_cli import report_cmd  # noqa: E402
 
 app.command("report")(report_cmd)
 
+from serving.serve_cli import serve_cmd  # noqa: E402
+
+app.command("serve")(serve_cmd)
+
 from serving.demo import demo_cmd  # noqa: E402
 
 app.command("demo")(demo_cmd)

@@ -269,6 +269,7 @@ class ReportRequest(_Strict):
 # ------------------------------------------------------------------------------------------ responses
 class ScoreResult(BaseModel):
     household_id: str
+    as_of: str = Field(description="the date the household was scored at, YYYY-MM-DD")
     risk: float = Field(ge=0, le=1, description="calibrated probability of falling below the line by next round")
     tier: str
     model_version: str

@@ -1,0 +1,293 @@
+"""The BentoML scoring service (DESIGN "Scoring API"): ``/score``, ``/explain``, ``/report``, ``GET /model``.
+
+The champion RiskModel is resolved from the MLflow registry once, in ``__init__``; every endpoint then runs
+``models/`` code only (one scoring path: the same indicators, calibration and tiers as training and
+``povwatch score``). Run it with ``povwatch serve``; ``bentoml serve serving.service:Povwatch`` works too
+when ``POVWATCH_WAREHOUSE`` (or ``MLFLOW_TRACKING_URI``) points at a registry.
+
+``/score`` is **not** adaptively batched, on purpose: a request already is a batch (up to
+``MAX_HOUSEHOLDS``), and BentoML's batch dispatcher would (a) merge the households of different callers so
+that one caller's bad household fails everybody's request, and (b) answer 503 "overloaded" under bursts
+(see ``shared/notes/stack.md``). Single-household calls are cheap enough unbatched (see ``bench/``).
+
+``ApiGuard`` (an ASGI middleware) puts the bearer token, the body-size limit, the content-type check and
+the API's error format in front of everything; BentoML's own ``/healthz``, ``/livez``, ``/readyz`` and
+``/metrics`` stay open. Nothing here logs a request body, an identifier or a score.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import math
+import os
+import re
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+import bentoml
+from bentoml.validators import ContentType
+from pydantic import BaseModel, ValidationError
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from serving.schemas import (ErrorResponse, ExplainRequest, ExplainResponse, Household, ModelInfo,
+                             ReportRequest, ScoreRequest, ScoreResponse, error_body, errors_of)
+
+TOKEN_ENV = "POVWATCH_API_TOKEN"
+MAX_BODY_ENV = "POVWATCH_MAX_REQUEST_MB"
+DEFAULT_MAX_BODY_MB = 100          # ~20,000 households with members, a little history and events
+OPEN_PATHS = frozenset({"/healthz", "/livez", "/readyz", "/metrics"})
+REQUEST_MODELS: dict[str, type[BaseModel]] = {"/score": ScoreRequest, "/explain": ExplainRequest,
+                                              "/report": ReportRequest}
+_HOUSEHOLD_PATH = re.compile(r"^households\[(\d+)\]((?:\.[a-z_]+|\[\d+\])*)")
+
+
+# ------------------------------------------------------------------------------------------ middleware
+def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+class ApiGuard:
+    """Bearer token, body-size limit, JSON-only bodies and the API error format, in front of the service.
+
+    BentoML answers a request model's ``ValidationError`` with its own 400 body; the guard keeps the
+    request body it had to buffer anyway (for the size limit) and, on such a 400, re-validates it to answer
+    with ``{"error", "errors": [{field, problem, allowed}]}`` instead.
+    """
+
+    def __init__(self, app: Any, *, request_models: dict[str, type[BaseModel]]) -> None:
+        self.app = app
+        self.request_models = request_models
+        token = os.environ.get(TOKEN_ENV, "")
+        self.token = token.encode() if token else None
+        self.max_body = int(float(os.environ.get(MAX_BODY_ENV, DEFAULT_MAX_BODY_MB)) * 1024 * 1024)
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        path = scope["path"]
+        if self.token is not None and path not in OPEN_PATHS and not self._authorised(scope):
+            return await _json(401, error_body("unauthorised", [{
+                "field": "(header) Authorization", "problem": "missing or wrong bearer token",
+                "allowed": "Authorization: Bearer <token>"}]), {"WWW-Authenticate": "Bearer"})(scope, receive, send)
+        model = self.request_models.get(path)
+        if model is None or scope["method"] != "POST":
+            return await self.app(scope, receive, send)
+        media = _header(scope, b"content-type").split(";")[0].strip().lower()
+        if media != "application/json":
+            return await _json(415, error_body("unsupported media type", [{
+                "field": "(header) Content-Type", "problem": f"got {media or 'none'!r}",
+                "allowed": "application/json"}]))(scope, receive, send)
+        body = await self._read(scope, receive)
+        if body is None:
+            return await _json(413, error_body("request body too large", [{
+                "field": "(body)", "problem": f"more than {self.max_body:,} bytes",
+                "allowed": f"at most {self.max_body:,} bytes; split the households over several requests"}]
+            ))(scope, receive, send)
+        await self.app(scope, _replay(body), _RewriteErrors(send, body, model))
+
+    def _authorised(self, scope: dict) -> bool:
+        given = _header(scope, b"authorization")
+        scheme, _, token = given.partition(" ")
+        return scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(), self.token)
+
+    async def _read(self, scope: dict, receive: Any) -> bytes | None:
+        """The whole body, or None once it exceeds the limit (by header or while streaming)."""
+        declared = _header(scope, b"content-length")
+        if declared.isdigit() and int(declared) > self.max_body:
+            return None
+        chunks, size, more = [], 0, True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body:
+                return None
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        return b"".join(chunks)
+
+
+def _header(scope: dict, name: bytes) -> str:
+    for key, value in scope.get("headers", ()):
+        if key.lower() == name:
+            return value.decode("latin-1")
+    return ""
+
+
+def _replay(body: bytes) -> Any:
+    sent = False
+
+    async def receive() -> dict:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return receive
+
+
+class _RewriteErrors:
+    """An ASGI ``send`` that replaces BentoML's 400 body by the API's error format and hides any 5xx detail."""
+
+    def __init__(self, send: Any, body: bytes, model: type[BaseModel]) -> None:
+        self.send, self.body, self.model = send, body, model
+        self.replace: int | None = None
+
+    async def __call__(self, message: dict) -> None:
+        if message["type"] == "http.response.start" and message["status"] in (400, 500):
+            self.replace = message["status"]
+            return
+        if self.replace is None:
+            return await self.send(message)
+        if message["type"] == "http.response.body" and not message.get("more_body", False):
+            status, payload = self._error()
+            raw = json.dumps(payload, ensure_ascii=False).encode()
+            await self.send({"type": "http.response.start", "status": status, "headers": [
+                (b"content-type", b"application/json"), (b"content-length", str(len(raw)).encode())]})
+            await self.send({"type": "http.response.body", "body": raw, "more_body": False})
+
+    def _error(self) -> tuple[int, dict[str, Any]]:
+        if self.replace == 400:
+            try:
+                self.model.model_validate_json(self.body)
+            except ValidationError as e:
+                return 400, error_body("invalid request", errors_of(e))
+            return 400, error_body("invalid request", [{"field": "(body)", "problem": "rejected by the server",
+                                                        "allowed": "see the API schema at /docs.json"}])
+        return 500, {"error": "internal error; the server log has the details", "errors": []}
+
+
+class QuietRejections(logging.Filter):
+    """BentoML logs a traceback for every rejected request, and pydantic's message in it quotes request values
+    (dates, amounts). Keep one line without the payload; real errors keep their traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, ValidationError):
+            record.msg, record.args = "rejected an invalid request (%d errors); answered 400", (exc.error_count(),)
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
+def quiet_rejections() -> None:
+    """Install ``QuietRejections`` on BentoML's HTTP logger once (at service start, not at import)."""
+    log = logging.getLogger("bentoml._internal.server.http_app")
+    if not any(isinstance(f, QuietRejections) for f in log.filters):
+        log.addFilter(QuietRejections())
+
+
+# ------------------------------------------------------------------------------------------ GET /model
+async def _model_info(request: Request) -> Response:
+    return JSONResponse(bentoml.get_current_service().model_info().model_dump())
+
+
+model_app = Starlette(routes=[Route("/model", _model_info, methods=["GET"])])
+
+
+# ------------------------------------------------------------------------------------------ the service
+def _domain_error(e: ValueError, *, single: bool) -> JSONResponse:
+    """422 for a household the indicators refuse (a rule beyond the schema); the message names it."""
+    msg = str(e)
+    field = "households"
+    if m := _HOUSEHOLD_PATH.match(msg):
+        field = ("household" if single else f"households[{m.group(1)}]") + m.group(2)
+    if single:
+        msg = _HOUSEHOLD_PATH.sub(lambda m: "household" + m.group(2), msg, count=1)
+    body = error_body("household rejected", [{"field": field, "problem": msg,
+                                              "allowed": "a household consistent with the contract"}])
+    return JSONResponse(body, status_code=422)
+
+
+def _finite(metrics: dict[str, Any]) -> dict[str, float]:
+    return {k: float(v) for k, v in metrics.items()
+            if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)}
+
+
+@bentoml.asgi_app(model_app, path="/")
+@bentoml.service(
+    name="povwatch",
+    traffic={"timeout": 300, "max_concurrency": 256},
+    logging={"access": {"enabled": False}},
+    workers=1,
+)
+class Povwatch:
+    """The champion RiskModel behind HTTP."""
+
+    def __init__(self) -> None:
+        from training.registry import CHAMPION, load_risk_model
+
+        quiet_rejections()
+        warehouse = Path(os.environ.get("POVWATCH_WAREHOUSE", "povwatch-data"))
+        self.alias = os.environ.get("POVWATCH_MODEL_ALIAS", CHAMPION)
+        self.model = load_risk_model(warehouse, alias=self.alias)
+        # LightGBM's predict threads come from OpenMP: ``povwatch serve`` sets OMP_NUM_THREADS to
+        # POVWATCH_NUM_THREADS (cores // workers) before the workers start. (Booster.reset_parameter
+        # on a booster loaded from a file crashes LightGBM 4.7, so it is not done here.)
+
+    def model_info(self) -> ModelInfo:
+        from training.registry import MODEL_NAME
+
+        meta = self.model.metadata
+        return ModelInfo(name=MODEL_NAME, version=str(self.model.model_version), alias=self.alias,
+                         run_id=meta.get("run_id"), trained_at=meta.get("trained_at"),
+                         test_round=meta.get("test_round"),
+                         training_rounds=[str(r) for r in meta.get("split", {}).get("training_rounds", [])],
+                         metrics=_finite(meta.get("metrics", {})), features=list(self.model.feature_names))
+
+    def _indicators(self, households: list[Household]):
+        docs = [h.model_dump() for h in households]
+        return self.model.indicators(docs, as_of=date.today().isoformat())
+
+    @bentoml.api(route="/score", input_spec=ScoreRequest, output_spec=ScoreResponse)
+    def score(self, households: list[Household]) -> ScoreResponse | JSONResponse:
+        """Risk and tier of each household at its as-of date (default today), in request order."""
+        try:
+            scored = self.model.score_indicators(self._indicators(households))
+        except ValueError as e:
+            return _domain_error(e, single=False)
+        as_of = scored["as_of"].dt.strftime("%Y-%m-%d")
+        results = [{"household_id": h, "as_of": a, "risk": float(r), "tier": str(t),
+                    "model_version": str(self.model.model_version)}
+                   for h, a, r, t in zip(scored["household_id"], as_of, scored["risk"], scored["tier"])]
+        return ScoreResponse.model_validate({"results": results, "model_version": str(self.model.model_version),
+                                             "count": len(results)})
+
+    @bentoml.api(route="/explain", input_spec=ExplainRequest, output_spec=ExplainResponse)
+    def explain(self, household: Household) -> ExplainResponse | JSONResponse:
+        """Risk, tier, base value, SHAP contributions and the top reasons (zh/en) with assistance measures."""
+        from models.explain import explain
+
+        try:
+            ind = self._indicators([household])
+        except ValueError as e:
+            return _domain_error(e, single=True)
+        item = explain(self.model, ind, top=3)[0].to_dict()
+        return ExplainResponse.model_validate({**item, "household_id": household.record.household_id,
+                                               "as_of": ind["as_of"].iloc[0].date().isoformat(),
+                                               "model_version": str(self.model.model_version)})
+
+    @bentoml.api(route="/report", input_spec=ReportRequest)
+    def report(self, household: Household, lang: str = "zh") -> Annotated[str, ContentType("text/html")]:
+        """The household's field report as one HTML page (zh or en)."""
+        from serving.reports import render_household_report
+
+        doc = household.model_dump()
+        doc["as_of"] = doc["as_of"] or date.today().isoformat()
+        try:
+            return render_household_report(self.model, doc, lang=lang)
+        except ValueError as e:
+            return _domain_error(e, single=True)
+
+
+Povwatch.add_asgi_middleware(ApiGuard, request_models=REQUEST_MODELS)
+
+__all__ = ["Povwatch", "ApiGuard", "ErrorResponse", "REQUEST_MODELS", "OPEN_PATHS"]
