@@ -179,7 +179,29 @@ def _compute(model: RiskModel, indicators: pd.DataFrame, top: int, engine: Engin
             and pd.api.types.is_numeric_dtype(indicators[c])]
     values = indicators[cols].to_numpy(dtype="float64", na_value=np.nan)
     return _Computed(ids, rounds, as_of, contrib, base, margin, risk, assign(risk, model.tier_thresholds),
-                     _top_positive(contrib, top), {c: i for i, c in enumerate(cols)}, values)
+                     _top_positive(contrib, 2 * top + 2), {c: i for i, c in enumerate(cols)}, values)
+
+
+# Indicators of income after rigid spending: the risk they flag is caused by the spending they subtract.
+HARDSHIP_FEATURES = frozenset({"hardship_income_pc", "hardship_ratio", "hardship_gap_pc", "hardship_ratio_change",
+                               "min_hardship_ratio"})
+RIGID_SPENDING_SHARE_OF_LINE = 0.1
+
+
+def measure_groups(reasons: list[Reason], row: Mapping[str, float]) -> tuple[str, ...]:
+    """Risk groups whose measures the reasons call for, in order. A hardship reason also calls for the
+    measures of the spending behind it (illness for medical, education for schooling) when that spending
+    takes at least a tenth of the monitoring line per person — the help then goes to the cause, not only to
+    the income."""
+    groups = []
+    for r in reasons:
+        groups.append(r.risk_group)
+        if r.feature in HARDSHIP_FEATURES:
+            gap = (row.get("net_income_ratio") or 0.0) - (row.get("hardship_ratio") or 0.0)
+            if gap >= RIGID_SPENDING_SHARE_OF_LINE:
+                medical, education = row.get("medical_expense") or 0.0, row.get("education_expense") or 0.0
+                groups.insert(len(groups) - 1, "illness" if medical >= education else "education")
+    return tuple(dict.fromkeys(groups))
 
 
 @lru_cache(maxsize=4096)
@@ -202,18 +224,20 @@ def explain(model: RiskModel, indicators: pd.DataFrame, *, top: int = 3, engine:
     out = []
     for i in range(len(c.contrib)):
         row = _Row(c.row_index, c.values[i])
-        reasons = []
+        reasons: list[Reason] = []
         for j in c.top[i]:
-            if j < 0:
+            if j < 0 or len(reasons) == top:
                 break
             name = names[j]
-            value = row.get(name)
-            reasons.append(Reason(name, groups_of[j], float(c.contrib[i, j]), value,
-                                  sentence(name, row, "zh"), sentence(name, row, "en")))
+            zh = sentence(name, row, "zh")
+            if any(r.zh == zh for r in reasons):  # two indicators of one fact (e.g. a ratio and its amount)
+                continue
+            reasons.append(Reason(name, groups_of[j], float(c.contrib[i, j]), row.get(name), zh,
+                                  sentence(name, row, "en")))
         sums = group_sums[i].tolist()
         groups = [GroupContribution(group_codes[g], *RISK_GROUPS[group_codes[g]], sums[g]) for g in group_order[i]]
         labour = bool(capable is not None and c.values[i, capable] > 0)
-        measures = list(_recommend(tuple(dict.fromkeys(r.risk_group for r in reasons)), labour))
+        measures = list(_recommend(measure_groups(reasons, row), labour))
         out.append(Explanation(
             household_id=str(c.ids[i]), round_id=str(c.rounds[i]), as_of=c.as_of[i], risk=float(c.risk[i]),
             tier=str(c.tier[i]), margin=float(c.margin[i]), base_value=float(c.base[i]),
@@ -228,9 +252,18 @@ def reason_columns(model: RiskModel, indicators: pd.DataFrame, *, top: int = 3, 
     c = _compute(model, indicators, top, "lightgbm")
     names = model.feature_names
     cols: dict[str, list[str]] = {f"reason_{k + 1}": [] for k in range(top)}
+    picked: dict[int, list[int]] = {}
     for i in range(len(c.contrib)):
         row = _Row(c.row_index, c.values[i])
+        said: list[str] = []
+        for j in c.top[i]:
+            if j < 0 or len(said) == top:
+                break
+            text = sentence(names[j], row, "zh")
+            if text not in said:
+                said.append(text)
+                picked.setdefault(i, []).append(j)
+        chosen = picked.get(i, [])
         for k in range(top):
-            j = c.top[i, k] if k < c.top.shape[1] else -1
-            cols[f"reason_{k + 1}"].append(sentence(names[j], row, lang) if j >= 0 else "")
+            cols[f"reason_{k + 1}"].append(sentence(names[chosen[k]], row, lang) if k < len(chosen) else "")
     return pd.DataFrame(cols)

@@ -113,12 +113,14 @@ TEMPLATES: dict[str, Template] = {
                          "Net income per person of {net_income_pc:yuan} is {net_income_ratio:x} times the "
                          "monitoring line ({monitoring_line:yuan})"),
     "net_income": ("家庭纯收入 {net_income:yuan}", "Household net income of {net_income:yuan}"),
-    "hardship_income_pc": ("扣除医疗、教育支出后人均收入 {hardship_income_pc:yuan}，为监测标准的 {hardship_ratio:x} 倍",
-                           "After medical and education spending, income is {hardship_income_pc:yuan} per person, "
-                           "{hardship_ratio:x} times the line"),
-    "hardship_ratio": ("扣除医疗、教育支出后人均收入 {hardship_income_pc:yuan}，为监测标准的 {hardship_ratio:x} 倍",
-                       "After medical and education spending, income is {hardship_income_pc:yuan} per person, "
-                       "{hardship_ratio:x} times the line"),
+    "hardship_income_pc": ("扣除医疗支出 {medical_expense:yuan}、教育支出 {education_expense:yuan} 后，人均收入 "
+                           "{hardship_income_pc:yuan}，为监测标准的 {hardship_ratio:x} 倍",
+                           "After {medical_expense:yuan} of medical and {education_expense:yuan} of education "
+                           "spending, income is {hardship_income_pc:yuan} per person, {hardship_ratio:x} times the line"),
+    "hardship_ratio": ("扣除医疗支出 {medical_expense:yuan}、教育支出 {education_expense:yuan} 后，人均收入为监测标准的 "
+                       "{hardship_ratio:x} 倍（未扣除时为 {net_income_ratio:x} 倍）",
+                       "After {medical_expense:yuan} of medical and {education_expense:yuan} of education spending, "
+                       "income per person is {hardship_ratio:x} times the line ({net_income_ratio:x} before)"),
     "hardship_gap_pc": ("扣除医疗、教育支出后人均收入{hardship_gap_pc:gap}",
                         "After medical and education spending, income per person is {hardship_gap_pc:gap}"),
     "net_income_pc_change": ("人均纯收入较上轮{net_income_pc_change:delta}，本轮 {net_income_pc:yuan}",
