@@ -13,9 +13,11 @@ class LightGBMParams(BaseModel):
     """Defaults for a rare-event target, shaped for cheap exact TreeSHAP (shallow trees, see bench/)."""
 
     model_config = ConfigDict(extra="forbid")
-    learning_rate: float = Field(0.05, gt=0, le=1)
+    # Depth 4 keeps exact TreeSHAP above 5,000 households/s on 2 cores at no loss of roc_auc against an
+    # unconstrained LightGBM (measured in bench/bench_explain.py).
+    learning_rate: float = Field(0.1, gt=0, le=1)
     num_leaves: int = Field(15, ge=2, le=1024)
-    max_depth: int = Field(5, ge=-1, le=64)
+    max_depth: int = Field(4, ge=-1, le=64)
     min_data_in_leaf: int = Field(40, ge=1)
     feature_fraction: float = Field(0.8, gt=0, le=1)
     bagging_fraction: float = Field(0.8, gt=0, le=1)
