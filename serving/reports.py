@@ -160,13 +160,15 @@ def trend(model: RiskModel, doc: Mapping[str, Any]) -> list[dict[str, Any]]:
     as_of = doc.get("as_of")
     if as_of and str(as_of)[:10] > str(rounds[-1]["record"]["survey_date"])[:10]:
         docs.append((str(as_of)[:10], {**doc, "as_of": str(as_of)[:10]}))
-    out = []
-    for label, d in docs:
-        ind = model.indicators([d])
-        out.append({"label": label, "risk": float(model.predict_proba(ind)[0]),
-                    "net_income_ratio": float(ind["net_income_ratio"].iloc[0]) if "net_income_ratio" in ind else None,
-                    "hardship_ratio": float(ind["hardship_ratio"].iloc[0]) if "hardship_ratio" in ind else None})
-    return out
+    # One batched indicator call: each point in time becomes its own pseudo-household (indicators do not
+    # depend on the id), instead of one call per round.
+    batch = [{**d, "record": {**d["record"], "household_id": f"trend-{k}"}} for k, (_, d) in enumerate(docs)]
+    ind = model.indicators(batch)
+    risk = model.predict_proba(ind)
+    return [{"label": label, "risk": float(risk[k]),
+             "net_income_ratio": float(ind["net_income_ratio"].iloc[k]) if "net_income_ratio" in ind else None,
+             "hardship_ratio": float(ind["hardship_ratio"].iloc[k]) if "hardship_ratio" in ind else None}
+            for k, (label, _) in enumerate(docs)]
 
 
 def _waterfall(model: RiskModel, ex: Explanation, ind: Mapping[str, float], lang: Lang, t: dict[str, str]):
