@@ -84,9 +84,11 @@ def _enum_list(col: Column) -> Any:
         return ";".join(codes)
 
     accepted = [*col.codes, *col.values.values()]
-    schema = {"anyOf": [{"type": "array", "items": {"type": "string", "enum": accepted},
-                         **({"maxItems": limit} if limit else {})},
-                        {"type": "string", "description": "items joined by ';' or '；'"}]}
+    # The string form comes first: BentoML's client flattens anyOf to its first branch and would split a
+    # string into characters under an array schema.
+    schema = {"anyOf": [{"type": "string", "description": "items joined by ';' or '；'"},
+                        {"type": "array", "items": {"type": "string", "enum": accepted},
+                         **({"maxItems": limit} if limit else {})}]}
     return Annotated[StrictStr | list[StrictStr], AfterValidator(to_codes), WithJsonSchema(schema)]
 
 
@@ -163,7 +165,7 @@ def member_rules(m: BaseModel) -> None:
 def round_rules(record: BaseModel, members: list[BaseModel]) -> None:
     """One round's record and its members: size and member ids agree."""
     if members and record.household_size != len(members):
-        raise ValueError(f"household_size={record.household_size} but {len(members)} members given; "
+        raise ValueError(f"record.household_size={record.household_size} but {len(members)} members given; "
                          "household_size equals the number of members when members are given")
     ids = [m.member_id for m in members]
     if len(set(ids)) != len(ids):
