@@ -5,6 +5,7 @@ Everything runs the session's trained champion from the shared warehouse (``test
 
 from __future__ import annotations
 
+import atexit
 import copy
 import json
 import os
@@ -67,23 +68,30 @@ class _Env:
                 os.environ[k] = v
 
 
-def _client(warehouse: Path, **env: str):
+_CLIENTS: dict[str, object] = {}
+
+
+def service_client(warehouse: Path):
+    """The in-process ASGI app of the service on ``warehouse``, one per process: BentoML registers its
+    Prometheus metrics globally, so a second app in the same process would collide."""
     from starlette.testclient import TestClient
 
     from serving.service import Povwatch
 
-    with _Env(POVWATCH_WAREHOUSE=str(warehouse), **env):
-        client = TestClient(Povwatch.to_asgi(), raise_server_exceptions=False)
-        client.__enter__()  # lifespan: the service instance (and its model) is created here
-        client.get("/healthz")  # builds the middleware stack while the environment is set
-    return client
+    key = str(warehouse)
+    if key not in _CLIENTS:
+        with _Env(POVWATCH_WAREHOUSE=key):
+            client = TestClient(Povwatch.to_asgi(), raise_server_exceptions=False)
+            client.__enter__()  # lifespan: the service instance (and its model) is created here
+            client.get("/healthz")  # builds the middleware stack while the environment is set
+        atexit.register(client.__exit__, None, None, None)
+        _CLIENTS[key] = client
+    return _CLIENTS[key]
 
 
 @pytest.fixture(scope="module")
-def api(trained_warehouse: Path) -> Iterator:
-    client = _client(trained_warehouse)
-    yield client
-    client.__exit__(None, None, None)
+def api(trained_warehouse: Path):
+    return service_client(trained_warehouse)
 
 
 def _score(api, households: list[dict]) -> dict[str, float]:
