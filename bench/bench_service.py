@@ -1,0 +1,159 @@
+"""Service latency and throughput over HTTP on loopback, each against calling the RiskModel in-process.
+
+Builds a small simulated warehouse and trains a quick model (through the real CLI) unless
+``POVWATCH_BENCH_WAREHOUSE`` names one with a champion, starts ``povwatch serve`` on a free port, and measures:
+single-household ``/score`` p50/p99, ``/explain`` p99, and ``/score`` households/s in 1,000-household
+batches. Goals (DESIGN/issue 7): p99 < 20 ms for one household; >= 20,000 households/s in batches.
+Run: ``.venv/bin/python -m bench.bench_service``. Prints figures; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+SINGLE_CALLS = 300
+EXPLAIN_CALLS = 60
+BATCH = 1_000
+BATCH_CALLS = 8
+
+
+def _povwatch(*args: str) -> None:
+    subprocess.run([str(Path(sys.executable).parent / "povwatch"), *args], check=True, stdout=subprocess.DEVNULL)
+
+
+def _warehouse() -> Path:
+    given = os.environ.get("POVWATCH_BENCH_WAREHOUSE")
+    if given:
+        return Path(given)
+    root = Path(tempfile.mkdtemp(prefix="povwatch-bench-service-"))
+    _povwatch("simulate", "--households", "2000", "--rounds", "3", "--seed", "5", "--out", str(root / "sim"))
+    _povwatch("ingest", str(root / "sim"), "--warehouse", str(root / "wh"))
+    cfg = root / "train.json"
+    cfg.write_text('{"num_boost_round": 200, "early_stopping_rounds": 20}')
+    _povwatch("train", "--warehouse", str(root / "wh"), "--config", str(cfg))
+    return root / "wh"
+
+
+def _documents(warehouse: Path, n: int) -> list[dict]:
+    import pandas as pd
+
+    from features.records import household_documents
+    from features.warehouse import Warehouse
+
+    wh = Warehouse(warehouse)
+    as_of = (wh.rounds()["last_date"].max() + pd.Timedelta(days=30)).normalize()
+    ids = sorted(wh.households()["household_id"].unique())[:200]
+    base = household_documents(wh, ids, as_of)
+    docs = []
+    for i in range(n):  # relabelled copies: a batch of n distinct households
+        d = copy.deepcopy(base[i % len(base)])
+        hid = f"{d['record']['household_id']}-{i}"
+        d["record"]["household_id"] = hid
+        for h in d["history"]:
+            h["record"]["household_id"] = hid
+        docs.append(d)
+    return docs
+
+
+def _start(warehouse: Path) -> tuple[subprocess.Popen, str]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([str(Path(sys.executable).parent / "povwatch"), "serve", "--port", str(port),
+                             "--warehouse", str(warehouse)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    import httpx
+
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                return proc, url
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    proc.terminate()
+    raise RuntimeError("povwatch serve did not become ready in 180 s")
+
+
+def _timed(fn, n: int) -> np.ndarray:
+    out = np.empty(n)
+    for i in range(n):
+        t = time.perf_counter()
+        fn(i)
+        out[i] = time.perf_counter() - t
+    return out
+
+
+def main() -> dict[str, float]:
+    os.environ.setdefault("BENTOML_DO_NOT_TRACK", "true")
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    import httpx
+
+    from models.explain import explain
+    from training.registry import load_risk_model
+
+    warehouse = _warehouse()
+    model = load_risk_model(warehouse)
+    docs = _documents(warehouse, BATCH)
+    singles = [json.dumps({"households": [d]}).encode() for d in docs[:SINGLE_CALLS]]
+    batch = json.dumps({"households": docs}).encode()
+    headers = {"content-type": "application/json"}
+
+    local_single = _timed(lambda i: model.score_households([docs[i % len(docs)]]), SINGLE_CALLS)
+    local_explain = _timed(lambda i: explain(model, model.indicators([docs[i]]), top=3), EXPLAIN_CALLS)
+    local_batch = _timed(lambda i: model.score_households(docs), BATCH_CALLS)
+
+    proc, url = _start(warehouse)
+    try:
+        with httpx.Client(base_url=url, timeout=120) as c:
+            for body in singles[:20]:  # warm up
+                c.post("/score", content=body, headers=headers)
+            http_single = _timed(lambda i: c.post("/score", content=singles[i], headers=headers).raise_for_status(),
+                                 SINGLE_CALLS)
+            http_explain = _timed(lambda i: c.post("/explain", content=json.dumps({"household": docs[i]}),
+                                                   headers=headers).raise_for_status(), EXPLAIN_CALLS)
+            http_batch = _timed(lambda i: c.post("/score", content=batch, headers=headers).raise_for_status(),
+                                BATCH_CALLS)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+
+    ms = 1000.0
+    figures = {
+        "score_1_p50_ms": float(np.percentile(http_single, 50) * ms),
+        "score_1_p99_ms": float(np.percentile(http_single, 99) * ms),
+        "score_1_p99_local_ms": float(np.percentile(local_single, 99) * ms),
+        "explain_p99_ms": float(np.percentile(http_explain, 99) * ms),
+        "explain_p99_local_ms": float(np.percentile(local_explain, 99) * ms),
+        "batch_households_per_s": float(BATCH / np.median(http_batch)),
+        "batch_households_per_s_local": float(BATCH / np.median(local_batch)),
+    }
+    figures["score_1_p99_ratio"] = figures["score_1_p99_ms"] / figures["score_1_p99_local_ms"]
+    figures["explain_p99_ratio"] = figures["explain_p99_ms"] / figures["explain_p99_local_ms"]
+    figures["batch_throughput_ratio"] = figures["batch_households_per_s"] / figures["batch_households_per_s_local"]
+    print(f"{'measure':<34}{'HTTP':>12}{'in-process':>12}{'ratio':>8}   goal")
+    print(f"{'/score 1 household p50 (ms)':<34}{figures['score_1_p50_ms']:>12.2f}"
+          f"{np.percentile(local_single, 50) * ms:>12.2f}{'':>8}")
+    print(f"{'/score 1 household p99 (ms)':<34}{figures['score_1_p99_ms']:>12.2f}"
+          f"{figures['score_1_p99_local_ms']:>12.2f}{figures['score_1_p99_ratio']:>8.2f}   < 20 ms")
+    print(f"{'/explain p99 (ms)':<34}{figures['explain_p99_ms']:>12.2f}{figures['explain_p99_local_ms']:>12.2f}"
+          f"{figures['explain_p99_ratio']:>8.2f}")
+    print(f"{'/score 1,000/batch (households/s)':<34}{figures['batch_households_per_s']:>12,.0f}"
+          f"{figures['batch_households_per_s_local']:>12,.0f}{figures['batch_throughput_ratio']:>8.2f}   >= 20,000")
+    return figures
+
+
+if __name__ == "__main__":
+    main()
