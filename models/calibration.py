@@ -1,6 +1,6 @@
 """Probability calibration of the LightGBM margin, stored as plain JSON (no pickles).
 
-``method="auto"`` fits both isotonic regression and Platt scaling on the forward calibration slice and keeps
+``method="auto"`` fits both (centred) isotonic regression and Platt scaling on the forward calibration slice and keeps
 the one with the lower Brier score on a held-out half of it (ties go to Platt, the smoother map).
 """
 
@@ -36,9 +36,13 @@ class Calibrator:
             method = self._choose(margin, y)
         self.method_ = method
         if method == "isotonic":
-            iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(margin, y)
-            self.x_ = iso.X_thresholds_.astype(float)
-            self.y_ = iso.y_thresholds_.astype(float)
+            # Centred isotonic regression: interpolate between the centres of the isotonic blocks, so the map
+            # is strictly increasing between the outer blocks — a new shock that raises the margin raises
+            # the risk, instead of vanishing inside a flat step.
+            fitted = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(margin, y).predict(margin)
+            values, block = np.unique(fitted, return_inverse=True)
+            self.x_ = np.bincount(block, weights=margin) / np.bincount(block)
+            self.y_ = values.astype(float)
         else:
             lr = LogisticRegression(C=1e6).fit(margin.reshape(-1, 1), y)
             self.a_, self.b_ = float(lr.coef_[0, 0]), float(lr.intercept_[0])

@@ -39,12 +39,13 @@ def _povwatch() -> list[str]:
     return [str(exe)] if exe.exists() else [sys.executable, "-m", "serving.cli"]
 
 
-def run(args: list[str], env: dict[str, str] | None = None) -> str:
-    """Run one povwatch command, echoing it and its output like a tutorial."""
+def run(args: list[str], env: dict[str, str] | None = None, ok: tuple[int, ...] = (0,)) -> str:
+    """Run one povwatch command, echoing it and its output like a tutorial; ``ok``: exit codes that are
+    outcomes, not failures (``promote`` exits 1 when its gate refuses)."""
     print(f"\n$ povwatch {' '.join(args)}", flush=True)
     proc = subprocess.run(_povwatch() + args, env=env, text=True, capture_output=True)
     sys.stdout.write(proc.stdout)
-    if proc.returncode != 0:
+    if proc.returncode not in ok:
         sys.stderr.write(proc.stderr)
         raise SystemExit(f"demo step failed: povwatch {' '.join(args)} (exit {proc.returncode})")
     return proc.stdout
@@ -145,7 +146,7 @@ def demo(settings: DemoSettings) -> None:
         print(f"\nreusing champion povwatch-risk v{version}: trained on exactly this warehouse")
     else:
         run(["train", "--warehouse", str(wh)], env)
-        run(["promote", "--warehouse", str(wh)], env)
+        run(["promote", "--warehouse", str(wh)], env, ok=(0, 1))  # a refusal keeps the current champion
     rounds = round_as_of(Warehouse(wh))
     newest = str(rounds.index[-1])
     scores_path = wh / "scores" / f"round-{newest}.csv"

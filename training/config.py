@@ -33,6 +33,8 @@ class TrainConfig(BaseModel):
     num_boost_round: int = Field(600, ge=1, le=20000)
     early_stopping_rounds: int = Field(50, ge=1)
     calibration: Literal["auto", "isotonic", "platt"] = "auto"
+    monotone_shocks: bool = Field(True, description="a reported shock (count or amount) never lowers the risk: "
+                                  "LightGBM monotone constraints on the risk-raising 'shocks' indicators")
     tier_high_share: float = Field(0.05, gt=0, lt=1, description="share of the calibration slice tiered high")
     tier_medium_share: float = Field(0.10, gt=0, lt=1, description="next share tiered medium")
     quarterly: bool = Field(True, description="add quarterly as-of dates between rounds to the training examples")

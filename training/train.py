@@ -46,10 +46,7 @@ def fit_risk_model(X: pd.DataFrame, y: np.ndarray, split: TemporalSplit, cfg: Tr
     from models.risk_model import RiskModel
     from models.tiers import fit_thresholds
 
-    params = {"objective": "binary", "verbose": -1, "deterministic": True, "force_row_wise": True,
-              **cfg.lightgbm.model_dump()}
-    if params["num_threads"] == 0:
-        params.pop("num_threads")
+    params = lightgbm_params(cfg, list(X.columns))
     train_set = lgb.Dataset(X[split.fit], y[split.fit], categorical_feature=categorical, free_raw_data=True)
     valid_set = lgb.Dataset(X[split.valid], y[split.valid], reference=train_set, categorical_feature=categorical)
     booster = lgb.train(params, train_set, num_boost_round=cfg.num_boost_round, valid_sets=[valid_set],
@@ -63,6 +60,22 @@ def fit_risk_model(X: pd.DataFrame, y: np.ndarray, split: TemporalSplit, cfg: Tr
     model = RiskModel(booster=booster, calibrator=calibrator, tier_thresholds=tiers,
                       feature_names=list(X.columns), lines=lines)
     return FittedModel(model, best)
+
+
+def lightgbm_params(cfg: TrainConfig, features: list[str]) -> dict:
+    """LightGBM parameters from the config; with ``monotone_shocks``, the catalogue's risk-raising shock
+    indicators are constrained so that a newly reported shock can only raise the score."""
+    from features.catalogue import by_name
+
+    params = {"objective": "binary", "verbose": -1, "deterministic": True, "force_row_wise": True,
+              **cfg.lightgbm.model_dump()}
+    if params["num_threads"] == 0:
+        params.pop("num_threads")
+    if cfg.monotone_shocks:
+        params["monotone_constraints"] = [
+            1 if (f := by_name(name)).family == "shocks" and f.direction == 1 else 0 for name in features]
+        params["monotone_constraints_method"] = "advanced"
+    return params
 
 
 def fingerprint(warehouse) -> dict[str, object]:
