@@ -111,3 +111,24 @@ def test_config_rejects_unknown_keys_and_bad_ranges():
         TrainConfig.model_validate({"lightgbm": {"learning_rate": -1}})
     with pytest.raises(Exception, match="tier"):
         TrainConfig.model_validate({"tier_high_share": 0.6, "tier_medium_share": 0.5})
+
+
+def test_centred_isotonic_is_strictly_increasing_between_its_outer_blocks():
+    rng = np.random.default_rng(3)
+    margin = rng.normal(size=5000)
+    y = (rng.random(5000) < 1 / (1 + np.exp(-(margin * 1.5 - 2.5)))).astype(float)
+    cal = Calibrator(method="isotonic").fit(margin, y)
+    grid = np.linspace(cal.x_[0], cal.x_[-1], 2000)
+    assert (np.diff(cal.predict(grid)) > 0).all()
+
+
+def test_monotone_constraints_cover_only_risk_raising_shock_indicators():
+    from features.catalogue import by_name, feature_names
+    from training.train import lightgbm_params
+
+    names = feature_names()
+    constraints = lightgbm_params(TrainConfig(), names)["monotone_constraints"]
+    constrained = {n for n, c in zip(names, constraints) if c}
+    assert "shock_health_count_since_survey" in constrained
+    assert all(by_name(n).family == "shocks" and by_name(n).direction == 1 for n in constrained)
+    assert "monotone_constraints" not in lightgbm_params(TrainConfig(monotone_shocks=False), names)
