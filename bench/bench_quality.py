@@ -32,10 +32,26 @@ def main() -> dict[str, float]:
     print(f"test round {result.split['test_round']}: {result.split['test']['rows']} households, "
           f"{result.split['test']['positives']} fell")
     print(format_table(result.table))
+    _write_readme(result)
     m = result.metrics
     return {k: m[k] for k in ("roc_auc", "recall_at_10pct", "rule_roc_auc", "rule_recall_at_10pct",
                               "logit_roc_auc", "logit_recall_at_10pct", "oracle_roc_auc", "oracle_recall_at_10pct")
             if k in m}
+
+
+def _write_readme(result) -> None:
+    """The printed table, verbatim, into README "Quality" (between the quality markers)."""
+    from datetime import date
+
+    from bench.run_all import update_readme
+    from training.train import format_table
+
+    start, end = "<!-- quality:start -->", "<!-- quality:end -->"
+    split = result.split
+    block = (f"{start}\n\n`make quality` on {date.today().isoformat()}: test round {split['test_round']}, "
+             f"{split['test']['rows']:,} households, {split['test']['positives']:,} fell "
+             f"(trained on rounds {', '.join(split['training_rounds'])}).\n\n```\n{format_table(result.table)}\n```\n\n{end}")
+    update_readme(block, start, end)
 
 
 if __name__ == "__main__":

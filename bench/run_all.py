@@ -40,12 +40,13 @@ def render(results: dict[str, dict[str, float]]) -> str:
     return "\n".join(lines)
 
 
-def update_readme(block: str) -> None:
+def update_readme(block: str, start: str = START, end: str = END) -> None:
+    """Replace the README block between ``start`` and ``end`` (``block`` includes both markers)."""
     readme = ROOT / "README.md"
     text = readme.read_text(encoding="utf-8")
-    if START in text and END in text:
-        head, rest = text.split(START, 1)
-        _, tail = rest.split(END, 1)
+    if start in text and end in text:
+        head, rest = text.split(start, 1)
+        _, tail = rest.split(end, 1)
         readme.write_text(head + block + tail, encoding="utf-8")
 
 
