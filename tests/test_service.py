@@ -151,9 +151,10 @@ def test_fresh_hospitalisation_raises_risk(api, docs) -> None:
     up = [h for h in plain if after[h] > plain[h]]
     down = [h for h in plain if after[h] < plain[h]]
     print(f"hospitalisation: {len(up)} up, {len(down)} down, {len(plain) - len(up) - len(down)} unchanged")
-    # Measured on the session's small model: most households move up, few down; trees leave some unchanged.
-    assert len(up) > 4 * len(down), f"{len(up)} households up, {len(down)} down"
-    assert len(up) >= len(plain) // 4, f"only {len(up)} of {len(plain)} households moved up"
+    # Reported shocks are monotone in the model (training/config.py `monotone_shocks`) and the calibration is
+    # strictly increasing inside its range: a new hospitalisation never lowers a risk, and raises most.
+    assert not down, f"{len(down)} households' risk fell after a hospitalisation"
+    assert len(up) > len(plain) // 2, f"only {len(up)} of {len(plain)} households moved up"
     assert sum(after.values()) > sum(plain.values())
 
 
