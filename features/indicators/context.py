@@ -69,10 +69,21 @@ class Context:
             self.memo[name] = np.asarray(REGISTRY[name](self), dtype="float64")
         return self.memo[name]
 
+    def _once(self, key: tuple[str, str], compute: Callable[[], Any]) -> Any:
+        """``compute()`` the first time ``key`` is asked for in this build. A pandas column read costs far
+        more than the arithmetic of most indicators, so each column is read and converted once; arrays come
+        back read-only because several indicators share them."""
+        if key not in self.memo:
+            value = compute()
+            if isinstance(value, np.ndarray):
+                value.flags.writeable = False
+            self.memo[key] = value
+        return self.memo[key]
+
     # ---- the latest record
     def num(self, column: str) -> np.ndarray:
         """A numeric or boolean column of the latest record, NaN where missing."""
-        return as_float(self.latest[column])
+        return self._once(("num", column), lambda: as_float(self.latest[column]))
 
     def amount(self, column: str) -> np.ndarray:
         """An optional money part (低保, 公益岗位, ...): missing means none received, i.e. 0 yuan."""
@@ -80,8 +91,18 @@ class Context:
 
     def has_code(self, column: str, code: str) -> np.ndarray:
         """1.0 where the enum-list ``column`` (codes joined by ';') of the latest record contains ``code``."""
-        s = self.latest[column].astype("object").fillna("")
-        return (";" + s + ";").str.contains(f";{code};", regex=False).to_numpy(dtype="float64")
+        row_value, code_sets = self._code_sets(column)
+        return np.array([code in codes for codes in code_sets], dtype="float64")[row_value]
+
+    def _code_sets(self, column: str) -> tuple[np.ndarray, list[frozenset[str]]]:
+        """The distinct values of an enum-list column, each split into its set of codes once, and the
+        position of each household's value among them (households share few distinct lists)."""
+        def split() -> tuple[np.ndarray, list[frozenset[str]]]:
+            values = self.latest[column].astype("object").fillna("")
+            row_value, distinct = pd.factorize(values, use_na_sentinel=False)
+            return row_value, [frozenset(v.split(";")) for v in distinct]
+
+        return self._once(("code_sets", column), split)
 
     # ---- members of the latest record
     @property
@@ -90,10 +111,12 @@ class Context:
 
     def m_is(self, column: str, *codes: str) -> np.ndarray:
         """Boolean mask of members whose enum ``column`` is one of ``codes``."""
-        return self.members[column].isin(codes).to_numpy(dtype=bool)
+        member_value, distinct = self._once(("m_values", column), lambda: pd.factorize(self.members[column]))
+        wanted = [i for i, value in enumerate(distinct) if value in codes]
+        return np.isin(member_value, wanted)
 
     def m_num(self, column: str) -> np.ndarray:
-        return as_float(self.members[column])
+        return self._once(("m_num", column), lambda: as_float(self.members[column]))
 
     def m_count(self, mask: np.ndarray) -> np.ndarray:
         """Members per household where ``mask`` holds."""
