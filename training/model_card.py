@@ -29,7 +29,9 @@ LightGBM (`{config['lightgbm']}`), {calibration} calibration, tiers: high ≥ {t
 medium ≥ {tiers['medium']:.3f}.
 
 ## Test-round metrics (model vs baselines)
-{fmt.to_markdown() if hasattr(fmt, 'to_markdown') and _has_tabulate() else fmt.to_string()}
+```
+{fmt.to_string()}
+```
 
 `rule`: official-style threshold rule (hardship income < 1.5 × line or rigid spending > share of income).
 `logit`: regularised logistic regression on the same indicators. `oracle` (simulated data only): the
@@ -42,10 +44,3 @@ simulator's true risk, the ceiling for any model.
 - The score supports, never replaces, the cadre's judgement and the official identification procedure.
 """
 
-
-def _has_tabulate() -> bool:
-    try:
-        import tabulate  # noqa: F401
-    except ImportError:
-        return False
-    return True

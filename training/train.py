@@ -80,15 +80,14 @@ def lightgbm_params(cfg: TrainConfig, features: list[str]) -> dict:
 
 def fingerprint(warehouse) -> dict[str, object]:
     """Hashes and row counts of the warehouse tables the run read (no identifiers leave the hash)."""
+    import pyarrow.parquet as pq
+
     out: dict[str, object] = {}
     for table in ("households", "members", "events", "monitoring_lines"):
-        files = sorted(Path(warehouse.root, table).rglob("*.parquet"))
         digest = hashlib.sha256()
         rows = 0
-        for f in files:
+        for f in sorted(Path(warehouse.root, table).rglob("*.parquet")):
             digest.update(f.read_bytes())
-            import pyarrow.parquet as pq
-
             rows += pq.ParquetFile(f).metadata.num_rows
         out[f"data_{table}_sha256"] = digest.hexdigest()[:16]
         out[f"data_{table}_rows"] = rows
