@@ -8,6 +8,10 @@ import pandas as pd
 from features.contract import DEFAULT_LINES, LINE_GROWTH_AFTER_LAST
 
 
+class MissingLineError(ValueError):
+    """No monitoring line applies to a province: the user's table has neither it nor '*'."""
+
+
 def net_income(h: pd.DataFrame) -> pd.Series:
     """家庭纯收入: wage + operating - operating expense + property + transfer (insurance claims excluded)."""
     return (h["wage_income"] + h["operating_income"] - h["operating_expense"]
@@ -35,7 +39,7 @@ def monitoring_line(provinces: pd.Series, years: pd.Series, lines: pd.DataFrame 
     """The line for each (province, year): the province's own entries, else '*'.
 
     A year after the last entry grows the last line by 5% a year; a year before the first uses the first.
-    Raises ``KeyError`` naming the province when neither it nor '*' has any entry.
+    Raises ``MissingLineError`` (a ``ValueError``) naming the province when neither it nor '*' has any entry.
     """
     lines = default_lines() if lines is None or lines.empty else lines
     years = pd.Series(years, copy=False).astype("int64").to_numpy()
@@ -45,7 +49,7 @@ def monitoring_line(provinces: pd.Series, years: pd.Series, lines: pd.DataFrame 
     for prov in pd.unique(provinces):
         table = by_province.get(prov, by_province.get("*"))
         if table is None:
-            raise KeyError(f"no monitoring line for province {prov!r} and no '*' entry; "
+            raise MissingLineError(f"no monitoring line for province {prov!r} and no '*' entry; "
                            f"add rows to monitoring_lines.csv")
         mask = provinces == prov
         out[mask] = _line_from_table(table["year"].astype("int64").to_numpy(),

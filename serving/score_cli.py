@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -41,16 +42,20 @@ def score_cmd(
     except (ValueError, RegistryError) as e:
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(2) from e
-    if sys.stderr.isatty():
-        from rich.progress import Progress
+    run = partial(score_warehouse, model, wh, as_of=date, round_id=rid, explain_top=explain_top / 100,
+                  chunk=chunk, lang=lang)
+    try:
+        if sys.stderr.isatty():
+            from rich.progress import Progress
 
-        with Progress(transient=True) as bar:
-            task = bar.add_task("scoring", total=None)
-            scores, summary = score_warehouse(model, wh, as_of=date, round_id=rid, explain_top=explain_top / 100,
-                                              chunk=chunk, lang=lang, progress=lambda n: bar.advance(task, n))
-    else:
-        scores, summary = score_warehouse(model, wh, as_of=date, round_id=rid, explain_top=explain_top / 100,
-                                          chunk=chunk, lang=lang)
+            with Progress(transient=True) as bar:
+                task = bar.add_task("scoring", total=None)
+                scores, summary = run(progress=lambda n: bar.advance(task, n))
+        else:
+            scores, summary = run()
+    except ValueError as e:  # e.g. a province without a monitoring line
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(2) from e
     write_table(scores, out)
     typer.echo(f"scored {summary.scored} households at {date.date()} with povwatch-risk v{model.model_version} "
                f"(@{alias}); {summary.below_line} already below the line not scored; reasons for the top "
