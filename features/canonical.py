@@ -5,9 +5,13 @@ Ingest produces it, the warehouse stores it, indicators and the service consume 
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
 import pandas as pd
 
-from features.contract import TABLES, Table
+from features.contract import TABLES, Column, Table
 
 PANDAS_DTYPE = {
     "string": "object", "enum": "object", "enum-list": "object", "date": "datetime64[ns]",
@@ -47,3 +51,27 @@ def cast(table: Table | str, df: pd.DataFrame) -> pd.DataFrame:
             col = col.astype(dtype)
         out[c.name] = col
     return pd.DataFrame(out, index=df.index)
+
+
+def from_records(table: Table | str, rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    """Plain row dicts (already-clean values, e.g. the service's validated JSON) in canonical form: equal to
+    ``cast(table, pd.DataFrame(rows))``, but each contract column goes straight from a Python list to its
+    dtype, without inferring a whole frame first — the per-request path, where pandas' inference dominates."""
+    t = TABLES[table] if isinstance(table, str) else table
+    return pd.DataFrame({c.name: _column(c, [row.get(c.name) for row in rows]) for c in t.columns})
+
+
+def _column(col: Column, values: list[Any]) -> pd.Series | pd.api.extensions.ExtensionArray | np.ndarray:
+    """One canonical column from Python values; None, NaN, NA and NaT all mean missing."""
+    objects = np.empty(len(values), dtype=object)
+    objects[:] = values
+    missing = pd.isna(objects)
+    if col.type in ("string", "enum", "enum-list"):
+        objects[missing] = "" if col.type == "enum-list" else None
+        return pd.Series(objects, dtype="object")  # a Series, so pandas does not infer its string dtype
+    if col.type == "date":
+        return pd.to_datetime(objects).normalize().as_unit("ns")
+    objects[missing] = None
+    if col.type in ("bool", "int"):
+        return pd.array(objects, dtype=PANDAS_DTYPE[col.type])
+    return np.where(missing, np.nan, objects).astype("float64")  # float, money

@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from features.canonical import cast
+from features.canonical import from_records
 from features.indicators.build import build_indicators
 
 
@@ -76,7 +76,7 @@ def indicators_for(households: Sequence[Mapping[str, Any]], lines: pd.DataFrame 
     default = _timestamp(as_of, "as_of") if as_of is not None else pd.Timestamp.today().normalize().as_unit("ns")
     records, members, events, by_id = _frames(households, default)
     frame = build_indicators(
-        cast("households", pd.DataFrame(records)), cast("members", pd.DataFrame(members)),
-        cast("events", pd.DataFrame(events)), lines, pd.Series(by_id, dtype="datetime64[ns]"))
+        from_records("households", records), from_records("members", members), from_records("events", events),
+        lines, pd.Series(by_id, dtype="datetime64[ns]"))
     order = pd.Index(frame["household_id"]).get_indexer(list(by_id))
     return frame.iloc[order].reset_index(drop=True)
