@@ -49,6 +49,20 @@ def share(part: np.ndarray, whole: np.ndarray) -> np.ndarray:
         return np.where(whole > 0, part / np.where(whole > 0, whole, 1.0), np.nan)
 
 
+def group_max(values: np.ndarray, group: np.ndarray, n: int) -> np.ndarray:
+    """Maximum of ``values`` per group ``0..n-1`` skipping NaN; NaN for a group with no (or only NaN) values."""
+    out = np.full(n, np.nan)
+    np.fmax.at(out, group, values)
+    return out
+
+
+def group_min(values: np.ndarray, group: np.ndarray, n: int) -> np.ndarray:
+    """Minimum of ``values`` per group ``0..n-1`` skipping NaN; NaN for a group with no (or only NaN) values."""
+    out = np.full(n, np.nan)
+    np.fmin.at(out, group, values)
+    return out
+
+
 @dataclass
 class Context:
     """The aligned point-in-time slice; indicator functions take it and return one float64 array of ``n``."""
@@ -107,7 +121,7 @@ class Context:
     # ---- members of the latest record
     @property
     def member_row(self) -> np.ndarray:
-        return self.members["row"].to_numpy()
+        return self._once(("m_row", "row"), lambda: self.members["row"].to_numpy())
 
     def m_is(self, column: str, *codes: str) -> np.ndarray:
         """Boolean mask of members whose enum ``column`` is one of ``codes``."""
@@ -127,16 +141,13 @@ class Context:
         return np.bincount(self.member_row, weights=np.nan_to_num(values, nan=0.0), minlength=self.n)
 
     def m_max(self, values: np.ndarray) -> np.ndarray:
-        """Per-household maximum of a member value; NaN for households without members."""
-        out = pd.Series(values).groupby(self.member_row).max()
-        full = np.full(self.n, np.nan)
-        full[out.index.to_numpy()] = out.to_numpy()
-        return full
+        """Per-household maximum of a member value (NaN skipped); NaN for households without members."""
+        return group_max(values, self.member_row, self.n)
 
     # ---- earlier records
     @property
     def history_row(self) -> np.ndarray:
-        return self.history["row"].to_numpy()
+        return self._once(("h_row", "row"), lambda: self.history["row"].to_numpy())
 
     def h_sum(self, values: np.ndarray) -> np.ndarray:
         return np.bincount(self.history_row, weights=values, minlength=self.n)
@@ -164,4 +175,4 @@ class Context:
     def code(self, column: str, vocabulary: tuple[str, ...]) -> np.ndarray:
         """Integer code of an enum column per ``vocabulary`` (-1 for missing or unknown), as float64."""
         values = self.latest[column].astype("object")
-        return pd.Categorical(values, categories=list(vocabulary)).codes.astype("float64")
+        return pd.Index(list(vocabulary), dtype="object").get_indexer(values).astype("float64")

@@ -12,7 +12,7 @@ import pandas as pd
 from features.catalogue import by_name
 from features.contract import HOUSEHOLDS
 from features.derived import hardship_income_pc, net_income_pc
-from features.indicators.context import Context, as_float, feature, register
+from features.indicators.context import Context, as_float, feature, group_max, group_min, register
 
 REL_CHANGE_BASE_FLOOR = 0.10  # relative change uses max(previous income, 10% of the previous line) as base
 DAYS_PER_YEAR = 365.25
@@ -33,9 +33,13 @@ def _history_values(ctx: Context) -> dict[str, np.ndarray]:
 
 
 def _group_reduce(ctx: Context, values: np.ndarray, how: str) -> np.ndarray:
-    """Per-household min/max/std of one value per history record; NaN where a household has none."""
-    s = pd.Series(values).groupby(ctx.history_row)
-    out = s.std(ddof=0) if how == "std" else getattr(s, how)()
+    """Per-household min/max/std of one value per history record (NaN skipped); NaN where a household has
+    none."""
+    if how == "min":
+        return group_min(values, ctx.history_row, ctx.n)
+    if how == "max":
+        return group_max(values, ctx.history_row, ctx.n)
+    out = pd.Series(values).groupby(ctx.history_row).std(ddof=0)  # pandas' own algorithm: bit-identical std
     full = np.full(ctx.n, np.nan)
     full[out.index.to_numpy()] = out.to_numpy()
     return full
