@@ -23,6 +23,7 @@ from models.tiers import assign
 
 FORMAT_VERSION = 1
 ID_COLUMNS = ["household_id", "round_id", "as_of"]
+THREADED_PREDICT_ROWS = 50_000  # smaller tables predict on one thread (see ``RiskModel.margin``)
 
 
 class ModelFeatureMismatch(RuntimeError):
@@ -52,8 +53,14 @@ class RiskModel:
         return indicators[self.feature_names].astype("float64")
 
     def margin(self, indicators: pd.DataFrame) -> np.ndarray:
-        """Raw log-odds of the booster."""
-        return self.booster.predict(self.matrix(indicators), raw_score=True)
+        """Raw log-odds of the booster.
+
+        Tables under ``THREADED_PREDICT_ROWS`` rows are predicted on one thread: LightGBM's OpenMP threads
+        synchronise once per call, which cost ~8 ms on a busy 2-core machine, while one thread predicts 1,000
+        rows in ~0.7 ms. Each row's sum over the trees is the same either way, so the margins are identical.
+        """
+        threads = {} if len(indicators) >= THREADED_PREDICT_ROWS else {"num_threads": 1}
+        return self.booster.predict(self.matrix(indicators), raw_score=True, **threads)
 
     def predict_proba(self, indicators: pd.DataFrame) -> np.ndarray:
         return self.calibrator.predict(self.margin(indicators))
