@@ -30,15 +30,17 @@ def quiet() -> None:
     os.environ.pop("MLFLOW_TRACKING_URI", None)
 
 
-def simulated_warehouse(households: int, rounds: int, seed: int = 5, *, trained: bool = False) -> Path:
-    """``bench/.cache/wh-<N>x<R>-s<seed>``: simulated, ingested and (when asked) trained with a champion."""
+def simulated_warehouse(households: int, rounds: int, seed: int = 5, *, trained: bool = False,
+                        truth_replicates: int = 32) -> Path:
+    """``bench/.cache/wh-<N>x<R>-s<seed>[-t<replicates>]``: simulated, ingested and (when asked) trained."""
     quiet()
-    root = CACHE / f"wh-{households}x{rounds}-s{seed}"
-    raw = CACHE / f"sim-{households}x{rounds}-s{seed}"
+    tag = f"{households}x{rounds}-s{seed}" + (f"-t{truth_replicates}" if truth_replicates != 32 else "")
+    root = CACHE / f"wh-{tag}"
+    raw = CACHE / f"sim-{tag}"
     if not (raw / "households.parquet").exists():
         shutil.rmtree(raw, ignore_errors=True)
         _run(["simulate", "--households", str(households), "--rounds", str(rounds), "--seed", str(seed),
-              "--out", str(raw)])
+              "--out", str(raw), "--truth-replicates", str(truth_replicates)])
     if not (root / "households").is_dir():
         _run(["ingest", str(raw), "--warehouse", str(root)])
         truth = next(raw.glob("truth*.parquet"), None)

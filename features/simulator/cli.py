@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from features.simulator.run import simulate
+from features.simulator.truth import DEFAULT_REPLICATES
 from features.simulator.writer import RoundWriter
 
 
@@ -19,13 +20,16 @@ def simulate_cmd(
     first_year: Annotated[int, typer.Option(help="Year of the first round's survey.")] = 2021,
     format: Annotated[str, typer.Option(help="File format: parquet or csv.")] = "parquet",
     zh: Annotated[bool, typer.Option(help="Chinese headers, enum labels, '；' lists and 是/否 booleans.")] = False,
+    truth_replicates: Annotated[int, typer.Option(help="Monte Carlo re-simulations of the next year per "
+                                "household for true_risk; more is a sharper ceiling and slower.",
+                                min=1, max=4096)] = DEFAULT_REPLICATES,
 ) -> None:
     """Simulate survey rounds of rural households with known true risk of falling below the line."""
     if format not in ("parquet", "csv"):
         raise typer.BadParameter(f"expected parquet or csv; got {format!r}", param_hint="--format")
     totals = {"households": 0, "members": 0, "events": 0}
     with RoundWriter(out, format, zh) as w:  # type: ignore[arg-type]
-        for r in simulate(households, rounds, seed, first_year):
+        for r in simulate(households, rounds, seed, first_year, replicates=truth_replicates):
             for table in totals:
                 frame = getattr(r, table)
                 w.write(table, frame)
