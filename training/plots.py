@@ -33,37 +33,40 @@ def calibration_plot(y: np.ndarray, prob: np.ndarray, path: Path) -> Path:
     return path
 
 
-def precision_recall_plot(y: np.ndarray, scores: dict[str, np.ndarray], path: Path) -> Path:
-    from sklearn.metrics import precision_recall_curve
-
+def _curves(curves: dict[str, tuple[np.ndarray, np.ndarray]], path: Path, *, xlabel: str, ylabel: str,
+            title: str) -> Path:
+    """One line per scorer on shared axes."""
     plt = _figure()
     fig, ax = plt.subplots(figsize=(5.5, 4.5))
-    for name, s in scores.items():
-        p, r, _ = precision_recall_curve(y, s)
-        ax.plot(r, p, label=name)
-    ax.set(xlabel="recall", ylabel="precision", title="Precision–recall (test round)")
+    for name, (x, y) in curves.items():
+        ax.plot(x, y, label=name)
+    ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
     ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def precision_recall_plot(y: np.ndarray, scores: dict[str, np.ndarray], path: Path) -> Path:
+    from sklearn.metrics import precision_recall_curve
+
+    curves = {}
+    for name, s in scores.items():
+        p, r, _ = precision_recall_curve(y, s)
+        curves[name] = (r, p)
+    return _curves(curves, path, xlabel="recall", ylabel="precision", title="Precision–recall (test round)")
 
 
 def recall_at_k_plot(y: np.ndarray, scores: dict[str, np.ndarray], path: Path) -> Path:
     from training.metrics import recall_curve
 
-    plt = _figure()
-    fig, ax = plt.subplots(figsize=(5.5, 4.5))
+    curves = {}
     for name, s in scores.items():
         ks, rec = recall_curve(y, s)
-        ax.plot(ks * 100, rec, label=name)
-    ax.set(xlabel="households visited (% of county, by risk)", ylabel="share of fallers found",
-           title="Recall at a visiting budget")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+        curves[name] = (ks * 100, rec)
+    return _curves(curves, path, xlabel="households visited (% of county, by risk)",
+                   ylabel="share of fallers found", title="Recall at a visiting budget")
 
 
 def importance_plot(importance: pd.Series, path: Path, top: int = 20) -> Path:
