@@ -37,14 +37,33 @@ def _record_as_of(households: pd.DataFrame, as_of: AsOf) -> np.ndarray:
     return out
 
 
+def _stable_order(*keys: np.ndarray) -> np.ndarray:
+    """Positions that sort rows by ``keys`` (the first decides first), stably and with missing values last:
+    the order ``DataFrame.sort_values(keys, kind="stable")`` gives, without building a frame to sort."""
+    codes = []
+    for key in keys:
+        code, distinct = pd.factorize(key, sort=True)
+        codes.append(np.where(code < 0, len(distinct), code))
+    return np.lexsort(codes[::-1])
+
+
+def _take(frame: pd.DataFrame, rows: np.ndarray, **columns: np.ndarray) -> pd.DataFrame:
+    """``frame``'s ``rows`` in that order, renumbered from 0, with ``columns`` (one value per taken row) added."""
+    out = frame.take(rows).reset_index(drop=True)
+    for name, values in columns.items():
+        out[name] = values
+    return out
+
+
 def known_records(households: pd.DataFrame, as_of: AsOf) -> pd.DataFrame:
     """Records surveyed on or before their household's as-of date, with ``as_of`` and ``row`` (household
     position), sorted by household_id, survey_date, round_id."""
     rec_as_of = _record_as_of(households, as_of)
     survey = households["survey_date"].to_numpy(dtype="datetime64[ns]")
-    keep = survey <= rec_as_of  # NaT compares False
-    known = households.loc[keep].assign(as_of=rec_as_of[keep])
-    known = known.sort_values(["household_id", "survey_date", "round_id"], kind="stable", ignore_index=True)
+    keep = np.flatnonzero(survey <= rec_as_of)  # NaT compares False
+    order = keep[_stable_order(households["household_id"].to_numpy()[keep], survey[keep],
+                               households["round_id"].to_numpy()[keep])]
+    known = _take(households, order, as_of=rec_as_of[order])
     ids = known["household_id"].to_numpy()
     first = np.r_[True, ids[1:] != ids[:-1]] if len(ids) else np.array([], dtype=bool)
     known["row"] = np.cumsum(first) - 1
@@ -66,8 +85,9 @@ def _members_of_latest(members: pd.DataFrame, latest: pd.DataFrame) -> pd.DataFr
     row = _align(members, latest)
     ok = row >= 0
     ok[ok] = members["round_id"].to_numpy(dtype="object")[ok] == latest["round_id"].to_numpy(dtype="object")[row[ok]]
-    out = members.loc[ok].assign(row=row[ok])
-    return out.sort_values(["row", "member_id"], kind="stable", ignore_index=True)
+    sel = np.flatnonzero(ok)
+    order = sel[_stable_order(row[sel], members["member_id"].to_numpy()[sel])]
+    return _take(members, order, row=row[order])
 
 
 def _known_events(events: pd.DataFrame, latest: pd.DataFrame) -> pd.DataFrame:
@@ -77,10 +97,12 @@ def _known_events(events: pd.DataFrame, latest: pd.DataFrame) -> pd.DataFrame:
     as_of = latest["as_of"].to_numpy(dtype="datetime64[ns]")
     survey = latest["survey_date"].to_numpy(dtype="datetime64[ns]")
     ok[ok] = date[ok] <= as_of[row[ok]]
-    r, d = row[ok], date[ok]
-    out = events.loc[ok].assign(row=r, days_before=(as_of[r] - d) / np.timedelta64(1, "D"),
-                                after_survey=d > survey[r])
-    return out.sort_values(["row", "event_date", "event_type", "amount"], kind="stable", ignore_index=True)
+    sel = np.flatnonzero(ok)
+    order = sel[_stable_order(row[sel], date[sel], events["event_type"].to_numpy()[sel],
+                              events["amount"].to_numpy(dtype="float64", na_value=np.nan)[sel])]
+    r, d = row[order], date[order]
+    return _take(events, order, row=r, days_before=(as_of[r] - d) / np.timedelta64(1, "D"),
+                 after_survey=d > survey[r])
 
 
 def build_context(households: pd.DataFrame, members: pd.DataFrame, events: pd.DataFrame,
