@@ -60,7 +60,8 @@ class RiskModel:
         rows in ~0.7 ms. Each row's sum over the trees is the same either way, so the margins are identical.
         """
         threads = {} if len(indicators) >= THREADED_PREDICT_ROWS else {"num_threads": 1}
-        return self.booster.predict(self.matrix(indicators), raw_score=True, **threads)
+        # A float64 array, not the DataFrame: LightGBM would only convert it (0.4 ms even for one row).
+        return self.booster.predict(self.matrix(indicators).to_numpy(dtype="float64"), raw_score=True, **threads)
 
     def predict_proba(self, indicators: pd.DataFrame) -> np.ndarray:
         return self.calibrator.predict(self.margin(indicators))
