@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from features.indicators.context import Context, feature, share
+from features.indicators.context import Context, feature, map_values, share
 from features.indicators.income import gross_income
 
 WORKING_AGE = (16, 64)  # dependants are members under 16 or 65 and older
@@ -125,5 +125,5 @@ def head_age(ctx: Context) -> np.ndarray:
 @feature
 def max_education_level(ctx: Context) -> np.ndarray:
     """Highest education level in the household, 0 (none) to 4 (college)."""
-    level = ctx.members["education"].map(EDUCATION_LEVEL).to_numpy(dtype="float64", na_value=np.nan)
+    level = map_values(ctx.members["education"], EDUCATION_LEVEL, np.nan)
     return ctx.m_max(level)

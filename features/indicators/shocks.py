@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from features.catalogue import SHOCK_GROUPS
-from features.indicators.context import Context, register
+from features.indicators.context import Context, map_values, register
 
 WINDOW_DAYS = 365
 _GROUP_OF_TYPE = {t: i for i, (types, *_rest) in enumerate(SHOCK_GROUPS.values()) for t in types}
@@ -23,7 +23,7 @@ def _event_arrays(ctx: Context) -> dict[str, np.ndarray]:
     if "_events" not in ctx.memo:
         ev = ctx.events
         ctx.memo["_events"] = {
-            "group": ev["event_type"].map(_GROUP_OF_TYPE).fillna(-1).to_numpy(dtype="int64"),
+            "group": map_values(ev["event_type"], _GROUP_OF_TYPE, -1).astype("int64"),
             "row": ev["row"].to_numpy(dtype="int64"),
             "days": ev["days_before"].to_numpy(dtype="float64"),
             "amount": ev["amount"].to_numpy(dtype="float64", na_value=np.nan),
