@@ -55,9 +55,18 @@ Date = Annotated[StrictStr, AfterValidator(_check_date),
                  WithJsonSchema({"type": "string", "format": "date", "pattern": _DATE.pattern})]
 
 
+def _code_lookup(col: Column) -> dict[str, str]:
+    """English code or Chinese label -> code, as ``Column.code_of`` answers it (a code wins over an equal label),
+    in one dict: the validators below run for every enum value of every request."""
+    lookup = {label: code for label in col.values.values() if (code := col.code_of(label)) is not None}
+    return {**lookup, **{code: code for code in col.codes}}
+
+
 def _enum(col: Column) -> Any:
+    lookup = _code_lookup(col)
+
     def to_code(value: str) -> str:
-        code = col.code_of(value)
+        code = lookup.get(value)
         if code is None:
             raise ValueError(f"{col.name}: not {col.allowed()}")
         return code
@@ -68,13 +77,14 @@ def _enum(col: Column) -> Any:
 
 def _enum_list(col: Column) -> Any:
     limit = MAX_ITEMS.get(col.name)
+    lookup = _code_lookup(col)
 
     def to_codes(value: str | list[str]) -> str:
         items = value if isinstance(value, list) else [t for t in _SPLIT.split(value)]
         items = [t.strip() for t in items if t.strip()]
         codes = []
         for item in items:
-            code = col.code_of(item)
+            code = lookup.get(item)
             if code is None:
                 raise ValueError(f"{col.name}: item {item!r} is not {col.allowed()}")
             if code not in codes:
@@ -135,13 +145,18 @@ def _fmt(x: float) -> str:
     return f"{x:,.2f}".rstrip("0").rstrip(".")
 
 
+# (part, total) column pairs of the households table, e.g. (dibao_income, transfer_income): read once, as the
+# rule runs for every record of every request.
+_PART_OF = tuple((col.name, col.part_of) for col in HOUSEHOLDS.columns if col.part_of)
+
+
 def record_rules(r: BaseModel) -> None:
     """The contract's rules within one households row (``rules`` of the households table)."""
-    for col in HOUSEHOLDS.columns:
-        part, total = getattr(r, col.name), getattr(r, col.part_of) if col.part_of else None
-        if col.part_of and part is not None and total is not None and part > total + MONEY_TOLERANCE:
-            raise ValueError(f"{col.name}={_fmt(part)} exceeds {col.part_of}={_fmt(total)}; "
-                             f"{col.name} is part of {col.part_of}, so it must be <= it")
+    for name, total_name in _PART_OF:
+        part, total = getattr(r, name), getattr(r, total_name)
+        if part is not None and total is not None and part > total + MONEY_TOLERANCE:
+            raise ValueError(f"{name}={_fmt(part)} exceeds {total_name}={_fmt(total)}; "
+                             f"{name} is part of {total_name}, so it must be <= it")
     parts = [getattr(r, p) for p in TRANSFER_PARTS]
     if all(p is not None for p in parts) and sum(parts) > r.transfer_income + MONEY_TOLERANCE:
         raise ValueError(f"{' + '.join(TRANSFER_PARTS)} = {_fmt(sum(parts))} exceeds transfer_income="
