@@ -53,8 +53,9 @@ def test_no_household_identifier_reaches_mlflow(trained_warehouse: Path):
     from features.warehouse import Warehouse
 
     ids = Warehouse(trained_warehouse).households(columns=["household_id"])["household_id"].unique()[:200]
-    blobs = [(trained_warehouse / "mlflow.db").read_bytes()]
-    blobs += [p.read_bytes() for p in (trained_warehouse / "mlartifacts").rglob("*") if p.is_file()]
+    artifacts = [p for p in (trained_warehouse / "mlartifacts").rglob("*") if p.is_file()]
+    assert any(p.name == "model.txt" for p in artifacts), "the run's artifacts are not in <warehouse>/mlartifacts"
+    blobs = [(trained_warehouse / "mlflow.db").read_bytes()] + [p.read_bytes() for p in artifacts]
     for hid in ids:
         needle = str(hid).encode()
         assert not any(needle in b for b in blobs), f"household id {hid} found in the MLflow store"
@@ -133,3 +134,15 @@ def test_train_refuses_a_bad_config_before_any_compute(tmp_path: Path):
     assert result.exit_code != 0
     assert "num_leaves" in result.output
     assert not (tmp_path / "nowhere").exists()
+
+
+def test_each_warehouse_keeps_its_own_registry_in_one_process(trained_warehouse: Path, tmp_path: Path):
+    import os
+
+    from training import registry
+
+    other = registry.connect(tmp_path / "other")
+    assert other.get_experiment_by_name("povwatch").artifact_location == (tmp_path / "other" / "mlartifacts").resolve().as_uri()
+    assert not registry.has_alias(other, "champion")
+    assert registry.has_alias(registry.connect(trained_warehouse), "champion")
+    assert "MLFLOW_TRACKING_URI" not in os.environ

@@ -7,6 +7,8 @@ Each warehouse carries its own registry: ``sqlite:///<warehouse>/mlflow.db`` wit
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +29,20 @@ def quiet_telemetry() -> None:
     os.environ.setdefault("DO_NOT_TRACK", "true")
 
 
+@contextmanager
+def _environment_kept(*names: str) -> Iterator[None]:
+    """Restore the given environment variables to what they were on entry."""
+    before = {n: os.environ.get(n) for n in names}
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 def tracking_uri(warehouse: Path) -> str:
     return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{Path(warehouse).resolve()}/mlflow.db"
 
@@ -38,12 +54,16 @@ def connect(warehouse: Path) -> "mlflow.MlflowClient":  # noqa: F821
 
     warehouse = Path(warehouse)
     warehouse.mkdir(parents=True, exist_ok=True)
+    user_uri = os.environ.get("MLFLOW_TRACKING_URI")
     uri = tracking_uri(warehouse)
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_registry_uri(uri)
+    with _environment_kept("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI"):
+        # mlflow.set_*_uri also export these variables; without restoring them, the next warehouse opened in
+        # this process (a test, the demo) would silently use this warehouse's store.
+        mlflow.set_tracking_uri(uri)
+        mlflow.set_registry_uri(uri)
     client = mlflow.MlflowClient(uri, uri)
     if client.get_experiment_by_name(EXPERIMENT) is None:
-        artifacts = None if os.environ.get("MLFLOW_TRACKING_URI") else (warehouse.resolve() / "mlartifacts").as_uri()
+        artifacts = None if user_uri else (warehouse.resolve() / "mlartifacts").as_uri()
         client.create_experiment(EXPERIMENT, artifact_location=artifacts)
     mlflow.set_experiment(EXPERIMENT)
     return client
