@@ -17,6 +17,7 @@ the API's error format in front of everything; BentoML's own ``/healthz``, ``/li
 
 from __future__ import annotations
 
+import gc
 import hmac
 import json
 import logging
@@ -185,6 +186,24 @@ def quiet_rejections() -> None:
         log.addFilter(QuietRejections())
 
 
+GC_YOUNG_THRESHOLD = 10_000  # allocations between young-generation collections (CPython's default: 700)
+
+
+def settle_garbage_collector() -> None:
+    """Keep Python's cyclic GC from dominating large requests (called once the model is loaded).
+
+    Validating 1,000 households allocates ~17,000 models and their dicts, which set off full collections that
+    walk every object of the process (BentoML, MLflow, pandas, the model): measured in-process, a 1,000-household
+    ``/score`` took 343 ms, of which request validation alone swung between 80 and 345 ms. Freezing what exists
+    at start-up (it lives as long as the process) and collecting the young generation less often: 199 ms,
+    validation 75-84 ms. Reference cycles are still collected.
+    """
+    gc.collect()
+    gc.freeze()
+    _, older, oldest = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, older, oldest)
+
+
 # ------------------------------------------------------------------------------------------ GET /model
 async def _model_info(request: Request) -> Response:
     return JSONResponse(bentoml.get_current_service().model_info().model_dump())
@@ -229,6 +248,7 @@ class Povwatch:
         warehouse = Path(os.environ.get("POVWATCH_WAREHOUSE", "povwatch-data"))
         self.alias = os.environ.get("POVWATCH_MODEL_ALIAS", CHAMPION)
         self.model = load_risk_model(warehouse, alias=self.alias)
+        settle_garbage_collector()
         # LightGBM's predict threads come from OpenMP: ``povwatch serve`` sets OMP_NUM_THREADS to
         # POVWATCH_NUM_THREADS (cores // workers) before the workers start. (Booster.reset_parameter
         # on a booster loaded from a file crashes LightGBM 4.7, so it is not done here.)
