@@ -53,12 +53,19 @@ def cast(table: Table | str, df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out, index=df.index)
 
 
-def from_records(table: Table | str, rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+def from_records(table: Table | str, rows: Sequence[Mapping[str, Any]],
+                 columns: Mapping[str, Sequence[Any]] | None = None) -> pd.DataFrame:
     """Plain row dicts (already-clean values, e.g. the service's validated JSON) in canonical form: equal to
     ``cast(table, pd.DataFrame(rows))``, but each contract column goes straight from a Python list to its
-    dtype, without inferring a whole frame first — the per-request path, where pandas' inference dominates."""
+    dtype, without inferring a whole frame first — the per-request path, where pandas' inference dominates.
+
+    ``columns`` gives some columns as lists (one value per row) that replace the rows' own values: how the
+    service adds household_id and round_id to members without copying every member's dict.
+    """
     t = TABLES[table] if isinstance(table, str) else table
-    return pd.DataFrame({c.name: _column(c, [row.get(c.name) for row in rows]) for c in t.columns})
+    given = columns or {}
+    return pd.DataFrame({c.name: _column(c, list(given[c.name]) if c.name in given else
+                                         [row.get(c.name) for row in rows]) for c in t.columns})
 
 
 def _column(col: Column, values: list[Any]) -> pd.Series | pd.api.extensions.ExtensionArray | np.ndarray:

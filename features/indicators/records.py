@@ -37,11 +37,16 @@ def _rounds(item: Mapping[str, Any], i: int) -> list[Mapping[str, Any]]:
     return [{"record": item["record"], "members": item.get("members") or []}, *history]
 
 
+Rows = tuple[list[Mapping[str, Any]], dict[str, list[Any]]]  # a table's row dicts, and columns given as lists
+
+
 def _frames(households: Sequence[Mapping[str, Any]], default_as_of: pd.Timestamp
-            ) -> tuple[list[dict], list[dict], list[dict], dict[str, pd.Timestamp]]:
-    records: list[dict] = []
-    members: list[dict] = []
-    events: list[dict] = []
+            ) -> tuple[Rows, Rows, Rows, dict[str, pd.Timestamp]]:
+    """The rows of the three tables (for ``from_records``) and each household's as-of date. The rows are the
+    request's own dicts; household_id (and a member's round_id) come as separate columns."""
+    records: Rows = ([], {"household_id": []})
+    members: Rows = ([], {"household_id": [], "round_id": []})
+    events: Rows = ([], {"household_id": []})
     as_of: dict[str, pd.Timestamp] = {}
     for i, item in enumerate(households):
         rounds = _rounds(item, i)
@@ -59,11 +64,17 @@ def _frames(households: Sequence[Mapping[str, Any]], default_as_of: pd.Timestamp
             raise ValueError(f"households[{i}] (household {hid!r}): as_of {as_of[hid].date()} is before the "
                              f"record's survey_date {survey.date()}; the record is not known yet at that date")
         for r in rounds:
-            rec = {**r["record"], "household_id": hid}
-            records.append(rec)
-            members += [{**m, "household_id": hid, "round_id": rec.get("round_id")} for m in r["members"]]
-        events += [{**e, "household_id": hid} for e in item.get("events") or []]
+            _extend(records, [r["record"]], household_id=hid)
+            _extend(members, r["members"], household_id=hid, round_id=r["record"].get("round_id"))
+        _extend(events, item.get("events") or [], household_id=hid)
     return records, members, events, as_of
+
+
+def _extend(table: Rows, rows: Sequence[Mapping[str, Any]], **same: Any) -> None:
+    """Append ``rows`` to ``table``, each with the values ``same`` (e.g. its household_id)."""
+    table[0].extend(rows)
+    for name, value in same.items():
+        table[1][name].extend([value] * len(rows))
 
 
 def indicators_for(households: Sequence[Mapping[str, Any]], lines: pd.DataFrame | None = None,
@@ -76,7 +87,7 @@ def indicators_for(households: Sequence[Mapping[str, Any]], lines: pd.DataFrame 
     default = _timestamp(as_of, "as_of") if as_of is not None else pd.Timestamp.today().normalize().as_unit("ns")
     records, members, events, by_id = _frames(households, default)
     frame = build_indicators(
-        from_records("households", records), from_records("members", members), from_records("events", events),
+        from_records("households", *records), from_records("members", *members), from_records("events", *events),
         lines, pd.Series(by_id, dtype="datetime64[ns]"))
     order = pd.Index(frame["household_id"]).get_indexer(list(by_id))
     return frame.iloc[order].reset_index(drop=True)
