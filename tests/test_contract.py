@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from features.contract import HOUSEHOLDS, MEMBERS, PII_COLUMNS
-from features.derived import hardship_income_pc, monitoring_line, net_income, net_income_pc
+from features.derived import MissingLineError, hardship_income_pc, monitoring_line, net_income, net_income_pc
 from features.pii import MissingIdKeyError, is_pii_column, keyed_hash, pseudonymise_ids
 from features.validate import ContractError, validate_frame
 
@@ -258,5 +258,42 @@ def test_monitoring_line_lookup() -> None:
     assert got.iloc[2] == 6000.0                         # a gap takes the latest earlier entry
     assert got.iloc[3] == pytest.approx(7200 * 1.05**2)  # +5%/year after the last entry
     assert got.iloc[4] == 6600.0 and got.iloc[5] == 6000.0  # before the first: the first
-    with pytest.raises(KeyError, match="云南省"):
+    with pytest.raises(MissingLineError, match="云南省"):
         monitoring_line(pd.Series(["云南省"]), pd.Series([2023]), lines[lines["province"] != "*"])
+
+
+def test_from_records_equals_cast_of_a_frame_for_every_table():
+    """The service's fast path to canonical frames agrees with ``cast`` exactly, missing values included."""
+    from features.canonical import cast, from_records
+
+    rows = {
+        "households": [
+            {"household_id": "H1", "round_id": "2024", "survey_date": "2024-11-02", "province": "甘肃",
+             "county": "会宁县", "township": "甲镇", "village": "吉坝村", "household_type": "escaped",
+             "is_monitored": True, "monitoring_type": "marginal", "risk_types": "illness;education",
+             "relocated": False, "household_size": 3, "wage_income": 1200.5, "operating_income": 0,
+             "operating_expense": 0, "property_income": 10, "transfer_income": 900, "dibao_income": 500,
+             "medical_expense": 3000, "education_expense": 0, "housing_safe": True, "water_safe": False,
+             "cultivated_land_mu": None, "assistance": None},
+            {"household_id": "H2", "round_id": "2024", "survey_date": "2024-11-05", "province": "甘肃",
+             "county": "会宁县", "township": "甲镇", "village": "吉坝村", "household_type": "general",
+             "is_monitored": False, "relocated": True, "household_size": 1, "wage_income": 0,
+             "operating_income": 5, "operating_expense": 1, "property_income": 0, "transfer_income": 0,
+             "medical_expense": 0, "education_expense": 0, "housing_safe": True, "water_safe": True},
+        ],
+        "members": [
+            {"household_id": "H1", "round_id": "2024", "member_id": "M1", "relation": "head", "sex": "F", "age": 61,
+             "education": "none", "school_status": "not_in_school", "health": "disabled", "disability_grade": 2,
+             "labor_skill": "weak", "work_location": "none", "work_months": 0, "basic_medical_insurance": True},
+            {"household_id": "H1", "round_id": "2024", "member_id": "M2", "relation": "child", "sex": "M", "age": 9,
+             "education": "primary", "school_status": "compulsory", "health": "healthy", "labor_skill": "none",
+             "work_location": "none", "work_months": 0, "basic_medical_insurance": True, "public_job": None},
+        ],
+        "events": [
+            {"household_id": "H1", "event_date": "2025-01-03", "event_type": "hospitalization", "amount": 8000.0},
+            {"household_id": "H1", "member_id": "M1", "event_date": "2025-02-03", "event_type": "job_loss",
+             "source": "cadre_visit"},
+        ],
+    }
+    for table, records in rows.items():
+        pd.testing.assert_frame_equal(from_records(table, records), cast(table, pd.DataFrame(records)))
