@@ -52,7 +52,7 @@ def main() -> dict[str, float]:
     t0 = time.perf_counter()
     examples = build_examples(wh, default_as_of_dates(wh))
     t_examples = time.perf_counter() - t0
-    examples = examples[examples["eligible"] & examples["falls_below_line"].notna()]
+    examples = examples[examples["eligible"].eq(1) & examples["falls_below_line"].notna()]
     rng = np.random.default_rng(0)
     idx = rng.choice(len(examples), N_EXAMPLES, replace=len(examples) < N_EXAMPLES)
     examples = examples.iloc[np.sort(idx)].reset_index(drop=True)

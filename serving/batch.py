@@ -84,7 +84,7 @@ def score_warehouse(model, warehouse, *, as_of: pd.Timestamp, round_id: str | No
     parts, below = [], 0
     for rng in ranges:
         ind = _indicators_chunk(model, warehouse, rounds, as_of, rng, round_id)
-        eligible = ind["eligible"].fillna(False).astype(bool).to_numpy()
+        eligible = ind["eligible"].eq(1).to_numpy()
         below += int((~eligible).sum())
         if eligible.any():
             parts.append(model.score_indicators(ind[eligible]))

@@ -132,3 +132,13 @@ def test_monotone_constraints_cover_only_risk_raising_shock_indicators():
     assert "shock_health_count_since_survey" in constrained
     assert all(by_name(n).family == "shocks" and by_name(n).direction == 1 for n in constrained)
     assert "monotone_constraints" not in lightgbm_params(TrainConfig(monotone_shocks=False), names)
+
+
+def test_split_leaves_out_ineligible_and_unknown_eligibility():
+    ex, rounds = _examples()
+    ex["eligible"] = 1.0
+    ex.loc[0, "eligible"] = np.nan   # hardship income unknown
+    ex.loc[1, "eligible"] = 0.0      # already below the line
+    split = make_split(ex, rounds)
+    used = split.fit | split.valid | split.test
+    assert not used[0] and not used[1] and used[2:].any()

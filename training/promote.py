@@ -39,7 +39,7 @@ def gate_comparison(warehouse_root: Path, champion, challenger) -> tuple[dict[st
     examples = build_examples(wh, list(rounds))
     rid = default_test_round(rounds, examples)
     rows = examples[(examples["as_of"] == rounds[rid]) & (examples["round_id"] == rid)
-                    & examples["eligible"] & examples["falls_below_line"].notna()]
+                    & examples["eligible"].eq(1) & examples["falls_below_line"].notna()]
     y = rows["falls_below_line"].to_numpy(float)
     out: dict[str, dict[str, float]] = {}
     for name, model in (("champion", champion), ("challenger", challenger)):

@@ -70,7 +70,7 @@ def make_split(examples: pd.DataFrame, round_as_of: pd.Series, test_round: str |
     if test_round not in round_as_of.index:
         raise SplitError(f"unknown test round {test_round!r}; rounds: {', '.join(map(str, round_as_of.index))}")
     t = round_as_of[test_round]
-    usable = examples["eligible"].to_numpy(bool) & examples["falls_below_line"].notna().to_numpy()
+    usable = examples["eligible"].eq(1).to_numpy() & examples["falls_below_line"].notna().to_numpy()
     as_of = examples["as_of"]
     test = usable & (as_of == t).to_numpy() & (examples["round_id"] == test_round).to_numpy()
     if not test.any():
