@@ -111,15 +111,15 @@ def service_round_trip(warehouse: Path, household_id: str, as_of: pd.Timestamp) 
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
         _wait_ready(url, proc)
-        risks = []
+        answers = []
         for body in (doc, shocked):
             r = httpx.post(f"{url}/score", json={"households": [body]}, timeout=60)
             r.raise_for_status()
-            risks.append(r.json()["results"][0]["risk"])
+            answers.append(r.json()["results"][0])
         print(f"household {household_id} as of {when.date()}:")
-        print(f"  risk without new events:          {risks[0]:.4f}")
-        print(f"  risk with a reported hospitalisation (38,000 yuan): {risks[1]:.4f}")
-        return risks[0], risks[1]
+        print(f"  risk without new events:                            {answers[0]['risk']:.4f} ({answers[0]['tier']})")
+        print(f"  risk with a reported hospitalisation (38,000 yuan): {answers[1]['risk']:.4f} ({answers[1]['tier']})")
+        return answers[0]["risk"], answers[1]["risk"]
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:
@@ -153,6 +153,9 @@ def demo(settings: DemoSettings) -> None:
     run(["score", "--round", newest, "--warehouse", str(wh), "--out", str(scores_path)], env)
     scores = pd.read_csv(scores_path, dtype={"household_id": str})
     top = scores.iloc[0]["household_id"]
+    # the service round trip uses a household just below the high tier: the one a new shock may push over
+    medium = scores[scores["tier"] == "medium"]
+    border = (medium if len(medium) else scores).iloc[0]["household_id"]
     hh = Warehouse(wh).households([newest], columns=["household_id", "village"])
     village = hh.loc[hh["household_id"] == top, "village"].iloc[0]
     reports = wh / "reports"
@@ -161,7 +164,7 @@ def demo(settings: DemoSettings) -> None:
     run(["report", "--household", top, "--warehouse", str(wh), "--out", str(reports / f"household-{top}.html")], env)
     run(["report", "--household", top, "--warehouse", str(wh), "--lang", "en",
          "--out", str(reports / f"household-{top}.en.html")], env)
-    service_round_trip(wh, top, pd.Timestamp(rounds[newest]))
+    service_round_trip(wh, border, pd.Timestamp(rounds[newest]))
     print(f"""
 Where everything is:
   warehouse        {wh.resolve()}

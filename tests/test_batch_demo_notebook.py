@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -92,7 +93,9 @@ def test_demo_runs_the_whole_chain_on_tiny_data(tmp_path: Path):
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
     out = first.stdout
     assert "oracle" in out and "rule" in out and "logit" in out
-    assert "risk without new events" in out and "with a reported hospitalisation" in out
+    before = float(re.search(r"risk without new events:\s+([0-9.]+)", out).group(1))
+    after = float(re.search(r"with a reported hospitalisation \(38,000 yuan\):\s+([0-9.]+)", out).group(1))
+    assert after > before, f"a new hospitalisation did not raise the risk: {before} -> {after}"
     assert "household report" in out and "MLflow UI" in out
     report = next((tmp_path / "wh" / "reports").glob("household-*.html"))
     assert "<html" in report.read_text(encoding="utf-8")

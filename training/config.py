@@ -32,7 +32,10 @@ class TrainConfig(BaseModel):
     lightgbm: LightGBMParams = Field(default_factory=LightGBMParams)
     num_boost_round: int = Field(600, ge=1, le=20000)
     early_stopping_rounds: int = Field(50, ge=1)
-    calibration: Literal["auto", "isotonic", "platt"] = "auto"
+    # Platt by default: strictly increasing everywhere and never exactly 0 or 1, so a newly reported shock
+    # always moves the risk and the top of the list keeps its order; on simulated data its ECE is within
+    # 0.002 of isotonic. "auto" picks by Brier score on half of the calibration slice.
+    calibration: Literal["auto", "isotonic", "platt"] = "platt"
     monotone_shocks: bool = Field(True, description="a reported shock (count or amount) never lowers the risk: "
                                   "LightGBM monotone constraints on the risk-raising 'shocks' indicators")
     tier_high_share: float = Field(0.05, gt=0, lt=1, description="share of the calibration slice tiered high")
