@@ -9,7 +9,6 @@ Run: ``.venv/bin/python -m bench.bench_service``. Prints figures; asserts nothin
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 import signal
@@ -48,22 +47,13 @@ def _warehouse() -> Path:
 def _documents(warehouse: Path, n: int) -> list[dict]:
     import pandas as pd
 
-    from features.records import household_documents
+    from features.records import household_documents, relabelled_copies
     from features.warehouse import Warehouse
 
     wh = Warehouse(warehouse)
     as_of = (wh.rounds()["last_date"].max() + pd.Timedelta(days=30)).normalize()
     ids = sorted(wh.households()["household_id"].unique())[:200]
-    base = household_documents(wh, ids, as_of)
-    docs = []
-    for i in range(n):  # relabelled copies: a batch of n distinct households
-        d = copy.deepcopy(base[i % len(base)])
-        hid = f"{d['record']['household_id']}-{i}"
-        d["record"]["household_id"] = hid
-        for h in d["history"]:
-            h["record"]["household_id"] = hid
-        docs.append(d)
-    return docs
+    return relabelled_copies(household_documents(wh, ids, as_of), n)
 
 
 def _start(warehouse: Path) -> tuple[subprocess.Popen, str]:

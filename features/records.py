@@ -61,3 +61,19 @@ def household_documents(warehouse: Warehouse, household_ids: Iterable[str], as_o
                      "events": _rows(events_by.get(hid, ev.iloc[:0]), drop=("household_id",)),
                      "as_of": as_of.date().isoformat()})
     return docs
+
+
+def relabelled_copies(docs: list[dict[str, Any]], n: int) -> list[dict[str, Any]]:
+    """``n`` documents cycling through ``docs``, copy ``i`` renamed ``<id>-<i>`` (history included): a batch of
+    distinct households for load tests and benchmarks, each scoring like its original."""
+    import copy
+
+    out = []
+    for i in range(n):
+        d = copy.deepcopy(docs[i % len(docs)])
+        hid = f"{d['record']['household_id']}-{i}"
+        d["record"]["household_id"] = hid
+        for h in d.get("history") or []:
+            h["record"]["household_id"] = hid
+        out.append(d)
+    return out

@@ -348,14 +348,9 @@ def test_real_server_with_bentoml_client_and_http(server, docs) -> None:
 @pytest.mark.server
 def test_real_server_takes_ten_thousand_households(server, docs) -> None:
     url, _ = server
-    many = []
-    for i in range(10_000):
-        d = copy.deepcopy(docs[i % len(docs)])
-        hid = f"{d['record']['household_id']}-{i}"
-        d["record"]["household_id"] = hid
-        for h in d["history"]:
-            h["record"]["household_id"] = hid
-        many.append(d)
+    from features.records import relabelled_copies
+
+    many = relabelled_copies(docs, 10_000)
     r = httpx.post(f"{url}/score", json={"households": many}, headers={"Authorization": f"Bearer {TOKEN}"},
                    timeout=300)
     assert r.status_code == 200, r.text[:500]
