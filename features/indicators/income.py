@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from features import derived
 from features.indicators.context import Context, feature, share
 
 # Gross income is wage + gross operating + property + transfer: every part is >= 0, so shares are in [0, 1].
@@ -23,9 +24,8 @@ def household_size(ctx: Context) -> np.ndarray:
 
 @feature
 def net_income(ctx: Context) -> np.ndarray:
-    """家庭纯收入 per the contract (insurance claims excluded)."""
-    return (ctx.num("wage_income") + ctx.num("operating_income") - ctx.num("operating_expense")
-            + ctx.num("property_income") + ctx.num("transfer_income"))
+    """家庭纯收入 per the contract (insurance claims excluded); the formula lives in ``features.derived``."""
+    return derived.net_income(ctx.latest).to_numpy(dtype="float64", na_value=np.nan)
 
 
 @feature
@@ -48,9 +48,9 @@ def net_income_ratio(ctx: Context) -> np.ndarray:
 
 @feature
 def hardship_income_pc(ctx: Context) -> np.ndarray:
-    """Income per person after rigid (medical and education) spending: what the label is measured on."""
-    rigid = ctx.num("medical_expense") + ctx.num("education_expense")
-    return (ctx.get("net_income") - rigid) / ctx.num("household_size")
+    """Income per person after rigid (medical and education) spending: what the label is measured on
+    (``features.derived``, the same function as the label)."""
+    return derived.hardship_income_pc(ctx.latest).to_numpy(dtype="float64", na_value=np.nan)
 
 
 @feature
