@@ -224,16 +224,8 @@ def explain(model: RiskModel, indicators: pd.DataFrame, *, top: int = 3, engine:
     out = []
     for i in range(len(c.contrib)):
         row = _Row(c.row_index, c.values[i])
-        reasons: list[Reason] = []
-        for j in c.top[i]:
-            if j < 0 or len(reasons) == top:
-                break
-            name = names[j]
-            zh = sentence(name, row, "zh")
-            if any(r.zh == zh for r in reasons):  # two indicators of one fact (e.g. a ratio and its amount)
-                continue
-            reasons.append(Reason(name, groups_of[j], float(c.contrib[i, j]), row.get(name), zh,
-                                  sentence(name, row, "en")))
+        reasons = [Reason(names[j], groups_of[j], float(c.contrib[i, j]), row.get(names[j]), zh,
+                          sentence(names[j], row, "en")) for j, zh in _pick(c.top[i], names, row, top)]
         sums = group_sums[i].tolist()
         groups = [GroupContribution(group_codes[g], *RISK_GROUPS[group_codes[g]], sums[g]) for g in group_order[i]]
         labour = bool(capable is not None and c.values[i, capable] > 0)
@@ -246,24 +238,29 @@ def explain(model: RiskModel, indicators: pd.DataFrame, *, top: int = 3, engine:
     return out
 
 
+def _pick(candidates, names: list[str], row: "_Row", top: int) -> list[tuple[int, str]]:
+    """The first ``top`` risk-raising indicators (candidates in order, -1 ends them) with their zh sentence,
+    skipping one whose sentence repeats an earlier one (two indicators of one fact, e.g. a ratio and its
+    amount)."""
+    picked: list[tuple[int, str]] = []
+    for j in candidates:
+        if j < 0 or len(picked) == top:
+            break
+        zh = sentence(names[j], row, "zh")
+        if all(zh != seen for _, seen in picked):
+            picked.append((j, zh))
+    return picked
+
+
 def reason_columns(model: RiskModel, indicators: pd.DataFrame, *, top: int = 3, lang: Lang = "zh") -> pd.DataFrame:
     """``reason_1..reason_<top>`` sentences per indicator row (blank where fewer risk-raising factors), with a
     fresh 0..n-1 index like ``RiskModel.score_indicators`` so the two line up column-wise."""
     c = _compute(model, indicators, top, "lightgbm")
     names = model.feature_names
     cols: dict[str, list[str]] = {f"reason_{k + 1}": [] for k in range(top)}
-    picked: dict[int, list[int]] = {}
     for i in range(len(c.contrib)):
         row = _Row(c.row_index, c.values[i])
-        said: list[str] = []
-        for j in c.top[i]:
-            if j < 0 or len(said) == top:
-                break
-            text = sentence(names[j], row, "zh")
-            if text not in said:
-                said.append(text)
-                picked.setdefault(i, []).append(j)
-        chosen = picked.get(i, [])
+        chosen = [j for j, _ in _pick(c.top[i], names, row, top)]
         for k in range(top):
             cols[f"reason_{k + 1}"].append(sentence(names[chosen[k]], row, lang) if k < len(chosen) else "")
     return pd.DataFrame(cols)

@@ -51,10 +51,11 @@ def promote_cmd(
     """Move @champion to the @challenger if it is not worse on the newest labelled round."""
     from training.promote import promote
     from training.registry import RegistryError
+    from training.splits import SplitError
 
     try:
         result = promote(warehouse, force=force)
-    except RegistryError as e:
+    except (RegistryError, SplitError) as e:
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(2) from e
     typer.echo(result.message)
