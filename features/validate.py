@@ -286,64 +286,84 @@ def _stack(pieces: list[pd.DataFrame]) -> pd.DataFrame:
 
 # --------------------------------------------------------------------------------------------- pass 4: rules
 
-def _valid(typed: pd.DataFrame, t: Table, name: str) -> pd.Series:
-    """Given and of the right kind, so a cross-field rule never repeats a column-level failure."""
-    c = t.column(name)
-    ok = typed[name].notna()
-    if c.type == "enum":
-        ok &= typed[name].isin(list(c.codes))
-    if c.type == "money":
-        ok &= (typed[name] >= 0) & (typed[name] < MONEY_MAX)
-    return ok.fillna(False).astype(bool)
+class _Columns:
+    """A frame's columns as numpy arrays, each converted once (the rules read some columns several times,
+    and on a one-household request reading a column costs more than the rule)."""
+
+    def __init__(self, typed: pd.DataFrame, table: Table) -> None:
+        self.typed, self.table, self.cache = typed, table, {}
+
+    def num(self, name: str) -> np.ndarray:
+        if ("num", name) not in self.cache:
+            self.cache["num", name] = self.typed[name].to_numpy(dtype="float64", na_value=np.nan)
+        return self.cache["num", name]
+
+    def obj(self, name: str) -> np.ndarray:
+        if ("obj", name) not in self.cache:
+            self.cache["obj", name] = self.typed[name].to_numpy(dtype=object)
+        return self.cache["obj", name]
+
+    def valid(self, name: str) -> np.ndarray:
+        """Given and of the right kind, so a cross-field rule never repeats a column-level failure."""
+        if ("valid", name) not in self.cache:
+            c = self.table.column(name)
+            if c.type == "money":
+                v = self.num(name)
+                ok = (v >= 0) & (v < MONEY_MAX)  # NaN fails both
+            elif c.type == "enum":
+                codes = frozenset(c.codes)
+                ok = np.fromiter((v in codes for v in self.obj(name)), dtype=bool, count=len(self.typed))
+            else:
+                ok = ~pd.isna(self.obj(name))
+            self.cache["valid", name] = ok
+        return self.cache["valid", name]
 
 
-def _fmt(x: pd.Series) -> pd.Series:
-    return x.round(2).astype(str).str.replace(r"\.0$", "", regex=True)
+def _money(x: float) -> str:
+    return f"{x:.2f}".rstrip("0").rstrip(".")
 
 
 def rule_reasons(t: Table, typed: pd.DataFrame, text: pd.DataFrame) -> pd.DataFrame:
-    """The contract's cross-field rules of table ``t``, vectorised."""
+    """The contract's cross-field rules of table ``t``, vectorised in numpy (the service checks every request
+    with them, most of one household). Reasons are worded for the failing rows only, quoting ``text`` (the
+    values as read)."""
     names = set(t.names)
+    col = _Columns(typed, t)
     pieces = []
 
-    def add(mask: pd.Series, rule: str, reason: pd.Series) -> None:
-        if mask.any():
-            pieces.append(_reasons(typed.index[mask.to_numpy()], rule, reason[mask]))
+    def add(mask: np.ndarray, rule: str, reason: Callable[[Callable[[str], str], int], str]) -> None:
+        for row in np.flatnonzero(mask):
+            pieces.append((typed.index[row], rule, reason(lambda name: f"'{text[name].iloc[row]}'", row)))
 
     for c in t.columns:  # each "part of X" column is <= X
         if c.part_of:
-            both = _valid(typed, t, c.name) & _valid(typed, t, c.part_of)
-            mask = both & (typed[c.name] > typed[c.part_of] + MONEY_TOLERANCE)
-            add(mask, f"part_of:{c.name}", f"part_of: {c.name}=" + _quote(text[c.name]) + f" exceeds {c.part_of}="
-                + _quote(text[c.part_of]) + f" ({c.name} is part of {c.part_of})")
+            mask = col.valid(c.name) & col.valid(c.part_of) & (col.num(c.name) > col.num(c.part_of) + MONEY_TOLERANCE)
+            add(mask, f"part_of:{c.name}", lambda q, _, c=c: f"part_of: {c.name}={q(c.name)} exceeds "
+                f"{c.part_of}={q(c.part_of)} ({c.name} is part of {c.part_of})")
     if set(TRANSFER_PARTS) | {"transfer_income"} <= names:
-        parts = typed[list(TRANSFER_PARTS)]
-        total = parts.sum(axis=1)
-        valid = pd.concat([_valid(typed, t, p) for p in TRANSFER_PARTS], axis=1).all(axis=1)
-        mask = valid & _valid(typed, t, "transfer_income") & (
-            total > typed["transfer_income"] + MONEY_TOLERANCE)
-        add(mask, "transfer_parts", f"transfer_parts: {' + '.join(TRANSFER_PARTS)} = " + _fmt(total)
-            + " exceeds transfer_income=" + _quote(text["transfer_income"]))
+        total = sum(col.num(p) for p in TRANSFER_PARTS)
+        valid = np.logical_and.reduce([col.valid(p) for p in [*TRANSFER_PARTS, "transfer_income"]])
+        mask = valid & (total > col.num("transfer_income") + MONEY_TOLERANCE)
+        add(mask, "transfer_parts", lambda q, row: f"transfer_parts: {' + '.join(TRANSFER_PARTS)} = "
+            f"{_money(total[row])} exceeds transfer_income={q('transfer_income')}")
     if {"is_monitored", "monitoring_type"} <= names:
-        mon, typ = typed["is_monitored"], typed["monitoring_type"]
-        given = typ.notna()
-        add((mon == True) & ~given, "monitoring_type",  # noqa: E712  (nullable boolean)
-            "monitoring_type: is_monitored=" + _quote(text["is_monitored"])
-            + " but monitoring_type is missing (set it exactly when is_monitored)")
-        add((mon == False) & given, "monitoring_type",  # noqa: E712
-            "monitoring_type: is_monitored=" + _quote(text["is_monitored"]) + " but monitoring_type="
-            + _quote(text["monitoring_type"]) + " (set it exactly when is_monitored)")
+        monitored, given = col.num("is_monitored"), ~pd.isna(col.obj("monitoring_type"))
+        add((monitored == 1) & ~given, "monitoring_type", lambda q, _: f"monitoring_type: is_monitored="
+            f"{q('is_monitored')} but monitoring_type is missing (set it exactly when is_monitored)")
+        add((monitored == 0) & given, "monitoring_type", lambda q, _: f"monitoring_type: is_monitored="
+            f"{q('is_monitored')} but monitoring_type={q('monitoring_type')} (set it exactly when is_monitored)")
     if {"disability_grade", "health"} <= names:
-        mask = typed["disability_grade"].notna() & _valid(typed, t, "health") & (typed["health"] != "disabled")
-        add(mask, "disability_grade", "disability_grade: disability_grade=" + _quote(text["disability_grade"])
-            + " but health=" + _quote(text["health"]) + " (a grade only when health is disabled/残疾)")
+        mask = ~np.isnan(col.num("disability_grade")) & col.valid("health") & (col.obj("health") != "disabled")
+        add(mask, "disability_grade", lambda q, _: f"disability_grade: disability_grade={q('disability_grade')} "
+            f"but health={q('health')} (a grade only when health is disabled/残疾)")
     if {"work_months", "work_location"} <= names:
-        both = typed["work_months"].notna() & _valid(typed, t, "work_location")
-        mask = both & ((typed["work_location"] == "none") != (typed["work_months"] == 0)).fillna(False)
-        add(mask.astype(bool), "work_months", "work_months: work_months=" + _quote(text["work_months"])
-            + " with work_location=" + _quote(text["work_location"])
-            + " (0 months exactly when work_location is none/未务工)")
-    return _stack(pieces)
+        months = col.num("work_months")
+        mask = ~np.isnan(months) & col.valid("work_location") & ((col.obj("work_location") == "none") != (months == 0))
+        add(mask, "work_months", lambda q, _: f"work_months: work_months={q('work_months')} with work_location="
+            f"{q('work_location')} (0 months exactly when work_location is none/未务工)")
+    rows, rules, reasons = zip(*pieces) if pieces else ((), (), ())
+    return pd.DataFrame({"row": np.asarray(rows, dtype="int64"), "rule": np.asarray(rules, dtype=object),
+                         "reason": np.asarray(reasons, dtype=object)})
 
 
 def duplicate_reasons(t: Table, typed: pd.DataFrame, scope: str = "this file") -> pd.DataFrame:

@@ -13,13 +13,16 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from models.calibration import Calibrator
 from models.tiers import assign
+
+if TYPE_CHECKING:
+    from features.documents import DocumentFrames
 
 FORMAT_VERSION = 1
 ID_COLUMNS = ["household_id", "round_id", "as_of"]
@@ -80,6 +83,13 @@ class RiskModel:
         from features.indicators import indicators_for
 
         return indicators_for(households, lines=self.lines, as_of=as_of)
+
+    def indicators_of_frames(self, frames: DocumentFrames) -> pd.DataFrame:
+        """Indicators for documents flattened by ``features.documents.to_frames`` and found without problems:
+        the service's path, which checks the documents itself to answer with each problem's place."""
+        from features.indicators.records import indicators_of_frames
+
+        return indicators_of_frames(frames, lines=self.lines)
 
     def score_households(self, households: Sequence[Mapping[str, Any]],
                          as_of: pd.Timestamp | None = None) -> pd.DataFrame:

@@ -162,13 +162,19 @@ def trend(model: RiskModel, doc: Mapping[str, Any]) -> list[dict[str, Any]]:
         docs.append((str(as_of)[:10], {**doc, "as_of": str(as_of)[:10]}))
     # One batched indicator call: each point in time becomes its own pseudo-household (indicators do not
     # depend on the id), instead of one call per round.
-    batch = [{**d, "record": {**d["record"], "household_id": f"trend-{k}"}} for k, (_, d) in enumerate(docs)]
+    batch = [_renamed(d, f"trend-{k}") for k, (_, d) in enumerate(docs)]
     ind = model.indicators(batch)
     risk = model.predict_proba(ind)
     return [{"label": label, "risk": float(risk[k]),
              "net_income_ratio": float(ind["net_income_ratio"].iloc[k]) if "net_income_ratio" in ind else None,
              "hardship_ratio": float(ind["hardship_ratio"].iloc[k]) if "hardship_ratio" in ind else None}
             for k, (label, _) in enumerate(docs)]
+
+
+def _renamed(doc: Mapping[str, Any], household_id: str) -> dict[str, Any]:
+    """``doc`` as household ``household_id``, history included (history belongs to the same household)."""
+    history = [{**h, "record": {**h["record"], "household_id": household_id}} for h in doc.get("history") or []]
+    return {**doc, "record": {**doc["record"], "household_id": household_id}, "history": history}
 
 
 def _waterfall(model: RiskModel, ex: Explanation, ind: Mapping[str, float], lang: Lang, t: dict[str, str]):

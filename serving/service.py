@@ -23,12 +23,12 @@ import json
 import logging
 import math
 import os
-import re
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
 import bentoml
+import pandas as pd
 from bentoml.validators import ContentType
 from pydantic import BaseModel, ValidationError
 from starlette.applications import Starlette
@@ -36,6 +36,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from features.documents import DocumentError, Problem, problems, to_frames
 from serving.schemas import (ErrorResponse, ExplainRequest, ExplainResponse, Household, ModelInfo,
                              ReportRequest, ScoreRequest, ScoreResponse, error_body, errors_of)
 
@@ -45,7 +46,6 @@ DEFAULT_MAX_BODY_MB = 100          # ~20,000 households with members, a little h
 OPEN_PATHS = frozenset({"/healthz", "/livez", "/readyz", "/metrics"})
 REQUEST_MODELS: dict[str, type[BaseModel]] = {"/score": ScoreRequest, "/explain": ExplainRequest,
                                               "/report": ReportRequest}
-_HOUSEHOLD_PATH = re.compile(r"^households\[(\d+)\]((?:\.[a-z_]+|\[\d+\])*)")
 
 
 # ------------------------------------------------------------------------------------------ middleware
@@ -137,19 +137,27 @@ def _replay(body: bytes) -> Any:
 
 
 class _RewriteErrors:
-    """An ASGI ``send`` that replaces BentoML's 400 body by the API's error format and hides any 5xx detail."""
+    """An ASGI ``send`` that replaces BentoML's 400 body by the API's error format and hides any 5xx detail.
+    A 400 the service itself answered (already ``{"error", "errors"}``) goes out as it is."""
 
     def __init__(self, send: Any, body: bytes, model: type[BaseModel]) -> None:
         self.send, self.body, self.model = send, body, model
         self.replace: int | None = None
+        self.start: dict | None = None
+        self.held: list[bytes] = []
 
     async def __call__(self, message: dict) -> None:
         if message["type"] == "http.response.start" and message["status"] in (400, 500):
-            self.replace = message["status"]
+            self.replace, self.start = message["status"], message
             return
         if self.replace is None:
             return await self.send(message)
+        if message["type"] == "http.response.body":
+            self.held.append(message.get("body", b""))
         if message["type"] == "http.response.body" and not message.get("more_body", False):
+            if self.replace == 400 and _is_api_error(b"".join(self.held)):
+                await self.send(self.start)
+                return await self.send({"type": "http.response.body", "body": b"".join(self.held)})
             status, payload = self._error()
             raw = json.dumps(payload, ensure_ascii=False).encode()
             await self.send({"type": "http.response.start", "status": status, "headers": [
@@ -165,6 +173,14 @@ class _RewriteErrors:
             return 400, error_body("invalid request", [{"field": "(body)", "problem": "rejected by the server",
                                                         "allowed": "see the API schema at /docs.json"}])
         return 500, {"error": "internal error; the server log has the details", "errors": []}
+
+
+def _is_api_error(body: bytes) -> bool:
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return False
+    return isinstance(parsed, dict) and isinstance(parsed.get("errors"), list) and bool(parsed["errors"])
 
 
 class QuietRejections(logging.Filter):
@@ -213,16 +229,20 @@ model_app = Starlette(routes=[Route("/model", _model_info, methods=["GET"])])
 
 
 # ------------------------------------------------------------------------------------------ the service
-def _domain_error(e: ValueError, *, single: bool) -> JSONResponse:
-    """422 for a household the indicators refuse (a rule beyond the schema); the message names it."""
-    msg = str(e)
-    field = "households"
-    if m := _HOUSEHOLD_PATH.match(msg):
-        field = ("household" if single else f"households[{m.group(1)}]") + m.group(2)
-    if single:
-        msg = _HOUSEHOLD_PATH.sub(lambda m: "household" + m.group(2), msg, count=1)
-    body = error_body("household rejected", [{"field": field, "problem": msg,
-                                              "allowed": "a household consistent with the contract"}])
+def _problems_response(found: list[Problem], *, single: bool) -> JSONResponse:
+    """400 listing each problem of the request's households at its place (``households[3].record.x``)."""
+    def field(path: str) -> str:
+        return "household" + path.partition("]")[2] if single else "households" + path
+
+    errors = [{"field": field(p.path), "problem": p.problem, "allowed": p.allowed} for p in found]
+    return JSONResponse(error_body("invalid request", errors), status_code=400)
+
+
+def _domain_error(e: ValueError) -> JSONResponse:
+    """422 for households the model cannot score although they are valid (e.g. no monitoring line for their
+    province and year); the message says which."""
+    body = error_body("household rejected", [{"field": "households", "problem": str(e),
+                                              "allowed": "households the model can score"}])
     return JSONResponse(body, status_code=422)
 
 
@@ -263,17 +283,28 @@ class Povwatch:
                          training_rounds=[str(r) for r in meta.get("split", {}).get("training_rounds", [])],
                          metrics=_finite(meta.get("metrics", {})), features=list(self.model.feature_names))
 
-    def _indicators(self, households: list[Household]):
-        docs = [h.model_dump() for h in households]
-        return self.model.indicators(docs, as_of=date.today().isoformat())
+    def _indicators(self, households: list[Household], *, single: bool) -> pd.DataFrame | JSONResponse:
+        """Indicators of valid households, or the response that says what is wrong with them."""
+        try:
+            frames = to_frames(households, pd.Timestamp(date.today()))
+        except DocumentError as e:
+            return _problems_response([Problem(str(e).partition(":")[0], str(e), "see the API schema at "
+                                               "/docs.json")], single=single)
+        found = problems(frames)
+        if found:
+            return _problems_response(found, single=single)
+        try:
+            return self.model.indicators_of_frames(frames)
+        except ValueError as e:
+            return _domain_error(e)
 
     @bentoml.api(route="/score", input_spec=ScoreRequest, output_spec=ScoreResponse)
     def score(self, households: list[Household]) -> ScoreResponse | JSONResponse:
         """Risk and tier of each household at its as-of date (default today), in request order."""
-        try:
-            scored = self.model.score_indicators(self._indicators(households))
-        except ValueError as e:
-            return _domain_error(e, single=False)
+        ind = self._indicators(households, single=False)
+        if isinstance(ind, JSONResponse):
+            return ind
+        scored = self.model.score_indicators(ind)
         as_of = scored["as_of"].dt.strftime("%Y-%m-%d")
         results = [{"household_id": h, "as_of": a, "risk": float(r), "tier": str(t),
                     "model_version": str(self.model.model_version)}
@@ -286,12 +317,11 @@ class Povwatch:
         """Risk, tier, base value, SHAP contributions and the top reasons (zh/en) with assistance measures."""
         from models.explain import explain
 
-        try:
-            ind = self._indicators([household])
-        except ValueError as e:
-            return _domain_error(e, single=True)
+        ind = self._indicators([household], single=True)
+        if isinstance(ind, JSONResponse):
+            return ind
         item = explain(self.model, ind, top=3)[0].to_dict()
-        return ExplainResponse.model_validate({**item, "household_id": household.record.household_id,
+        return ExplainResponse.model_validate({**item, "household_id": household["record"]["household_id"],
                                                "as_of": ind["as_of"].iloc[0].date().isoformat(),
                                                "model_version": str(self.model.model_version)})
 
@@ -300,12 +330,14 @@ class Povwatch:
         """The household's field report as one HTML page (zh or en)."""
         from serving.reports import render_household_report
 
-        doc = household.model_dump()
-        doc["as_of"] = doc["as_of"] or date.today().isoformat()
+        ind = self._indicators([household], single=True)
+        if isinstance(ind, JSONResponse):
+            return ind
+        doc = {**household, "as_of": household.get("as_of") or date.today().isoformat()}
         try:
             return render_household_report(self.model, doc, lang=lang)
         except ValueError as e:
-            return _domain_error(e, single=True)
+            return _domain_error(e)
 
 
 Povwatch.add_asgi_middleware(ApiGuard, request_models=REQUEST_MODELS)

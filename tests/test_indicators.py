@@ -202,7 +202,7 @@ def test_indicators_for_equals_the_batch_rows_exactly() -> None:
 def test_indicators_for_rejects_an_as_of_before_the_record() -> None:
     h, m, e = panel()
     item = _household_json(h, m, e, "h1", "2025-03-01")  # record is the 2025-11-18 round
-    with pytest.raises(ValueError, match="household 'h1'.*before the record's survey_date"):
+    with pytest.raises(ValueError, match=r"households\[0\]\.as_of: as_of=2025-03-01 is before record\.survey_date"):
         indicators_for([item], lines=LINES)
     with pytest.raises(ValueError, match=r"households\[0\].record"):
         indicators_for([{"members": []}], lines=LINES)

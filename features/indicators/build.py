@@ -128,12 +128,15 @@ def build_indicators(households: pd.DataFrame, members: pd.DataFrame, events: pd
     if missing:
         raise RuntimeError(f"catalogue features without an indicator function: {', '.join(missing)}")
     latest = ctx.latest
-    cols: dict[str, object] = {
-        "household_id": pd.Series(latest["household_id"].to_numpy(dtype="object"), dtype="object"),
-        "round_id": pd.Series(latest["round_id"].to_numpy(dtype="object"), dtype="object"),
-        "survey_date": latest["survey_date"].to_numpy(dtype="datetime64[ns]"),
-        "as_of": latest["as_of"].to_numpy(dtype="datetime64[ns]"),
-    }
-    for name in feature_names():
-        cols[name] = ctx.get(name)
-    return pd.DataFrame(cols)
+    names = feature_names()
+    values = np.empty((ctx.n, len(names)))
+    for j, name in enumerate(names):
+        values[:, j] = ctx.get(name)
+    # One float block for the features (what the model reads): building 150 columns one by one costs more
+    # than computing them for a single household.
+    frame = pd.DataFrame(values, columns=names)
+    frame.insert(0, "as_of", latest["as_of"].to_numpy(dtype="datetime64[ns]"))
+    frame.insert(0, "survey_date", latest["survey_date"].to_numpy(dtype="datetime64[ns]"))
+    frame.insert(0, "round_id", pd.Series(latest["round_id"].to_numpy(dtype="object"), dtype="object"))
+    frame.insert(0, "household_id", pd.Series(latest["household_id"].to_numpy(dtype="object"), dtype="object"))
+    return frame

@@ -1,0 +1,352 @@
+"""DESIGN "Household" documents (record, members, history, events, as_of) as canonical contract frames.
+
+The service receives households as JSON documents; the indicators read canonical frames. ``to_frames``
+flattens a list of documents into the three contract tables in one pass (each row remembers where in the
+request it came from), and converts each column once, vectorised: the per-request path, where per-value
+Python work dominates. ``problems`` then checks what a document can get wrong beyond the types of its
+values — the contract's cross-field rules (``features.validate.rule_reasons``, the same code as ingest),
+duplicate keys, and how a document's parts fit together (history earlier and of the same household,
+``household_size`` matching the members given, ``as_of`` not before the record) — and names the place of
+each problem (``households[3].history[0].record.survey_date``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from itertools import repeat
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from features.contract import EVENTS, HOUSEHOLDS, LIST_SEPARATORS, MEMBERS, Column, Table
+from features.validate import MAX_ITEMS, rule_reasons
+
+_AS_OF = Column("as_of", "评估日期", "date", required=False)  # a document's own as-of date (not a contract column)
+_SEPARATORS = str.maketrans({s: ";" for s in LIST_SEPARATORS})
+
+
+class DocumentError(ValueError):
+    """A document whose shape the frames cannot be built from (no record, no household_id, a history item
+    without a record); the message starts with the path of the offending part."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with one value of the request: where (a path below the request's list), what, and
+    what the field allows."""
+
+    path: str        # e.g. "[3].history[0].record.survey_date" (prefix it with "households" or "household")
+    problem: str
+    allowed: str
+
+
+@dataclass
+class DocumentFrames:
+    """The documents as canonical frames, with each row's place in the request.
+
+    ``records`` holds every round given (the latest first within a document, then its history), ``members``
+    the members of those rounds, ``events`` the events; ``item`` arrays give the document position of each
+    row, ``record_of`` the record row a member belongs to, ``position`` a row's index within its list, and
+    ``history`` the history index of a record (-1 for the latest).
+    """
+
+    records: pd.DataFrame
+    members: pd.DataFrame
+    events: pd.DataFrame
+    as_of: pd.Series               # per household_id, the document's as-of date (datetime64[ns])
+    record_item: np.ndarray
+    record_history: np.ndarray
+    member_record: np.ndarray
+    member_position: np.ndarray
+    event_item: np.ndarray
+    event_position: np.ndarray
+    value_problems: list[Problem]  # values that pass the request schema but not the contract (dates, lists)
+
+    @property
+    def n_documents(self) -> int:
+        return int((self.record_history == -1).sum())
+
+    def record_path(self, row: int) -> str:
+        i, j = self.record_item[row], self.record_history[row]
+        return f"[{i}].record" if j < 0 else f"[{i}].history[{j}].record"
+
+    def member_path(self, row: int) -> str:
+        r = self.member_record[row]
+        i, j, k = self.record_item[r], self.record_history[r], self.member_position[row]
+        return f"[{i}].members[{k}]" if j < 0 else f"[{i}].history[{j}].members[{k}]"
+
+    def event_path(self, row: int) -> str:
+        return f"[{self.event_item[row]}].events[{self.event_position[row]}]"
+
+
+# ------------------------------------------------------------------------------------------ flattening
+def _record(part: Any, where: str) -> Mapping[str, Any]:
+    record = part.get("record") if isinstance(part, Mapping) else None
+    if record.__class__ is not dict and not isinstance(record, Mapping):
+        raise DocumentError(f"{where}.record: required, an object with the households row")
+    return record
+
+
+def _check_list(value: Any, where: str) -> Sequence[Any]:
+    if value.__class__ is not list and (not isinstance(value, Sequence) or isinstance(value, (str, bytes))):
+        raise DocumentError(f"{where}: expected a list")
+    return value
+
+
+def to_frames(documents: Sequence[Mapping[str, Any]], default_as_of: pd.Timestamp) -> DocumentFrames:
+    """Flatten ``documents`` into canonical frames. Values are assumed to have the contract's types (the
+    service's request schema checks them); enum labels become codes, enum-lists canonical ';'-joined codes,
+    and values the contract cannot read are reported in ``value_problems``, not guessed."""
+    recs: list[Mapping[str, Any]] = []
+    rec_item: list[int] = []
+    rec_hist: list[int] = []
+    mems: list[Mapping[str, Any]] = []
+    mem_rec: list[int] = []
+    mem_pos: list[int] = []
+    evs: list[Mapping[str, Any]] = []
+    ev_item: list[int] = []
+    ev_pos: list[int] = []
+    as_of: list[Any] = []
+    for i, doc in enumerate(documents):
+        record = _record(doc, f"[{i}]")
+        history = doc.get("history")
+        members = doc.get("members")
+        if members:
+            _check_list(members, f"[{i}].members")
+            mem_rec.extend(repeat(len(recs), len(members)))
+            mem_pos.extend(range(len(members)))
+            mems.extend(members)
+        recs.append(record)
+        rec_item.append(i)
+        rec_hist.append(-1)
+        if history:
+            for j, past in enumerate(_check_list(history, f"[{i}].history")):
+                rec = _record(past, f"[{i}].history[{j}]")
+                members = past.get("members")
+                if members:
+                    _check_list(members, f"[{i}].history[{j}].members")
+                    mem_rec.extend(repeat(len(recs), len(members)))
+                    mem_pos.extend(range(len(members)))
+                    mems.extend(members)
+                recs.append(rec)
+                rec_item.append(i)
+                rec_hist.append(j)
+        events = doc.get("events")
+        if events:
+            evs.extend(_check_list(events, f"[{i}].events"))
+            ev_item.extend(repeat(i, len(events)))
+            ev_pos.extend(range(len(events)))
+        as_of.append(doc.get("as_of"))
+
+    problems: list[Problem] = []
+    records = _table(HOUSEHOLDS, recs, problems, lambda r: f"[{rec_item[r]}]" + (
+        ".record" if rec_hist[r] < 0 else f".history[{rec_hist[r]}].record"))
+    ids = records["household_id"].to_numpy(dtype=object)
+    missing_id = pd.isna(ids) | (ids == "")
+    if missing_id.any():
+        r = int(np.flatnonzero(missing_id)[0])
+        raise DocumentError(f"[{rec_item[r]}].record.household_id: required")
+    rec_item_a, rec_hist_a = np.asarray(rec_item, dtype=np.int64), np.asarray(rec_hist, dtype=np.int64)
+    mem_rec_a = np.asarray(mem_rec, dtype=np.int64)
+    latest = np.flatnonzero(rec_hist_a == -1)                   # record row of document i is latest[i]
+    members = _table(MEMBERS, mems, problems, lambda r: f"[{rec_item[mem_rec[r]]}]" + (
+        "" if rec_hist[mem_rec[r]] < 0 else f".history[{rec_hist[mem_rec[r]]}]") + f".members[{mem_pos[r]}]",
+        household_id=ids[mem_rec_a], round_id=records["round_id"].to_numpy(dtype=object)[mem_rec_a])
+    ev_item_a = np.asarray(ev_item, dtype=np.int64)
+    events = _table(EVENTS, evs, problems, lambda r: f"[{ev_item[r]}].events[{ev_pos[r]}]",
+                    household_id=ids[latest[ev_item_a]])
+    doc_as_of = np.array(_dates(_AS_OF, [None if v == "" else v for v in as_of], problems, lambda i: f"[{i}]"),
+                         dtype="datetime64[ns]")
+    doc_as_of[np.isnat(doc_as_of)] = np.datetime64(pd.Timestamp(default_as_of).normalize().as_unit("ns"))
+    by_id = pd.Series(doc_as_of.astype("datetime64[ns]"), index=pd.Index(ids[latest], dtype=object))
+    return DocumentFrames(records, members, events, by_id, rec_item_a, rec_hist_a, mem_rec_a,
+                          np.asarray(mem_pos, dtype=np.int64), ev_item_a, np.asarray(ev_pos, dtype=np.int64),
+                          problems)
+
+
+def _table(table: Table, rows: Sequence[Mapping[str, Any]], problems: list[Problem], path,
+           **given: np.ndarray) -> pd.DataFrame:
+    """One canonical frame from row dicts; ``given`` columns (e.g. a member's household_id) replace the rows'."""
+    cols = {}
+    for col in table.columns:
+        name = col.name
+        values = given[name] if name in given else [row.get(name) for row in rows]
+        cols[name] = _column(col, values, problems, path)
+    return pd.DataFrame(cols)
+
+
+def _column(col: Column, values: Sequence[Any] | np.ndarray, problems: list[Problem], path) -> Any:
+    """One canonical column from Python values (None means missing)."""
+    if col.type == "string":
+        return pd.Series(np.asarray(values, dtype=object) if len(values) else np.empty(0, dtype=object),
+                         dtype="object")
+    if col.type in ("enum", "enum-list"):
+        return _codes(col, values, problems, path)
+    if col.type == "date":
+        return _dates(col, values, problems, path)
+    if col.type == "bool":
+        objects = np.asarray(values, dtype=object) if len(values) else np.empty(0, dtype=object)
+        missing = pd.isna(objects)
+        return pd.arrays.BooleanArray(np.where(missing, False, objects).astype(bool), missing)
+    numbers = _floats(values)
+    if col.type == "int":
+        missing = np.isnan(numbers)
+        return pd.arrays.IntegerArray(np.where(missing, 0, numbers).astype(np.int64), missing)
+    return numbers
+
+
+def _floats(values: Sequence[Any]) -> np.ndarray:
+    try:
+        return np.asarray(values, dtype="float64") if len(values) else np.empty(0)
+    except (TypeError, ValueError):  # e.g. pd.NA among the values (documents built from frames)
+        objects = np.empty(len(values), dtype=object)
+        objects[:] = list(values)
+        return np.where(pd.isna(objects), np.nan, objects).astype("float64")
+
+
+def _codes(col: Column, values: Sequence[Any], problems: list[Problem], path) -> pd.Series:
+    """Enum labels to codes and enum-lists to canonical ';'-joined codes, looked up once per distinct value
+    (a column holds few); a value that is neither a code nor a label is reported and left out."""
+    objects = np.empty(len(values), dtype=object)
+    objects[:] = [tuple(v) if v.__class__ is list else v for v in values] if col.type == "enum-list" else values
+    position, distinct = pd.factorize(objects, use_na_sentinel=True)
+    canonical, wrong = [], {}
+    for k, value in enumerate(distinct):
+        code, problem = (_list_codes if col.type == "enum-list" else _enum_code)(col, value)
+        canonical.append(code)
+        if problem:
+            wrong[k] = problem
+    out = np.array(canonical + [None if col.type == "enum" else ""], dtype=object)[position]
+    if wrong:
+        for row in np.flatnonzero(np.isin(position, list(wrong))):
+            problems.append(Problem(f"{path(int(row))}.{col.name}", wrong[position[row]], _allowed(col)))
+    return pd.Series(out, dtype="object")
+
+
+def _enum_code(col: Column, value: Any) -> tuple[str | None, str | None]:
+    code = col.code_of(str(value)) if isinstance(value, str) else None
+    if code is None:
+        return None, f"{col.name}: {value!r} is not {col.allowed()}"
+    return code, None
+
+
+def _list_codes(col: Column, value: Any) -> tuple[str, str | None]:
+    items = value if isinstance(value, tuple) else str(value).translate(_SEPARATORS).split(";")
+    codes: list[str] = []
+    for item in items:
+        item = str(item).strip()
+        if not item:
+            continue
+        code = col.code_of(item)
+        if code is None:
+            return "", f"{col.name}: item {item!r} is not {col.allowed()}"
+        if code not in codes:
+            codes.append(code)
+    limit = MAX_ITEMS.get(col.name)
+    if limit is not None and len(codes) > limit:
+        return "", f"{col.name}: {len(codes)} items; at most {limit}"
+    return ";".join(codes), None
+
+
+def _dates(col: Column, values: Sequence[Any], problems: list[Problem], path) -> np.ndarray:
+    objects = np.empty(len(values), dtype=object)
+    objects[:] = list(values)
+    missing = pd.isna(objects)
+    out = pd.to_datetime(pd.Series(objects), format="%Y-%m-%d", errors="coerce").to_numpy("datetime64[ns]")
+    for row in np.flatnonzero(np.isnat(out) & ~missing):  # other date forms (documents built in Python)
+        try:
+            out[row] = pd.Timestamp(objects[row]).normalize().as_unit("ns").to_datetime64()
+        except (TypeError, ValueError):
+            problems.append(Problem(f"{path(int(row))}.{col.name}",
+                                    f"{col.name}: {objects[row]!r} is not a calendar date", col.allowed()))
+    return pd.DatetimeIndex(out).normalize().as_unit("ns")
+
+
+def _allowed(col: Column) -> str:
+    return col.allowed() + (f", at most {MAX_ITEMS[col.name]} items" if col.name in MAX_ITEMS else "")
+
+
+# ------------------------------------------------------------------------------------------ the rules
+_RULE_FIELD = {"transfer_parts": "transfer_income"}  # a rule's name -> the field its error points at
+
+
+def problems(frames: DocumentFrames) -> list[Problem]:
+    """Everything wrong with the documents beyond the types of their values, each at its place: values the
+    contract cannot read, the contract's cross-field rules and keys (as ingest checks them), and how the
+    parts of a document fit together."""
+    out = list(frames.value_problems)
+    for table, frame, path in ((HOUSEHOLDS, frames.records, frames.record_path),
+                               (MEMBERS, frames.members, frames.member_path)):
+        if len(frame):
+            out += _reasons(table, rule_reasons(table, frame, frame), path)  # quotes the values as given
+        out += _duplicates(table, frame, path)
+    return out + _duplicates(EVENTS, frames.events, frames.event_path) + _document_problems(frames)
+
+
+def _duplicates(table: Table, frame: pd.DataFrame, path) -> list[Problem]:
+    """The second and later rows with a key (``table.key``) seen before: the contract's keys are unique."""
+    seen: set[tuple] = set()
+    out = []
+    keys = zip(*(frame[k].to_numpy(dtype=object) for k in table.key))
+    for row, key in enumerate(keys):
+        if key in seen:
+            named = ", ".join(f"{k}={v}" for k, v in zip(table.key, key))
+            out.append(Problem(f"{path(row)}.{table.key[-1]}", f"duplicate key ({named}): appears before",
+                               f"each ({', '.join(table.key)}) once"))
+        seen.add(key)
+    return out
+
+
+def _reasons(table: Table, reasons: pd.DataFrame, path) -> list[Problem]:
+    out = []
+    for row, rule, reason in zip(reasons["row"], reasons["rule"], reasons["reason"]) if len(reasons) else ():
+        name = rule.partition(":")[2] or _RULE_FIELD.get(rule, rule)
+        col = table.column(name) if name in table.names else None
+        out.append(Problem(f"{path(int(row))}.{name}", reason, col.allowed() if col else "see the contract"))
+    return out
+
+
+def _document_problems(frames: DocumentFrames) -> list[Problem]:
+    """History belongs to the household and is earlier, rounds appear once, household_size matches the members
+    given, as_of is not before the record, and each household appears once in the request."""
+    rec, out = frames.records, []
+    item, hist = frames.record_item, frames.record_history
+    latest = np.flatnonzero(hist == -1)
+    own = latest[item]                                           # each record row -> its document's latest row
+    ids = rec["household_id"].to_numpy(dtype=object)
+    survey = rec["survey_date"].to_numpy("datetime64[ns]")
+    rounds = rec["round_id"].to_numpy(dtype=object)
+    for r in np.flatnonzero((hist >= 0) & (ids != ids[own])):
+        out.append(Problem(f"{frames.record_path(r)}.household_id", "differs from record.household_id; history "
+                           "holds earlier rounds of the same household", "the household_id of record"))
+    for r in np.flatnonzero((hist >= 0) & ~(survey < survey[own])):
+        out.append(Problem(f"{frames.record_path(r)}.survey_date", f"survey_date={_day(survey[r])} is not before "
+                           f"record.survey_date={_day(survey[own[r]])}; history holds earlier rounds",
+                           "a date before record.survey_date"))
+    seen: set[tuple[int, Any]] = set()
+    for r, key in enumerate(zip(item.tolist(), rounds)):
+        if key not in seen:
+            seen.add(key)
+            continue
+        out.append(Problem(f"{frames.record_path(r)}.round_id", f"round_id={rounds[r]!r} appears twice in this "
+                           "household", "each round once per household"))
+    given = np.bincount(frames.member_record, minlength=len(rec))
+    size = rec["household_size"].to_numpy(dtype="float64", na_value=np.nan)
+    for r in np.flatnonzero((given > 0) & (size != given)):
+        out.append(Problem(f"{frames.record_path(r)}.household_size", f"household_size={size[r]:g} but "
+                           f"{given[r]} members given", "the number of members, when members are given"))
+    doc_as_of = frames.as_of.to_numpy("datetime64[ns]")
+    for i in np.flatnonzero(doc_as_of < survey[latest]):
+        out.append(Problem(f"[{i}].as_of", f"as_of={_day(doc_as_of[i])} is before record.survey_date="
+                           f"{_day(survey[latest[i]])}; the record is not known yet at that date",
+                           "a date YYYY-MM-DD, not before record.survey_date"))
+    for i in np.flatnonzero(pd.Index(ids[latest]).duplicated(keep="first")):
+        out.append(Problem(f"[{i}].record.household_id", f"household_id={ids[latest[i]]!r} appears twice; "
+                           "send each household once", "each household_id once per request"))
+    return out
+
+
+def _day(value: np.datetime64) -> str:
+    return str(value)[:10]
