@@ -321,7 +321,8 @@ def _document_problems(frames: DocumentFrames) -> list[Problem]:
     for r in np.flatnonzero((hist >= 0) & (ids != ids[own])):
         out.append(Problem(f"{frames.record_path(r)}.household_id", "differs from record.household_id; history "
                            "holds earlier rounds of the same household", "the household_id of record"))
-    for r in np.flatnonzero((hist >= 0) & ~(survey < survey[own])):
+    dated = ~np.isnat(survey) & ~np.isnat(survey[own])  # an unreadable date is reported once, above
+    for r in np.flatnonzero((hist >= 0) & dated & ~(survey < survey[own])):
         out.append(Problem(f"{frames.record_path(r)}.survey_date", f"survey_date={_day(survey[r])} is not before "
                            f"record.survey_date={_day(survey[own[r]])}; history holds earlier rounds",
                            "a date before record.survey_date"))

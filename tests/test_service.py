@@ -227,6 +227,40 @@ def test_contract_violations_are_400_with_the_field(api, docs, change, field) ->
     assert field in _fields(r)
 
 
+def _with_history(docs: list[dict]) -> dict:
+    d = next(d for d in docs if d.get("history") and d["history"][0].get("members") and d.get("events"))
+    return copy.deepcopy(d)
+
+
+def _works(member: dict) -> dict:
+    return {**member, "work_location": "in_county", "work_months": 0}
+
+
+@pytest.mark.parametrize("change, field", [
+    (lambda d: d["history"][0]["members"].__setitem__(0, _works(d["history"][0]["members"][0])),
+     "households[1].history[0].members[0].work_months"),
+    (lambda d: d["history"][0]["record"].update(survey_date=d["record"]["survey_date"]),
+     "households[1].history[0].record.survey_date"),
+    (lambda d: d["history"][0]["record"].update(household_id="someone-else"),
+     "households[1].history[0].record.household_id"),
+    (lambda d: d["record"].update(survey_date="2024-02-30"), "households[1].record.survey_date"),
+    (lambda d: d["record"].update(risk_types="因病；not-a-type"), "households[1].record.risk_types"),
+    (lambda d: d["record"].update(dibao_income=d["record"]["transfer_income"] + 100.0),
+     "households[1].record.dibao_income"),
+    (lambda d: d["events"].append(dict(d["events"][0])), f"households[1].events[{{n}}].event_type"),
+])
+def test_rules_beyond_types_are_400_at_their_place(api, docs, change, field) -> None:
+    """Rules checked on the request's frames (features/documents.py) name the nested place of the value,
+    after a valid first household; the valid one is not blamed."""
+    d = _with_history(docs)
+    change(d)
+    r = api.post("/score", json={"households": [docs[0], d]})
+    assert r.status_code == 400, r.text
+    fields = _fields(r)
+    assert field.format(n=len(d["events"]) - 1) in fields
+    assert all(f.startswith("households[1].") for f in fields), fields
+
+
 def test_transport_errors_are_4xx_json(api) -> None:
     r = api.post("/score", content=b"{not json", headers={"content-type": "application/json"})
     assert r.status_code == 400 and _fields(r) == ["(body)"]
