@@ -9,6 +9,7 @@ with ``params={"output": "risk"}`` only the risk, for ``spark_udf(result_type="d
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import mlflow.pyfunc
@@ -17,6 +18,7 @@ import pandas as pd
 from models.risk_model import RiskModel
 
 ARTIFACT_KEY = "risk_model"
+CODE_FILE = Path(__file__).with_name("pyfunc_code.py")  # the models-from-code entry MLflow logs and runs
 
 
 class RiskPyfunc(mlflow.pyfunc.PythonModel):

@@ -85,6 +85,13 @@ out[["risk", "tier"]].to_parquet("{tmp_path / 'out.parquet'}")
     assert (fresh["tier"].to_numpy() == here["tier"].to_numpy()).all()
 
 
+def test_logged_model_is_code_text_and_json_without_pickles(trained_warehouse: Path):
+    """Models from code: the registry holds the entry file, LightGBM's model text and JSON, no pickle."""
+    files = [p for p in (trained_warehouse / "mlartifacts").rglob("*") if p.is_file()]
+    assert any(p.name == "pyfunc_code.py" for p in files) and any(p.name == "model.txt" for p in files)
+    assert not [p for p in files if p.suffix in (".pkl", ".pickle", ".joblib", ".cloudpickle")]
+
+
 def test_promote_refuses_a_worse_model_and_force_records_who(fresh_warehouse: Path, train_config_file: Path,
                                                                tmp_path: Path, monkeypatch):
     from typer.testing import CliRunner

@@ -172,7 +172,7 @@ def _log_run(wh, cfg, model, split_info, table, metrics, slices, examples, split
     """One MLflow run with params, dates, fingerprints, metrics, artifacts and the registered pyfunc."""
     import mlflow
 
-    from models.pyfunc import ARTIFACT_KEY, RiskPyfunc
+    from models.pyfunc import ARTIFACT_KEY, CODE_FILE
     from training import plots, registry
     from training.model_card import model_card
 
@@ -212,7 +212,7 @@ def _log_run(wh, cfg, model, split_info, table, metrics, slices, examples, split
         mlflow.log_artifacts(str(tmp), artifact_path="evaluation")
         model_dir = model.save(tmp / "risk_model")
         info = mlflow.pyfunc.log_model(
-            name="model", python_model=RiskPyfunc(), artifacts={ARTIFACT_KEY: str(model_dir)},
+            name="model", python_model=str(CODE_FILE), artifacts={ARTIFACT_KEY: str(model_dir)},
             pip_requirements=PIP_REQUIREMENTS, registered_model_name=registry.MODEL_NAME,
             metadata={"feature_names": model.feature_names, "test_round": split.test_round})
         version = str(info.registered_model_version)
