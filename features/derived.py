@@ -13,7 +13,10 @@ class MissingLineError(ValueError):
 
 
 def net_income(h: pd.DataFrame) -> pd.Series:
-    """家庭纯收入: wage + operating - operating expense + property + transfer (insurance claims excluded)."""
+    """家庭纯收入: wage + operating - operating expense + property + transfer (insurance claims excluded).
+
+    ``h`` is a frame, or anything indexed by column name like one (the indicators pass float arrays): one
+    formula for the label and the features."""
     return (h["wage_income"] + h["operating_income"] - h["operating_expense"]
             + h["property_income"] + h["transfer_income"]).astype("float64")
 

@@ -70,6 +70,20 @@ def group_min(values: np.ndarray, group: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
+class FloatColumns:
+    """A frame's columns as float64 arrays (NaN for missing), each converted once: what the formulas of
+    ``features.derived`` read here. Indexing it like the frame gives the same numbers without building a
+    pandas Series per operation, which on a one-household request costs more than the arithmetic."""
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self.frame, self.cache = frame, {}
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        if name not in self.cache:
+            self.cache[name] = as_float(self.frame[name])
+        return self.cache[name]
+
+
 @dataclass
 class Context:
     """The aligned point-in-time slice; indicator functions take it and return one float64 array of ``n``."""
@@ -101,10 +115,18 @@ class Context:
             self.memo[key] = value
         return self.memo[key]
 
+    @property
+    def latest_floats(self) -> FloatColumns:
+        return self._once(("floats", "latest"), lambda: FloatColumns(self.latest))
+
+    @property
+    def history_floats(self) -> FloatColumns:
+        return self._once(("floats", "history"), lambda: FloatColumns(self.history))
+
     # ---- the latest record
     def num(self, column: str) -> np.ndarray:
         """A numeric or boolean column of the latest record, NaN where missing."""
-        return self._once(("num", column), lambda: as_float(self.latest[column]))
+        return self._once(("num", column), lambda: self.latest_floats[column])
 
     def amount(self, column: str) -> np.ndarray:
         """An optional money part (低保, 公益岗位, ...): missing means none received, i.e. 0 yuan."""

@@ -21,13 +21,13 @@ DAYS_PER_YEAR = 365.25
 def _history_values(ctx: Context) -> dict[str, np.ndarray]:
     """Per history record: net income per person, its ratio, the hardship ratio, line, medical spending."""
     if "_history" not in ctx.memo:
-        h = ctx.history
-        line = as_float(h["line"])
-        nipc = net_income_pc(h).to_numpy(dtype="float64", na_value=np.nan)
+        h = ctx.history_floats
+        line = h["line"]
+        nipc = net_income_pc(h)
         ctx.memo["_history"] = {
             "net_income_pc": nipc, "line": line, "net_income_ratio": nipc / line,
-            "hardship_ratio": hardship_income_pc(h).to_numpy(dtype="float64", na_value=np.nan) / line,
-            "medical_expense": as_float(h["medical_expense"]),
+            "hardship_ratio": hardship_income_pc(h) / line,
+            "medical_expense": h["medical_expense"],
         }
     return ctx.memo["_history"]  # type: ignore[return-value]
 

@@ -25,7 +25,7 @@ def household_size(ctx: Context) -> np.ndarray:
 @feature
 def net_income(ctx: Context) -> np.ndarray:
     """家庭纯收入 per the contract (insurance claims excluded); the formula lives in ``features.derived``."""
-    return derived.net_income(ctx.latest).to_numpy(dtype="float64", na_value=np.nan)
+    return derived.net_income(ctx.latest_floats)
 
 
 @feature
@@ -50,7 +50,7 @@ def net_income_ratio(ctx: Context) -> np.ndarray:
 def hardship_income_pc(ctx: Context) -> np.ndarray:
     """Income per person after rigid (medical and education) spending: what the label is measured on
     (``features.derived``, the same function as the label)."""
-    return derived.hardship_income_pc(ctx.latest).to_numpy(dtype="float64", na_value=np.nan)
+    return derived.hardship_income_pc(ctx.latest_floats)
 
 
 @feature
