@@ -13,7 +13,7 @@ each problem (``households[3].history[0].record.survey_date``).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import repeat
 from typing import Any
 
@@ -69,16 +69,13 @@ class DocumentFrames:
         return int((self.record_history == -1).sum())
 
     def record_path(self, row: int) -> str:
-        i, j = self.record_item[row], self.record_history[row]
-        return f"[{i}].record" if j < 0 else f"[{i}].history[{j}].record"
+        return _record_path(self.record_item, self.record_history, row)
 
     def member_path(self, row: int) -> str:
-        r = self.member_record[row]
-        i, j, k = self.record_item[r], self.record_history[r], self.member_position[row]
-        return f"[{i}].members[{k}]" if j < 0 else f"[{i}].history[{j}].members[{k}]"
+        return _member_path(self.record_item, self.record_history, self.member_record, self.member_position, row)
 
     def event_path(self, row: int) -> str:
-        return f"[{self.event_item[row]}].events[{self.event_position[row]}]"
+        return _event_path(self.event_item, self.event_position, row)
 
 
 # ------------------------------------------------------------------------------------------ flattening
@@ -99,71 +96,80 @@ def to_frames(documents: Sequence[Mapping[str, Any]], default_as_of: pd.Timestam
     """Flatten ``documents`` into canonical frames. Values are assumed to have the contract's types (the
     service's request schema checks them); enum labels become codes, enum-lists canonical ';'-joined codes,
     and values the contract cannot read are reported in ``value_problems``, not guessed."""
-    recs: list[Mapping[str, Any]] = []
-    rec_item: list[int] = []
-    rec_hist: list[int] = []
-    mems: list[Mapping[str, Any]] = []
-    mem_rec: list[int] = []
-    mem_pos: list[int] = []
-    evs: list[Mapping[str, Any]] = []
-    ev_item: list[int] = []
-    ev_pos: list[int] = []
-    as_of: list[Any] = []
+    flat = _Flat()
     for i, doc in enumerate(documents):
-        record = _record(doc, f"[{i}]")
+        flat.add_round(i, -1, _record(doc, f"[{i}]"), doc.get("members"), f"[{i}]")
         history = doc.get("history")
-        members = doc.get("members")
-        if members:
-            _check_list(members, f"[{i}].members")
-            mem_rec.extend(repeat(len(recs), len(members)))
-            mem_pos.extend(range(len(members)))
-            mems.extend(members)
-        recs.append(record)
-        rec_item.append(i)
-        rec_hist.append(-1)
-        if history:
-            for j, past in enumerate(_check_list(history, f"[{i}].history")):
-                rec = _record(past, f"[{i}].history[{j}]")
-                members = past.get("members")
-                if members:
-                    _check_list(members, f"[{i}].history[{j}].members")
-                    mem_rec.extend(repeat(len(recs), len(members)))
-                    mem_pos.extend(range(len(members)))
-                    mems.extend(members)
-                recs.append(rec)
-                rec_item.append(i)
-                rec_hist.append(j)
+        for j, past in enumerate(_check_list(history, f"[{i}].history") if history else ()):
+            flat.add_round(i, j, _record(past, f"[{i}].history[{j}]"), past.get("members"), f"[{i}].history[{j}]")
         events = doc.get("events")
         if events:
-            evs.extend(_check_list(events, f"[{i}].events"))
-            ev_item.extend(repeat(i, len(events)))
-            ev_pos.extend(range(len(events)))
-        as_of.append(doc.get("as_of"))
+            flat.evs.extend(_check_list(events, f"[{i}].events"))
+            flat.ev_item.extend(repeat(i, len(events)))
+            flat.ev_pos.extend(range(len(events)))
+        flat.as_of.append(doc.get("as_of"))
 
     problems: list[Problem] = []
-    records = _table(HOUSEHOLDS, recs, problems, lambda r: f"[{rec_item[r]}]" + (
-        ".record" if rec_hist[r] < 0 else f".history[{rec_hist[r]}].record"))
+    rec_item, rec_hist = np.asarray(flat.rec_item, dtype=np.int64), np.asarray(flat.rec_hist, dtype=np.int64)
+    mem_rec, mem_pos = np.asarray(flat.mem_rec, dtype=np.int64), np.asarray(flat.mem_pos, dtype=np.int64)
+    ev_item, ev_pos = np.asarray(flat.ev_item, dtype=np.int64), np.asarray(flat.ev_pos, dtype=np.int64)
+    records = _table(HOUSEHOLDS, flat.recs, problems, lambda r: _record_path(rec_item, rec_hist, r))
     ids = records["household_id"].to_numpy(dtype=object)
     missing_id = pd.isna(ids) | (ids == "")
     if missing_id.any():
-        r = int(np.flatnonzero(missing_id)[0])
-        raise DocumentError(f"[{rec_item[r]}].record.household_id: required")
-    rec_item_a, rec_hist_a = np.asarray(rec_item, dtype=np.int64), np.asarray(rec_hist, dtype=np.int64)
-    mem_rec_a = np.asarray(mem_rec, dtype=np.int64)
-    latest = np.flatnonzero(rec_hist_a == -1)                   # record row of document i is latest[i]
-    members = _table(MEMBERS, mems, problems, lambda r: f"[{rec_item[mem_rec[r]]}]" + (
-        "" if rec_hist[mem_rec[r]] < 0 else f".history[{rec_hist[mem_rec[r]]}]") + f".members[{mem_pos[r]}]",
-        household_id=ids[mem_rec_a], round_id=records["round_id"].to_numpy(dtype=object)[mem_rec_a])
-    ev_item_a = np.asarray(ev_item, dtype=np.int64)
-    events = _table(EVENTS, evs, problems, lambda r: f"[{ev_item[r]}].events[{ev_pos[r]}]",
-                    household_id=ids[latest[ev_item_a]])
-    doc_as_of = np.array(_dates(_AS_OF, [None if v == "" else v for v in as_of], problems, lambda i: f"[{i}]"),
+        raise DocumentError(f"{_record_path(rec_item, rec_hist, int(np.flatnonzero(missing_id)[0]))}.household_id: "
+                            "required")
+    latest = np.flatnonzero(rec_hist == -1)                   # record row of document i is latest[i]
+    members = _table(MEMBERS, flat.mems, problems, lambda r: _member_path(rec_item, rec_hist, mem_rec, mem_pos, r),
+                     household_id=ids[mem_rec], round_id=records["round_id"].to_numpy(dtype=object)[mem_rec])
+    events = _table(EVENTS, flat.evs, problems, lambda r: _event_path(ev_item, ev_pos, r),
+                    household_id=ids[latest[ev_item]])
+    doc_as_of = np.array(_dates(_AS_OF, [None if v == "" else v for v in flat.as_of], problems, lambda i: f"[{i}]"),
                          dtype="datetime64[ns]")
     doc_as_of[np.isnat(doc_as_of)] = np.datetime64(pd.Timestamp(default_as_of).normalize().as_unit("ns"))
     by_id = pd.Series(doc_as_of.astype("datetime64[ns]"), index=pd.Index(ids[latest], dtype=object))
-    return DocumentFrames(records, members, events, by_id, rec_item_a, rec_hist_a, mem_rec_a,
-                          np.asarray(mem_pos, dtype=np.int64), ev_item_a, np.asarray(ev_pos, dtype=np.int64),
+    return DocumentFrames(records, members, events, by_id, rec_item, rec_hist, mem_rec, mem_pos, ev_item, ev_pos,
                           problems)
+
+
+@dataclass
+class _Flat:
+    """The rows of the three tables as the documents are walked, and where each came from."""
+
+    recs: list[Mapping[str, Any]] = field(default_factory=list)
+    rec_item: list[int] = field(default_factory=list)
+    rec_hist: list[int] = field(default_factory=list)
+    mems: list[Mapping[str, Any]] = field(default_factory=list)
+    mem_rec: list[int] = field(default_factory=list)
+    mem_pos: list[int] = field(default_factory=list)
+    evs: list[Mapping[str, Any]] = field(default_factory=list)
+    ev_item: list[int] = field(default_factory=list)
+    ev_pos: list[int] = field(default_factory=list)
+    as_of: list[Any] = field(default_factory=list)
+
+    def add_round(self, item: int, history: int, record: Mapping[str, Any], members: Any, where: str) -> None:
+        if members:
+            _check_list(members, f"{where}.members")
+            self.mem_rec.extend(repeat(len(self.recs), len(members)))
+            self.mem_pos.extend(range(len(members)))
+            self.mems.extend(members)
+        self.recs.append(record)
+        self.rec_item.append(item)
+        self.rec_hist.append(history)
+
+
+def _record_path(item: np.ndarray, history: np.ndarray, row: int) -> str:
+    return f"[{item[row]}].record" if history[row] < 0 else f"[{item[row]}].history[{history[row]}].record"
+
+
+def _member_path(item: np.ndarray, history: np.ndarray, record: np.ndarray, position: np.ndarray, row: int) -> str:
+    r = record[row]
+    owner = f"[{item[r]}]" if history[r] < 0 else f"[{item[r]}].history[{history[r]}]"
+    return f"{owner}.members[{position[row]}]"
+
+
+def _event_path(item: np.ndarray, position: np.ndarray, row: int) -> str:
+    return f"[{item[row]}].events[{position[row]}]"
 
 
 def _table(table: Table, rows: Sequence[Mapping[str, Any]], problems: list[Problem], path,
