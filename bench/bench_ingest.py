@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from features.contract import HOUSEHOLDS, MEMBERS
+from features.contract import HOUSEHOLDS
 from features.ingest import ingest
 from features.validate import validate_frame
 from features.warehouse import Warehouse

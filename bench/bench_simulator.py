@@ -26,7 +26,6 @@ def _case(kind: str, queue: mp.Queue) -> None:
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     t0 = time.perf_counter()
     rows = 0
-    truth_s = 0.0
     if kind == "api":
         for r in simulate(HOUSEHOLDS, ROUNDS, SEED):
             rows += len(r.households)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from features.simulator import codes as K
-from features.simulator.state import State, any_per_household, append_members, keep_members, per_household
+from features.simulator.state import State, any_per_household, append_members, keep_members
 
 # Household size distribution of rural western households (2020 census: rural mean ~3.2 persons; the
 # registered-poor population skews larger).
