@@ -119,16 +119,11 @@ def _one_throughput(url: str, body: bytes, households: int) -> float:
 
 
 def _in_process(model, body: bytes) -> None:
-    """The service's path for a request body, without HTTP (see ``serving.service``)."""
-    import pandas as pd
-
-    from features.documents import problems, to_frames
+    """The service's path for a request body without HTTP: validate, then the model's own scoring of
+    documents (the same flattening, checks and indicators as ``serving.service``)."""
     from serving.schemas import ScoreRequest
 
-    request = ScoreRequest.model_validate_json(body)
-    frames = to_frames(request.households, pd.Timestamp.today())
-    assert not problems(frames)
-    model.score_indicators(model.indicators_of_frames(frames))
+    model.score_households(ScoreRequest.model_validate_json(body).households)
 
 
 def main() -> dict[str, float]:

@@ -5,13 +5,15 @@ Ingest produces it, the warehouse stores it, indicators and the service consume 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from features.contract import TABLES, Column, Table
+from features.contract import LIST_SEPARATORS, MAX_ITEMS, TABLES, Column, Table
+
+_SEPARATORS = str.maketrans({s: ";" for s in LIST_SEPARATORS})
 
 PANDAS_DTYPE = {
     "string": "object", "enum": "object", "enum-list": "object", "date": "datetime64[ns]",
@@ -53,32 +55,111 @@ def cast(table: Table | str, df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out, index=df.index)
 
 
+OnProblem = Callable[[int, Column, str], None]  # (row, column, what is wrong) for a value the contract cannot read
+
+
+def _raise(row: int, col: Column, problem: str) -> None:
+    raise ValueError(f"row {row}: {problem}")
+
+
 def from_records(table: Table | str, rows: Sequence[Mapping[str, Any]],
-                 columns: Mapping[str, Sequence[Any]] | None = None) -> pd.DataFrame:
-    """Plain row dicts (already-clean values, e.g. the service's validated JSON) in canonical form: equal to
-    ``cast(table, pd.DataFrame(rows))``, but each contract column goes straight from a Python list to its
+                 columns: Mapping[str, Sequence[Any]] | None = None, *,
+                 on_problem: OnProblem = _raise) -> pd.DataFrame:
+    """Plain row dicts (the service's validated JSON) in canonical form: equal to ``cast(table,
+    pd.DataFrame(rows))`` for clean values, but each contract column goes straight from a Python list to its
     dtype, without inferring a whole frame first — the per-request path, where pandas' inference dominates.
+    Enum labels become codes and enum-lists canonical ';'-joined codes; a value the contract cannot read
+    (an unknown enum label, a list item, a calendar date) goes to ``on_problem`` and comes out missing.
 
     ``columns`` gives some columns as lists (one value per row) that replace the rows' own values: how the
     service adds household_id and round_id to members without copying every member's dict.
     """
     t = TABLES[table] if isinstance(table, str) else table
     given = columns or {}
-    return pd.DataFrame({c.name: _column(c, list(given[c.name]) if c.name in given else
-                                         [row.get(c.name) for row in rows]) for c in t.columns})
+    return pd.DataFrame({c.name: column_of(c, given[c.name] if c.name in given else [row.get(c.name) for row in rows],
+                                           on_problem) for c in t.columns})
 
 
-def _column(col: Column, values: list[Any]) -> pd.Series | pd.api.extensions.ExtensionArray | np.ndarray:
-    """One canonical column from Python values; None, NaN, NA and NaT all mean missing."""
-    objects = np.empty(len(values), dtype=object)
-    objects[:] = values
-    missing = pd.isna(objects)
-    if col.type in ("string", "enum", "enum-list"):
-        objects[missing] = "" if col.type == "enum-list" else None
-        return pd.Series(objects, dtype="object")  # a Series, so pandas does not infer its string dtype
+def column_of(col: Column, values: Sequence[Any] | np.ndarray, on_problem: OnProblem = _raise) -> Any:
+    """One canonical column from Python values (None, NaN, NA and NaT mean missing)."""
+    if col.type == "string":
+        return pd.Series(np.asarray(values, dtype=object) if len(values) else np.empty(0, dtype=object),
+                         dtype="object")  # a Series, so pandas does not infer its string dtype
+    if col.type in ("enum", "enum-list"):
+        return _codes(col, values, on_problem)
     if col.type == "date":
-        return pd.to_datetime(objects).normalize().as_unit("ns")
-    objects[missing] = None
-    if col.type in ("bool", "int"):
-        return pd.array(objects, dtype=PANDAS_DTYPE[col.type])
-    return np.where(missing, np.nan, objects).astype("float64")  # float, money
+        return _dates(col, values, on_problem)
+    if col.type == "bool":
+        objects = np.asarray(values, dtype=object) if len(values) else np.empty(0, dtype=object)
+        missing = pd.isna(objects)
+        return pd.arrays.BooleanArray(np.where(missing, False, objects).astype(bool), missing)
+    numbers = _floats(values)
+    if col.type == "int":
+        missing = np.isnan(numbers)
+        return pd.arrays.IntegerArray(np.where(missing, 0, numbers).astype(np.int64), missing)
+    return numbers
+
+
+def _floats(values: Sequence[Any]) -> np.ndarray:
+    try:
+        return np.asarray(values, dtype="float64") if len(values) else np.empty(0)
+    except (TypeError, ValueError):  # e.g. pd.NA among the values (documents built from frames)
+        objects = np.empty(len(values), dtype=object)
+        objects[:] = list(values)
+        return np.where(pd.isna(objects), np.nan, objects).astype("float64")
+
+
+def _codes(col: Column, values: Sequence[Any], on_problem: OnProblem) -> pd.Series:
+    """Enum labels to codes and enum-lists to canonical ';'-joined codes, looked up once per distinct value
+    (a column holds few)."""
+    objects = np.empty(len(values), dtype=object)
+    objects[:] = [tuple(v) if v.__class__ is list else v for v in values] if col.type == "enum-list" else values
+    position, distinct = pd.factorize(objects, use_na_sentinel=True)
+    canonical, wrong = [], {}
+    for k, value in enumerate(distinct):
+        code, problem = (_list_codes if col.type == "enum-list" else _enum_code)(col, value)
+        canonical.append(code)
+        if problem:
+            wrong[k] = problem
+    out = np.array(canonical + [None if col.type == "enum" else ""], dtype=object)[position]
+    for row in np.flatnonzero(np.isin(position, list(wrong))) if wrong else ():
+        on_problem(int(row), col, wrong[position[row]])
+    return pd.Series(out, dtype="object")
+
+
+def _enum_code(col: Column, value: Any) -> tuple[str | None, str | None]:
+    code = col.code_of(str(value)) if isinstance(value, str) else None
+    if code is None:
+        return None, f"{col.name}: {value!r} is not {col.allowed()}"
+    return code, None
+
+
+def _list_codes(col: Column, value: Any) -> tuple[str, str | None]:
+    items = value if isinstance(value, tuple) else str(value).translate(_SEPARATORS).split(";")
+    codes: list[str] = []
+    for item in items:
+        item = str(item).strip()
+        if not item:
+            continue
+        code = col.code_of(item)
+        if code is None:
+            return "", f"{col.name}: item {item!r} is not {col.allowed()}"
+        if code not in codes:
+            codes.append(code)
+    limit = MAX_ITEMS.get(col.name)
+    if limit is not None and len(codes) > limit:
+        return "", f"{col.name}: {len(codes)} items; at most {limit}"
+    return ";".join(codes), None
+
+
+def _dates(col: Column, values: Sequence[Any], on_problem: OnProblem) -> pd.DatetimeIndex:
+    objects = np.empty(len(values), dtype=object)
+    objects[:] = list(values)
+    missing = pd.isna(objects)
+    out = pd.to_datetime(pd.Series(objects), format="%Y-%m-%d", errors="coerce").to_numpy("datetime64[ns]")
+    for row in np.flatnonzero(np.isnat(out) & ~missing):  # other date forms (documents built in Python)
+        try:
+            out[row] = pd.Timestamp(objects[row]).normalize().as_unit("ns").to_datetime64()
+        except (TypeError, ValueError):
+            on_problem(int(row), col, f"{col.name}: {objects[row]!r} is not a calendar date")
+    return pd.DatetimeIndex(out).normalize().as_unit("ns")

@@ -22,6 +22,7 @@ ColumnType = Literal["string", "date", "enum", "enum-list", "bool", "int", "floa
 MONEY_MAX = 10_000_000  # money columns are numbers >= 0 and < 10,000,000 (yuan)
 LIST_SEPARATORS = (";", "；")
 MAX_RISK_TYPES = 5
+MAX_ITEMS = {"risk_types": MAX_RISK_TYPES}  # enum-list columns with a length limit
 TRUE_SPELLINGS = frozenset({"true", "1", "是", "y", "yes", "t"})
 FALSE_SPELLINGS = frozenset({"false", "0", "否", "n", "no", "f"})
 

@@ -12,7 +12,7 @@ each problem (``households[3].history[0].record.survey_date``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import repeat
 from typing import Any
@@ -20,11 +20,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from features.contract import EVENTS, HOUSEHOLDS, LIST_SEPARATORS, MEMBERS, Column, Table
-from features.validate import MAX_ITEMS, rule_reasons
+from features.canonical import column_of, from_records
+from features.contract import EVENTS, HOUSEHOLDS, MAX_ITEMS, MEMBERS, Column, Table
+from features.validate import rule_reasons
 
 _AS_OF = Column("as_of", "评估日期", "date", required=False)  # a document's own as-of date (not a contract column)
-_SEPARATORS = str.maketrans({s: ";" for s in LIST_SEPARATORS})
 
 
 class DocumentError(ValueError):
@@ -124,8 +124,8 @@ def to_frames(documents: Sequence[Mapping[str, Any]], default_as_of: pd.Timestam
                      household_id=ids[mem_rec], round_id=records["round_id"].to_numpy(dtype=object)[mem_rec])
     events = _table(EVENTS, flat.evs, problems, lambda r: _event_path(ev_item, ev_pos, r),
                     household_id=ids[latest[ev_item]])
-    doc_as_of = np.array(_dates(_AS_OF, [None if v == "" else v for v in flat.as_of], problems, lambda i: f"[{i}]"),
-                         dtype="datetime64[ns]")
+    doc_as_of = np.array(column_of(_AS_OF, [None if v == "" else v for v in flat.as_of],
+                                   _collect(problems, lambda i: f"[{i}]")), dtype="datetime64[ns]")
     doc_as_of[np.isnat(doc_as_of)] = np.datetime64(pd.Timestamp(default_as_of).normalize().as_unit("ns"))
     by_id = pd.Series(doc_as_of.astype("datetime64[ns]"), index=pd.Index(ids[latest], dtype=object))
     return DocumentFrames(records, members, events, by_id, rec_item, rec_hist, mem_rec, mem_pos, ev_item, ev_pos,
@@ -175,103 +175,33 @@ def _event_path(item: np.ndarray, position: np.ndarray, row: int) -> str:
 def _table(table: Table, rows: Sequence[Mapping[str, Any]], problems: list[Problem], path,
            **given: np.ndarray) -> pd.DataFrame:
     """One canonical frame from row dicts; ``given`` columns (e.g. a member's household_id) replace the rows'."""
-    cols = {}
-    for col in table.columns:
-        name = col.name
-        values = given[name] if name in given else [row.get(name) for row in rows]
-        cols[name] = _column(col, values, problems, path)
-    return pd.DataFrame(cols)
+    return from_records(table, rows, given, on_problem=_collect(problems, path))
 
 
-def _column(col: Column, values: Sequence[Any] | np.ndarray, problems: list[Problem], path) -> Any:
-    """One canonical column from Python values (None means missing)."""
-    if col.type == "string":
-        return pd.Series(np.asarray(values, dtype=object) if len(values) else np.empty(0, dtype=object),
-                         dtype="object")
-    if col.type in ("enum", "enum-list"):
-        return _codes(col, values, problems, path)
-    if col.type == "date":
-        return _dates(col, values, problems, path)
-    if col.type == "bool":
-        objects = np.asarray(values, dtype=object) if len(values) else np.empty(0, dtype=object)
-        missing = pd.isna(objects)
-        return pd.arrays.BooleanArray(np.where(missing, False, objects).astype(bool), missing)
-    numbers = _floats(values)
-    if col.type == "int":
-        missing = np.isnan(numbers)
-        return pd.arrays.IntegerArray(np.where(missing, 0, numbers).astype(np.int64), missing)
-    return numbers
+def _collect(problems: list[Problem], path) -> Callable[[int, Column, str], None]:
+    """A ``from_records`` problem callback that records each problem at its place in the request."""
+    def add(row: int, col: Column, problem: str) -> None:
+        problems.append(Problem(f"{path(row)}.{col.name}", problem, allowed(col)))
+
+    return add
 
 
-def _floats(values: Sequence[Any]) -> np.ndarray:
-    try:
-        return np.asarray(values, dtype="float64") if len(values) else np.empty(0)
-    except (TypeError, ValueError):  # e.g. pd.NA among the values (documents built from frames)
-        objects = np.empty(len(values), dtype=object)
-        objects[:] = list(values)
-        return np.where(pd.isna(objects), np.nan, objects).astype("float64")
-
-
-def _codes(col: Column, values: Sequence[Any], problems: list[Problem], path) -> pd.Series:
-    """Enum labels to codes and enum-lists to canonical ';'-joined codes, looked up once per distinct value
-    (a column holds few); a value that is neither a code nor a label is reported and left out."""
-    objects = np.empty(len(values), dtype=object)
-    objects[:] = [tuple(v) if v.__class__ is list else v for v in values] if col.type == "enum-list" else values
-    position, distinct = pd.factorize(objects, use_na_sentinel=True)
-    canonical, wrong = [], {}
-    for k, value in enumerate(distinct):
-        code, problem = (_list_codes if col.type == "enum-list" else _enum_code)(col, value)
-        canonical.append(code)
-        if problem:
-            wrong[k] = problem
-    out = np.array(canonical + [None if col.type == "enum" else ""], dtype=object)[position]
-    if wrong:
-        for row in np.flatnonzero(np.isin(position, list(wrong))):
-            problems.append(Problem(f"{path(int(row))}.{col.name}", wrong[position[row]], _allowed(col)))
-    return pd.Series(out, dtype="object")
-
-
-def _enum_code(col: Column, value: Any) -> tuple[str | None, str | None]:
-    code = col.code_of(str(value)) if isinstance(value, str) else None
-    if code is None:
-        return None, f"{col.name}: {value!r} is not {col.allowed()}"
-    return code, None
-
-
-def _list_codes(col: Column, value: Any) -> tuple[str, str | None]:
-    items = value if isinstance(value, tuple) else str(value).translate(_SEPARATORS).split(";")
-    codes: list[str] = []
-    for item in items:
-        item = str(item).strip()
-        if not item:
-            continue
-        code = col.code_of(item)
-        if code is None:
-            return "", f"{col.name}: item {item!r} is not {col.allowed()}"
-        if code not in codes:
-            codes.append(code)
-    limit = MAX_ITEMS.get(col.name)
-    if limit is not None and len(codes) > limit:
-        return "", f"{col.name}: {len(codes)} items; at most {limit}"
-    return ";".join(codes), None
-
-
-def _dates(col: Column, values: Sequence[Any], problems: list[Problem], path) -> np.ndarray:
-    objects = np.empty(len(values), dtype=object)
-    objects[:] = list(values)
-    missing = pd.isna(objects)
-    out = pd.to_datetime(pd.Series(objects), format="%Y-%m-%d", errors="coerce").to_numpy("datetime64[ns]")
-    for row in np.flatnonzero(np.isnat(out) & ~missing):  # other date forms (documents built in Python)
-        try:
-            out[row] = pd.Timestamp(objects[row]).normalize().as_unit("ns").to_datetime64()
-        except (TypeError, ValueError):
-            problems.append(Problem(f"{path(int(row))}.{col.name}",
-                                    f"{col.name}: {objects[row]!r} is not a calendar date", col.allowed()))
-    return pd.DatetimeIndex(out).normalize().as_unit("ns")
-
-
-def _allowed(col: Column) -> str:
+def allowed(col: Column) -> str:
+    """What a column accepts, as the API says it (the contract's wording, with a list's length limit)."""
     return col.allowed() + (f", at most {MAX_ITEMS[col.name]} items" if col.name in MAX_ITEMS else "")
+
+
+def checked_frames(documents: Sequence[Mapping[str, Any]], default_as_of: pd.Timestamp
+                   ) -> tuple[DocumentFrames | None, list[Problem]]:
+    """``to_frames`` then ``problems``: the frames when nothing is wrong, else None and every problem (a document
+    too broken to flatten is one problem)."""
+    try:
+        frames = to_frames(documents, default_as_of)
+    except DocumentError as e:
+        path, _, problem = str(e).partition(": ")
+        return None, [Problem(path, problem, "a Household document: record, members, history, events, as_of")]
+    found = problems(frames)
+    return (None if found else frames), found
 
 
 # ------------------------------------------------------------------------------------------ the rules

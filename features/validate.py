@@ -28,12 +28,11 @@ import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
 from features.canonical import PANDAS_DTYPE, cast
-from features.contract import (FALSE_SPELLINGS, MAX_RISK_TYPES, MONEY_MAX, TABLES, TRANSFER_PARTS,
+from features.contract import (FALSE_SPELLINGS, MAX_ITEMS, MONEY_MAX, TABLES, TRANSFER_PARTS,
                                TRUE_SPELLINGS, Column, Table)
 from features.pii import ID_PREFIX, drop_pii_columns, pseudonymise_ids
 
 MONEY_TOLERANCE = 0.005  # yuan: sums of parts may exceed their total by float rounding, never by a fen
-MAX_ITEMS = {"risk_types": MAX_RISK_TYPES}  # enum-list columns with a length limit in the contract
 _MISSING = frozenset({"", "na", "n/a", "nan", "null", "none", "nat", "<na>"})  # for non-text columns only
 REJECTED_EXTRA = ["reason", "rule", "source_file", "source_row"]  # not "source": events has such a column
 

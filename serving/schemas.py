@@ -30,7 +30,8 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, StrictBool, St
 from typing_extensions import NotRequired, TypedDict
 
 from features.contract import EVENTS, HOUSEHOLDS, MEMBERS, TABLES, Column, Table
-from features.documents import MAX_ITEMS
+from features.contract import MAX_ITEMS
+from features.documents import allowed
 
 MAX_HOUSEHOLDS = 20_000   # per /score call: a county's night run of >= 10,000 in one request, with room
 MAX_HISTORY = 50          # earlier rounds of one household
@@ -213,7 +214,7 @@ def _allowed(loc: Sequence[int | str], error_type: str) -> str:
         col = table.column(name)
         if error_type == "missing":
             return f"required: {col.allowed()}"
-        return col.allowed() + (f", at most {MAX_ITEMS[name]} items" if name in MAX_ITEMS else "")
+        return allowed(col)
     if error_type == "extra_forbidden":
         if table is not None:
             return f"fields of the {table.name} table: {', '.join(table.names)}"
@@ -227,25 +228,17 @@ def _allowed(loc: Sequence[int | str], error_type: str) -> str:
     return "see the API schema at /docs.json"
 
 
-_LEADING_FIELD = re.compile(r"^([a-z_][a-z0-9_]*(?:\[\d+\])?(?:\.[a-z_][a-z0-9_]*(?:\[\d+\])?)*)(?:=|: )")
 _FIELD_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")  # contract and request field names; union branch tags are not
 _TYPE_TAGS = ("str", "list", "int", "float", "bool")  # union branch names that look like field names
 
 
-def _parse_path(text: str) -> list[int | str]:
-    return [int(p) if p.isdigit() else p for p in re.split(r"[.\[\]]+", text) if p]
-
-
 def errors_of(exc: ValidationError) -> list[dict[str, str]]:
-    """One ``{field, problem, allowed}`` per pydantic error, in the API's error format. A cross-field rule's
-    message starts with the field it blames (``household_size=3 but ...``); that field joins the path."""
+    """One ``{field, problem, allowed}`` per pydantic error, in the API's error format (rules beyond the types
+    are reported by ``features.documents.problems``, already at their place)."""
     out = []
     for e in exc.errors(include_input=False, include_url=False, include_context=False):
         loc = [p for p in e["loc"] if not (isinstance(p, str) and (p in _TYPE_TAGS or not _FIELD_NAME.match(p)))]
-        msg = e["msg"].removeprefix("Value error, ")
-        if e["type"] == "value_error" and (m := _LEADING_FIELD.match(msg)) and not (loc and loc[-1] == m.group(1)):
-            loc = [*loc, *_parse_path(m.group(1))]
-        out.append({"field": _path(loc) or "(body)", "problem": msg, "allowed": _allowed(loc, e["type"])})
+        out.append({"field": _path(loc) or "(body)", "problem": e["msg"], "allowed": _allowed(loc, e["type"])})
     return out
 
 

@@ -36,7 +36,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from features.documents import DocumentError, Problem, problems, to_frames
+from features.documents import Problem, checked_frames
 from serving.schemas import (ErrorResponse, ExplainRequest, ExplainResponse, Household, ModelInfo,
                              ReportRequest, ScoreRequest, ScoreResponse, error_body, errors_of)
 
@@ -285,12 +285,7 @@ class Povwatch:
 
     def _indicators(self, households: list[Household], *, single: bool) -> pd.DataFrame | JSONResponse:
         """Indicators of valid households, or the response that says what is wrong with them."""
-        try:
-            frames = to_frames(households, pd.Timestamp(date.today()))
-        except DocumentError as e:
-            return _problems_response([Problem(str(e).partition(":")[0], str(e), "see the API schema at "
-                                               "/docs.json")], single=single)
-        found = problems(frames)
+        frames, found = checked_frames(households, pd.Timestamp(date.today()))
         if found:
             return _problems_response(found, single=single)
         try:

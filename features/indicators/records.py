@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from features.documents import DocumentError, DocumentFrames, problems, to_frames
+from features.documents import DocumentFrames, checked_frames
 from features.indicators.build import build_indicators
 
 
@@ -31,11 +31,7 @@ def indicators_for(households: Sequence[Mapping[str, Any]], lines: pd.DataFrame 
     and field of every problem (``features.documents.problems``) before computing anything.
     """
     default = pd.Timestamp(as_of) if as_of is not None else pd.Timestamp.today()
-    try:
-        frames = to_frames(households, default.normalize())
-    except DocumentError as e:
-        raise ValueError(f"households{e}") from None
-    found = problems(frames)
+    frames, found = checked_frames(households, default.normalize())
     if found:
         listed = "; ".join(f"households{p.path}: {p.problem}" for p in found[:20])
         more = f"; and {len(found) - 20} more" if len(found) > 20 else ""
