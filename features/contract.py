@@ -1,7 +1,9 @@
-"""The survey data contract, version 1, in code: the single source of truth for table and column names,
+"""The survey data contract, version 1.1, in code: the single source of truth for table and column names,
 Chinese labels, units, enums, ranges and the rules between fields.
 
-Spec: ``shared/contract/survey-contract.yaml``. Everything else (ingest, simulator, indicators, the
+Spec: ``docs/survey-contract.yaml`` (a test checks this module against it). Version 1.1 adds
+``households.ethnic_minority`` (equity audits only, never a model input) and the ``outcomes`` table (what a
+home visit found; case data, kept in the case store, not the survey warehouse). Everything else (ingest, simulator, indicators, the
 service's request models) reads these objects; nothing else lists columns or enum values.
 
 Canonical in-memory form of a table (what ingest writes and every reader gets):
@@ -15,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-CONTRACT_VERSION = 1
+CONTRACT_VERSION = "1.1"
 
 ColumnType = Literal["string", "date", "enum", "enum-list", "bool", "int", "float", "money"]
 
@@ -77,6 +79,7 @@ class Table:
     columns: tuple[Column, ...]
     file_stems: tuple[str, ...]
     doc: str = ""
+    history: bool = False  # rows for the same key may repeat: a later row replaces the earlier (kept as history)
 
     @property
     def names(self) -> list[str]:
@@ -178,6 +181,8 @@ HOUSEHOLDS = Table(
         Column("road_distance_km", "距主干路距离(公里)", "float", False, min=0, max=500, unit="km"),
         Column("in_cooperative", "是否加入农民专业合作社", "bool", False),
         _money("microcredit_balance", "小额信贷余额", False),
+        Column("ethnic_minority", "少数民族户", "bool", False,
+               doc="for equity audits only: never an input of any model, never shown in a public list (公示)"),
         Column("assistance", "帮扶措施", "enum-list", False, values=ASSISTANCE, doc="measures in force"),
     ),
 )
@@ -233,7 +238,43 @@ MONITORING_LINES = Table(
     ),
 )
 
-TABLES: dict[str, Table] = {t.name: t for t in (HOUSEHOLDS, MEMBERS, EVENTS, MONITORING_LINES)}
+OUTCOME = {"identified": "认定为监测对象", "not_identified": "经核实不纳入", "already_monitored": "已是监测对象",
+           "not_reached": "未能入户", "gone": "已迁出或户已注销"}
+OVERRIDE_REASON = {"income_higher": "核实收入高于采集数据", "shock_resolved": "风险已化解",
+                   "family_support": "有稳定赡养或亲友支持", "data_error": "采集数据有误", "other": "其他"}
+# Outcomes that carry measures (and a measures_date); only ``identified`` carries risk types.
+OUTCOMES_WITH_MEASURES = frozenset({"identified", "already_monitored"})
+
+OUTCOMES = Table(
+    name="outcomes", zh="入户核实结果表", key=("alert_id",), history=True,
+    file_stems=("outcomes", "入户核实结果表"),
+    doc="one row per flagged household visit (an entry of a worklist), updated as the case moves on; "
+        "read for evaluation, audits and follow-up, never a model input",
+    columns=(
+        Column("alert_id", "预警编号", "string", True, doc="the worklist entry the visit answers"),
+        Column("household_id", "户编号", "string", True),
+        Column("visit_date", "入户核实日期", "date", True),
+        Column("verifier_id", "核实人编号", "string", True,
+               doc="staff number; pseudonymised like household ids when shaped like an identity number"),
+        Column("outcome", "核实结论", "enum", True, values=OUTCOME),
+        Column("risk_types", "认定风险类型", "enum-list", False, values=RISK_TYPE,
+               doc="same codes as households.risk_types; required when outcome is identified"),
+        Column("override_reason", "不纳入原因", "enum-list", False, values=OVERRIDE_REASON),
+        Column("decision_date", "认定日期", "date", False, doc="on or after visit_date"),
+        Column("measures", "落实帮扶措施", "enum-list", False, values=ASSISTANCE,
+               doc="same codes as households.assistance; only when outcome is identified or already_monitored"),
+        Column("measures_date", "措施落实日期", "date", False, doc="on or after visit_date"),
+        Column("risk_eliminated_date", "风险消除日期", "date", False, doc="after decision_date"),
+    ),
+)
+
+# The survey tables go to the Parquet warehouse (``povwatch ingest``); case tables to the case store.
+SURVEY_TABLES: dict[str, Table] = {t.name: t for t in (HOUSEHOLDS, MEMBERS, EVENTS, MONITORING_LINES)}
+CASE_TABLES: dict[str, Table] = {t.name: t for t in (OUTCOMES,)}
+TABLES: dict[str, Table] = {**SURVEY_TABLES, **CASE_TABLES}
+
+# Columns read for equity audits only: never a model input, never shown on a page or list.
+AUDIT_ONLY_COLUMNS = frozenset({"ethnic_minority"})
 
 # Example lines of the national order of magnitude, used only where the user gave no table.
 DEFAULT_LINES: tuple[tuple[str, int, float], ...] = (

@@ -27,7 +27,7 @@ from pathlib import Path
 import pandas as pd
 
 from features.canonical import cast
-from features.contract import TABLES, Table, table_for_file
+from features.contract import CASE_TABLES, TABLES, Table, table_for_file
 from features.validate import REJECTED_EXTRA, ContractError, ValidationResult, duplicate_reasons, table_of, validate_frame
 from features.warehouse import Warehouse
 
@@ -119,6 +119,9 @@ def collect_files(paths: list[Path], table: str | None) -> tuple[dict[str, list[
             and not any(part.startswith(".") for part in p.relative_to(given).parts))
         for f in files:
             t = forced or table_for_file(f.stem)
+            if t is not None and t.name in CASE_TABLES:
+                raise ContractError(f"{f}: {t.name} ({t.zh}) is case data, not a survey table; "
+                                    f"load it with `povwatch {t.name} ingest`")
             if t is None:
                 if explicit:
                     raise ContractError(

@@ -24,7 +24,7 @@ from features.contract import PII_COLUMNS
 
 ID_KEY_ENV = "POVWATCH_ID_KEY"
 ID_NUMBER_PATTERN = r"(?:\d{17}[\dXx]|\d{15})"
-ID_PREFIX = {"household_id": "h_", "member_id": "m_"}
+ID_PREFIX = {"household_id": "h_", "member_id": "m_", "verifier_id": "v_"}
 _ZH_PII_FRAGMENTS = ("身份证", "证件号", "姓名", "电话", "手机", "住址")
 _DIGEST_CHARS = 20  # 80 bits of the HMAC: no collisions at any survey's scale
 

@@ -28,8 +28,8 @@ import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
 from features.canonical import PANDAS_DTYPE, cast
-from features.contract import (FALSE_SPELLINGS, MAX_ITEMS, MONEY_MAX, TABLES, TRANSFER_PARTS,
-                               TRUE_SPELLINGS, Column, Table)
+from features.contract import (FALSE_SPELLINGS, MAX_ITEMS, MONEY_MAX, OUTCOMES_WITH_MEASURES, TABLES,
+                               TRANSFER_PARTS, TRUE_SPELLINGS, Column, Table)
 from features.pii import ID_PREFIX, drop_pii_columns, pseudonymise_ids
 
 MONEY_TOLERANCE = 0.005  # yuan: sums of parts may exceed their total by float rounding, never by a fen
@@ -360,13 +360,49 @@ def rule_reasons(t: Table, typed: pd.DataFrame, text: pd.DataFrame) -> pd.DataFr
         mask = ~np.isnan(months) & col.valid("work_location") & ((col.obj("work_location") == "none") != (months == 0))
         add(mask, "work_months", lambda q, _: f"work_months: work_months={q('work_months')} with work_location="
             f"{q('work_location')} (0 months exactly when work_location is none/未务工)")
+    if t.name == "outcomes":
+        _outcome_rules(typed, col, add)
     rows, rules, reasons = zip(*pieces) if pieces else ((), (), ())
     return pd.DataFrame({"row": np.asarray(rows, dtype="int64"), "rule": np.asarray(rules, dtype=object),
                          "reason": np.asarray(reasons, dtype=object)})
 
 
+def _outcome_rules(typed: pd.DataFrame, col: _Columns, add: Callable) -> None:
+    """The outcomes table's rules: which fields go with which outcome, and the order of its dates."""
+    outcome = col.obj("outcome")
+    known = col.valid("outcome")
+
+    def given(name: str) -> np.ndarray:
+        v = col.obj(name)
+        return ~pd.isna(v) & (v != "")
+
+    identified = known & (outcome == "identified")
+    add(identified & ~given("risk_types"), "risk_types", lambda q, _: f"risk_types: outcome={q('outcome')} "
+        "but risk_types is missing (give the identified risk types exactly when outcome is identified/认定为监测对象)")
+    add(known & ~identified & given("risk_types"), "risk_types", lambda q, _: f"risk_types: outcome="
+        f"{q('outcome')} but risk_types={q('risk_types')} (risk types only when outcome is identified/认定为监测对象)")
+    add(known & (outcome != "not_identified") & given("override_reason"), "override_reason",
+        lambda q, _: f"override_reason: outcome={q('outcome')} but override_reason={q('override_reason')} "
+        "(a reason for not identifying only when outcome is not_identified/经核实不纳入)")
+    with_measures = np.isin(outcome, list(OUTCOMES_WITH_MEASURES))
+    for name in ("measures", "measures_date"):
+        add(known & ~with_measures & given(name), name, lambda q, _, name=name: f"{name}: outcome={q('outcome')} "
+            f"but {name}={q(name)} (measures only when outcome is identified or already_monitored)")
+    visit = typed["visit_date"]
+    for name in ("decision_date", "measures_date"):
+        mask = (typed[name] < visit).fillna(False).to_numpy(dtype=bool)
+        add(mask, f"date_order:{name}", lambda q, _, name=name: f"date_order: {name}={q(name)} is before "
+            f"visit_date={q('visit_date')} (it must be on or after the visit)")
+    mask = (typed["risk_eliminated_date"] <= typed["decision_date"]).fillna(False).to_numpy(dtype=bool)
+    add(mask, "date_order:risk_eliminated_date", lambda q, _: f"date_order: risk_eliminated_date="
+        f"{q('risk_eliminated_date')} is not after decision_date={q('decision_date')}")
+
+
 def duplicate_reasons(t: Table, typed: pd.DataFrame, scope: str = "this file") -> pd.DataFrame:
-    """Every row whose key appears more than once: all copies are rejected, none is guessed right."""
+    """Every row whose key appears more than once: all copies are rejected, none is guessed right.
+    Tables with history (outcomes) may repeat a key: a later row replaces the earlier as the case moves on."""
+    if t.history:
+        return _stack([])
     key = list(t.key)
     complete = typed[key].notna().all(axis=1)
     keys = typed.loc[complete, key]
