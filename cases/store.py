@@ -179,15 +179,16 @@ class CaseStore:
             ok = ~rows.index.isin(refused["row"])
             ids = sorted(set(rows.loc[ok, "alert_id"].astype(str)))
             stored, next_seq = self._stored_states(conn, ids)
+            values = self._outcome_values(rows.loc[ok])
             new_rows = []
-            for label, digest, alert_id in zip(rows.index[ok], np.asarray(digests, dtype=object)[ok],
-                                               rows.loc[ok, "alert_id"].astype(str)):
+            for i, (digest, alert_id) in enumerate(zip(np.asarray(digests, dtype=object)[ok], values["alert_id"])):
                 if (alert_id, digest) in stored:
                     result.unchanged += 1
                     continue
                 stored.add((alert_id, digest))
                 next_seq[alert_id] = next_seq.get(alert_id, 0) + 1
-                new_rows.append(self._outcome_values(rows.loc[label], alert_id, next_seq[alert_id], digest, source))
+                new_rows.append({**{k: v[i] for k, v in values.items()}, "seq": next_seq[alert_id],
+                                 "digest": digest, "source": source[:256]})
             for chunk in _chunks(new_rows):
                 conn.execute(insert(Outcome), chunk)
             result.new = len(new_rows)
@@ -225,17 +226,16 @@ class CaseStore:
         return stored, top
 
     @staticmethod
-    def _outcome_values(row: pd.Series, alert_id: str, seq: int, digest: str, source: str) -> dict:
-        out = {"alert_id": alert_id, "seq": seq, "digest": digest, "source": source[:256]}
+    def _outcome_values(rows: pd.DataFrame) -> dict[str, list]:
+        """The contract fields as Python lists for the driver (dates as ``date``, empty lists as ``""``)."""
+        out: dict[str, list] = {}
         for name in OUTCOME_FIELDS:
-            v = row.get(name)
-            missing = v is None or (not isinstance(v, str) and pd.isna(v))
             if name in _OUTCOME_DATES:
-                out[name] = None if missing else pd.Timestamp(v).date()
+                out[name] = _dates(rows[name])
             elif name in ("risk_types", "override_reason", "measures"):
-                out[name] = "" if missing else str(v)
+                out[name] = [v or "" for v in _plain(rows[name], str)]
             else:
-                out[name] = None if missing else str(v)
+                out[name] = _plain(rows[name], str)
         return out
 
     def outcomes(self, *, current: bool = True) -> pd.DataFrame:
