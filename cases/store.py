@@ -161,14 +161,17 @@ class CaseStore:
         return df
 
     # ---------------------------------------------------------------------------------------- outcomes
-    def record_outcomes(self, rows: pd.DataFrame, *, source: str, all_or_nothing: bool = False) -> OutcomeWrite:
+    def record_outcomes(self, rows: pd.DataFrame, *, source: str | list[str],
+                        all_or_nothing: bool = False) -> OutcomeWrite:
         """Store validated outcome rows (canonical contract form), in order: a later row of an alert becomes
         its current state. Rows for an alert never issued, or naming another household than the alert, are
-        refused with the reason; with ``all_or_nothing`` any refusal writes nothing."""
+        refused with the reason; with ``all_or_nothing`` any refusal writes nothing. ``source``: where the rows
+        came from (one name, or one per row)."""
         result = OutcomeWrite()
         if rows.empty:
             return result
         digests = outcome_digest(rows)
+        sources = [source] * len(rows) if isinstance(source, str) else list(source)
         with self._write() as conn, conn.begin():
             alerts = self._existing_alerts(conn, list(rows["alert_id"].astype(str)))
             refused = self._refusals(rows, alerts)
@@ -181,14 +184,15 @@ class CaseStore:
             stored, next_seq = self._stored_states(conn, ids)
             values = self._outcome_values(rows.loc[ok])
             new_rows = []
-            for i, (digest, alert_id) in enumerate(zip(np.asarray(digests, dtype=object)[ok], values["alert_id"])):
+            kept = zip(np.asarray(digests, dtype=object)[ok], values["alert_id"], np.asarray(sources, dtype=object)[ok])
+            for i, (digest, alert_id, where) in enumerate(kept):
                 if (alert_id, digest) in stored:
                     result.unchanged += 1
                     continue
                 stored.add((alert_id, digest))
                 next_seq[alert_id] = next_seq.get(alert_id, 0) + 1
                 new_rows.append({**{k: v[i] for k, v in values.items()}, "seq": next_seq[alert_id],
-                                 "digest": digest, "source": source[:256]})
+                                 "digest": digest, "source": str(where)[:256]})
             for chunk in _chunks(new_rows):
                 conn.execute(insert(Outcome), chunk)
             result.new = len(new_rows)

@@ -40,6 +40,10 @@ from serving.serve_cli import serve_cmd  # noqa: E402
 
 app.command("serve")(serve_cmd)
 
+from cases.cli import outcomes_app  # noqa: E402
+
+app.add_typer(outcomes_app, name="outcomes")
+
 from serving.demo import demo_cmd  # noqa: E402
 
 app.command("demo")(demo_cmd)
