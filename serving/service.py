@@ -18,7 +18,6 @@ the API's error format in front of everything; BentoML's own ``/healthz``, ``/li
 from __future__ import annotations
 
 import gc
-import hmac
 import json
 import logging
 import math
@@ -39,13 +38,14 @@ from starlette.routing import Route
 from features.documents import Problem, checked_frames
 from serving.schemas import (ErrorResponse, ExplainRequest, ExplainResponse, Household, ModelInfo,
                              ReportRequest, ScoreRequest, ScoreResponse, error_body, errors_of)
+from serving.outcomes_api import OutcomesRequest, OutcomesResponse
+from serving.tokens import Tokens
 
-TOKEN_ENV = "POVWATCH_API_TOKEN"
 MAX_BODY_ENV = "POVWATCH_MAX_REQUEST_MB"
 DEFAULT_MAX_BODY_MB = 100          # ~20,000 households with members, a little history and events
 OPEN_PATHS = frozenset({"/healthz", "/livez", "/readyz", "/metrics"})
 REQUEST_MODELS: dict[str, type[BaseModel]] = {"/score": ScoreRequest, "/explain": ExplainRequest,
-                                              "/report": ReportRequest}
+                                              "/report": ReportRequest, "/outcomes": OutcomesRequest}
 
 
 # ------------------------------------------------------------------------------------------ middleware
@@ -64,18 +64,17 @@ class ApiGuard:
     def __init__(self, app: Any, *, request_models: dict[str, type[BaseModel]]) -> None:
         self.app = app
         self.request_models = request_models
-        token = os.environ.get(TOKEN_ENV, "")
-        self.token = token.encode() if token else None
+        self.tokens = Tokens.from_environment()  # scoped tokens (serving/tokens.py)
         self.max_body = int(float(os.environ.get(MAX_BODY_ENV, DEFAULT_MAX_BODY_MB)) * 1024 * 1024)
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         path = scope["path"]
-        if self.token is not None and path not in OPEN_PATHS and not self._authorised(scope):
-            return await _json(401, error_body("unauthorised", [{
-                "field": "(header) Authorization", "problem": "missing or wrong bearer token",
-                "allowed": "Authorization: Bearer <token>"}]), {"WWW-Authenticate": "Bearer"})(scope, receive, send)
+        denied = self.tokens.check(_header(scope, b"authorization"), path) \
+            if self.tokens.enabled and path not in OPEN_PATHS else None
+        if denied is not None:
+            return await _denied(*denied)(scope, receive, send)
         model = self.request_models.get(path)
         if model is None or scope["method"] != "POST":
             return await self.app(scope, receive, send)
@@ -91,11 +90,6 @@ class ApiGuard:
                 "allowed": f"at most {self.max_body:,} bytes; split the households over several requests"}]
             ))(scope, receive, send)
         await self.app(scope, _replay(body), _RewriteErrors(send, body, model))
-
-    def _authorised(self, scope: dict) -> bool:
-        given = _header(scope, b"authorization")
-        scheme, _, token = given.partition(" ")
-        return scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(), self.token)
 
     async def _read(self, scope: dict, receive: Any) -> bytes | None:
         """The whole body, or None once it exceeds the limit (by header or while streaming)."""
@@ -114,6 +108,16 @@ class ApiGuard:
             chunks.append(chunk)
             more = message.get("more_body", False)
         return b"".join(chunks)
+
+
+def _denied(status: int, problem: str) -> JSONResponse:
+    """401 (no known token) or 403 (a token without the endpoint's scope), in the API's error format."""
+    if status == 401:
+        return _json(401, error_body("unauthorised", [{"field": "(header) Authorization", "problem": problem,
+                                                        "allowed": "Authorization: Bearer <token>"}]),
+                     {"WWW-Authenticate": "Bearer"})
+    return _json(403, error_body("forbidden", [{"field": "(header) Authorization", "problem": problem,
+                                                "allowed": "a token with that scope (POVWATCH_API_TOKENS)"}]))
 
 
 def _header(scope: dict, name: bytes) -> str:
@@ -333,6 +337,22 @@ class Povwatch:
             return render_household_report(self.model, doc, lang=lang)
         except ValueError as e:
             return _domain_error(e)
+
+    @bentoml.api(route="/outcomes", input_spec=OutcomesRequest, output_spec=OutcomesResponse)
+    def outcomes(self, outcomes: list[dict[str, Any]]) -> OutcomesResponse | JSONResponse:
+        """Visit outcomes into the case store, all or nothing (needs the ``outcomes:write`` scope)."""
+        from serving.outcomes_api import store_outcomes
+
+        status, body = store_outcomes(self._case_store(), outcomes)
+        return OutcomesResponse(**body) if status == 200 else JSONResponse(body, status_code=status)
+
+    def _case_store(self) -> Any:
+        """The warehouse's case store, opened (and migrated) on first use: scoring never needs it."""
+        if getattr(self, "_cases", None) is None:
+            from cases.store import open_store
+
+            self._cases = open_store(Path(os.environ.get("POVWATCH_WAREHOUSE", "povwatch-data")))
+        return self._cases
 
 
 Povwatch.add_asgi_middleware(ApiGuard, request_models=REQUEST_MODELS)
