@@ -59,3 +59,75 @@ def outcomes_ingest_cmd(
         typer.echo(f"  columns not in the contract, not stored: {', '.join(summary.unknown_columns)}")
     if summary.dropped_pii_columns:
         typer.echo(f"  identifying columns dropped, never stored: {', '.join(summary.dropped_pii_columns)}")
+
+
+def _store_and_states(warehouse: Path, at: str | None):  # noqa: ANN202
+    import pandas as pd
+
+    from cases.follow_up import case_states
+    from cases.store import open_store
+
+    when = pd.Timestamp(at) if at else pd.Timestamp(date.today())
+    with open_store(warehouse) as store:
+        alerts, current = store.alerts(), store.outcomes()
+    return alerts, current, when, case_states(alerts, current, when)
+
+
+def cases_cmd(
+    overdue: Annotated[bool, typer.Option("--overdue", help="Only alerts past check_by (not visited) or "
+                                          "decide_by (identified, not decided), open or not.")] = False,
+    village: Annotated[str | None, typer.Option(help="Only this village (行政村).")] = None,
+    at: Annotated[str | None, typer.Option(help="Date the deadlines are checked at (YYYY-MM-DD; default today).")] = None,
+    warehouse: WarehouseOption = Path(DEFAULT_WAREHOUSE),
+    json_out: Annotated[bool, typer.Option("--json", help="Print the listed alerts as JSON records.")] = False,
+) -> None:
+    """Open alerts (not yet visited, not reached, or identified and awaiting the decision) and overdue ones,
+    per village and verifier."""
+    from cases.follow_up import open_cases, summary_by
+
+    _, _, when, states = _store_and_states(warehouse, at)
+    listed = open_cases(states, overdue_only=overdue, village=village)
+    if json_out:
+        cols = ["alert_id", "household_id", "village", "channel", "rank", "as_of", "check_by", "decide_by",
+                "outcome", "verifier_id", "status", "overdue", "days_overdue"]
+        out = listed[cols].copy()
+        for c in ("as_of", "check_by", "decide_by"):
+            out[c] = out[c].dt.strftime("%Y-%m-%d")
+        typer.echo(out.astype(object).where(out.notna(), None).to_json(orient="records", force_ascii=False))
+        return
+    what = "overdue" if overdue else "open"
+    typer.echo(f"{len(listed)} {what} alert(s) at {when.date()} ({len(states)} issued)")
+    for v, group in listed.groupby("village", sort=True):
+        typer.echo(f"\n{v}:")
+        for r in group.itertuples():
+            late = f", {r.days_overdue} day(s) overdue" if r.overdue else ""
+            verifier = f", verifier {r.verifier_id}" if isinstance(r.verifier_id, str) else ""
+            typer.echo(f"  {r.alert_id}  {r.household_id}  {r.channel:<10} {r.status:<17} check by "
+                       f"{r.check_by:%Y-%m-%d}, decide by {r.decide_by:%Y-%m-%d}{verifier}{late}")
+    scope = states if village is None else states[states["village"].eq(village)]
+    for key, title in (("village", "per village"), ("verifier_id", "per verifier")):
+        table = summary_by(scope, key)
+        typer.echo(f"\n{title}: alerts / open / overdue")
+        for name, r in table.iterrows():
+            typer.echo(f"  {name}: {r['alerts']} / {r['open']} / {r['overdue']}")
+
+
+def loop_report_cmd(
+    since: Annotated[str | None, typer.Option(help="Only alerts issued (as-of date) on or after this date.")] = None,
+    at: Annotated[str | None, typer.Option(help="Date overdue is judged at (YYYY-MM-DD; default today).")] = None,
+    warehouse: WarehouseOption = Path(DEFAULT_WAREHOUSE),
+    json_out: Annotated[bool, typer.Option("--json", help="Print only the report as JSON.")] = False,
+    html: Annotated[Path | None, typer.Option(help="Also write the report as an HTML page (zh/en).")] = None,
+    mlflow_run: Annotated[bool, typer.Option("--mlflow/--no-mlflow",
+                                             help="Log a run in MLflow experiment povwatch-monitoring.")] = True,
+) -> None:
+    """What the visits found, per channel (share identified with 95% CI, days to visit and decision, overdue
+    share), the miss rate estimated from the random audit, alerts per identified household, by model version."""
+    from cases.loop import build_loop_report
+
+    result = build_loop_report(warehouse, since=since, at=at, html=html, log_run=mlflow_run)
+    if json_out:
+        from cases.loop_page import report_json
+        typer.echo(report_json(result.report))
+        return
+    typer.echo(result.text)

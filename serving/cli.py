@@ -40,9 +40,11 @@ from serving.serve_cli import serve_cmd  # noqa: E402
 
 app.command("serve")(serve_cmd)
 
-from cases.cli import outcomes_app  # noqa: E402
+from cases.cli import cases_cmd, loop_report_cmd, outcomes_app  # noqa: E402
 
 app.add_typer(outcomes_app, name="outcomes")
+app.command("cases")(cases_cmd)
+app.command("loop-report")(loop_report_cmd)
 
 from serving.demo import demo_cmd  # noqa: E402
 
