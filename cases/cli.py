@@ -131,3 +131,46 @@ def loop_report_cmd(
         typer.echo(report_json(result.report))
         return
     typer.echo(result.text)
+
+
+@outcomes_app.command("simulate")
+def outcomes_simulate_cmd(
+    truth: Annotated[Path, typer.Option(help="The simulator's truth.parquet (household_id, round_id, true_risk).")],
+    out: Annotated[Path, typer.Option(help="Outcomes file to write (.csv or .parquet).")],
+    worklist: Annotated[Path | None, typer.Option(
+        help="Worklist file (.csv/.parquet/.json from povwatch worklist); default: the case store's alerts "
+             "that have no outcome yet.")] = None,
+    seed: Annotated[int, typer.Option(help="Random seed of the simulated visits.")] = 2026,
+    zh: Annotated[bool, typer.Option("--zh/--en", help="Chinese headers and labels (as a county export) or "
+                                     "English codes.")] = False,
+    warehouse: WarehouseOption = Path(DEFAULT_WAREHOUSE),
+) -> None:
+    """Simulated visit outcomes for a worklist, from the simulator's latent truth with field noise (about 5 %
+    not reached, verification that misses some at-risk households). For demos and tests only."""
+    import pandas as pd
+
+    from cases.simulate import monitored_households, simulate_outcomes, unvisited_alerts, write_outcomes
+    from cases.store import open_store
+    from features.warehouse import Warehouse
+
+    if worklist is None:
+        with open_store(warehouse) as store:
+            alerts = unvisited_alerts(store)
+    elif worklist.suffix.lower() == ".parquet":
+        alerts = pd.read_parquet(worklist)
+    elif worklist.suffix.lower() == ".json":
+        data = json.loads(worklist.read_text(encoding="utf-8"))
+        alerts = pd.DataFrame(data["entries"] if isinstance(data, dict) and "entries" in data else data)
+    else:
+        alerts = pd.read_csv(worklist, dtype=str, encoding="utf-8-sig")
+    need = {"alert_id", "household_id", "village", "channel", "as_of"}
+    if not need <= set(alerts.columns):
+        typer.echo(f"outcomes simulate: the worklist lacks column(s) {', '.join(sorted(need - set(alerts.columns)))}",
+                   err=True)
+        raise typer.Exit(code=2)
+    rows = simulate_outcomes(alerts, pd.read_parquet(truth), seed=seed,
+                             monitored=monitored_households(Warehouse(warehouse)))
+    write_outcomes(rows, out, zh=zh)
+    counts = rows.drop_duplicates("alert_id", keep="last")["outcome"].value_counts().to_dict()
+    typer.echo(f"wrote {len(rows)} outcome rows for {len(alerts)} alerts to {out}: "
+               + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
