@@ -174,6 +174,7 @@ def _log_run(wh, cfg, model, split_info, table, metrics, slices, examples, split
 
     from models.pyfunc import ARTIFACT_KEY, CODE_FILE
     from training import plots, registry
+    from cases.evaluation import visited_metrics, visited_outcomes
     from training.model_card import model_card
 
     client = registry.connect(wh.root)
@@ -193,6 +194,10 @@ def _log_run(wh, cfg, model, split_info, table, metrics, slices, examples, split
         mlflow.log_metrics({"test_rows": split_info["test"]["rows"], "test_positives": split_info["test"]["positives"],
                             "fit_rows": split_info["fit"]["rows"], "valid_rows": split_info["valid"]["rows"]})
         mlflow.log_dict(split_info, "split.json")
+        visited = visited_outcomes(wh.root)  # precision of the issued lists on visited households; never a label
+        if visited is not None:
+            mlflow.log_metrics(visited_metrics(visited))
+            mlflow.log_dict(visited, "visited_outcomes.json")
         catalogue = [{"name": f.name, "zh": f.zh, "en": f.en, "unit": f.unit, "family": f.family,
                       "risk_group": f.risk_group, "direction": f.direction, "categorical": f.categorical}
                      for f in features]
@@ -208,7 +213,7 @@ def _log_run(wh, cfg, model, split_info, table, metrics, slices, examples, split
         plots.importance_plot(importance, tmp / "shap_importance.png")
         (tmp / "model_card.md").write_text(model_card(
             split=split_info, table=table, config=cfg.model_dump(), n_features=len(model.feature_names),
-            calibration=model.calibrator.method_, tiers=model.tier_thresholds), encoding="utf-8")
+            calibration=model.calibrator.method_, tiers=model.tier_thresholds, visited=visited), encoding="utf-8")
         mlflow.log_artifacts(str(tmp), artifact_path="evaluation")
         model_dir = model.save(tmp / "risk_model")
         info = mlflow.pyfunc.log_model(
