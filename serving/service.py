@@ -36,9 +36,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from features.documents import Problem, checked_frames
+from serving.outcomes_api import OutcomesRequest, OutcomesResponse
 from serving.schemas import (ErrorResponse, ExplainRequest, ExplainResponse, Household, ModelInfo,
                              ReportRequest, ScoreRequest, ScoreResponse, error_body, errors_of)
-from serving.outcomes_api import OutcomesRequest, OutcomesResponse
 from serving.tokens import Tokens
 
 MAX_BODY_ENV = "POVWATCH_MAX_REQUEST_MB"

@@ -6,7 +6,6 @@ import json
 import math
 from pathlib import Path
 
-import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -83,6 +82,7 @@ def test_loop_report_figures_shape_page_and_mlflow_run(warehouse: Path, tmp_path
     # A000009 not reached and past check_by
     assert m["overdue_share"] == round(4 / 6, 4)
     assert m["median_days_to_decision"] == 16.5                                     # 20 and 13 days after 11-20
+    assert (a["visits"], a["identified"]) == (10, 1)
     assert r["audit_miss_rate"] == 0.1 and r["audit_miss_rate_ci"] == wilson(1, 10)
     assert r["alerts_per_identified"] == {"trigger": 2.0, "trigger+model": 2.0}
     versions = {v["model_version"]: v for v in r["by_model_version"]}

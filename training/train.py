@@ -172,9 +172,9 @@ def _log_run(wh, cfg, model, split_info, table, metrics, slices, examples, split
     """One MLflow run with params, dates, fingerprints, metrics, artifacts and the registered pyfunc."""
     import mlflow
 
+    from cases.evaluation import visited_metrics, visited_outcomes
     from models.pyfunc import ARTIFACT_KEY, CODE_FILE
     from training import plots, registry
-    from cases.evaluation import visited_metrics, visited_outcomes
     from training.model_card import model_card
 
     client = registry.connect(wh.root)
