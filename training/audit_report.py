@@ -1,0 +1,1 @@
+"""The audit as an HTML page (zh and en); filled in below."""
