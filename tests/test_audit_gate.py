@@ -33,7 +33,7 @@ def _train_biased_challenger(warehouse: Path, cfg_data: dict, tmp_path: Path) ->
     examples = build_examples(wh, default_as_of_dates(wh, quarterly=False))
     split = make_split(examples, round_as_of(wh), None)
     X = examples[feature_names()].astype("float64")
-    y = examples["falls_below_line"].fillna(0).to_numpy(float)
+    y = examples["falls_below_line"].fillna(0).to_numpy(float).copy()
     y[examples["escaped_household"].to_numpy() == 1] = 0.0  # the bias: escaped households "never fall"
     model = fit_risk_model(X, y, split, cfg, wh.lines(), [f.name for f in FEATURES if f.categorical]).risk_model
     model.metadata = {"config": cfg.model_dump(), "test_round": split.test_round}

@@ -40,8 +40,11 @@ ATTRIBUTES: tuple[Attribute, ...] = (
 )
 BY_NAME = {a.name: a for a in ATTRIBUTES}
 DEFAULT_ATTRIBUTES: tuple[str, ...] = tuple(a.name for a in ATTRIBUTES)
-VALUE_LABELS = {"yes": ("是", "yes"), "no": ("否", "no"), "M": ("男", "male"), "F": ("女", "female"),
-                "(missing)": ("缺失", "missing")}
+def _value_labels() -> dict[str, tuple[str, str]]:
+    from features.contract import HOUSEHOLD_TYPE
+
+    return {"yes": ("是", "yes"), "no": ("否", "no"), "M": ("男", "male"), "F": ("女", "female"),
+            "(missing)": ("缺失", "missing"), **{code: (zh, code) for code, zh in HOUSEHOLD_TYPE.items()}}
 
 
 def check_attribute(name: str) -> str:
@@ -61,7 +64,8 @@ def label(attribute: str, lang: str) -> str:
 
 def value_label(value: str, lang: str) -> str:
     i = 0 if lang == "zh" else 1
-    return INTERSECTION.join(VALUE_LABELS.get(v, (v, v))[i] for v in value.split(INTERSECTION))
+    labels = _value_labels()
+    return INTERSECTION.join(labels.get(v, (v, v))[i] for v in value.split(INTERSECTION))
 
 
 def _yes_no(values: pd.Series) -> pd.Series:
