@@ -28,6 +28,10 @@ from training.cli import promote_cmd, train_cmd  # noqa: E402
 app.command("train")(train_cmd)
 app.command("promote")(promote_cmd)
 
+from training.audit_cli import audit_cmd  # noqa: E402
+
+app.command("audit")(audit_cmd)
+
 from serving.score_cli import score_cmd  # noqa: E402
 
 app.command("score")(score_cmd)

@@ -47,6 +47,9 @@ def promote_cmd(
     warehouse: WarehouseOpt = Path("povwatch-data"),
     force: Annotated[bool, typer.Option("--force", help="Promote even if the gate refuses; "
                      "records who forced it in the version's tags.")] = False,
+    equity_gate: Annotated[Optional[bool], typer.Option("--equity-gate/--no-equity-gate", help="Refuse a "
+                           "challenger with a new or larger group disparity (default: the challenger's training "
+                           "config, audit.gate, on).")] = None,
 ) -> None:
     """Move @champion to the @challenger if it is not worse on the newest labelled round."""
     from training.promote import promote
@@ -54,7 +57,7 @@ def promote_cmd(
     from training.splits import SplitError
 
     try:
-        result = promote(warehouse, force=force)
+        result = promote(warehouse, force=force, equity_gate=equity_gate)
     except (RegistryError, SplitError) as e:
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(2) from e

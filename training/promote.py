@@ -55,7 +55,17 @@ def gate_comparison(warehouse_root: Path, champion, challenger) -> tuple[dict[st
     return out, rid
 
 
-def promote(warehouse_root: Path, *, force: bool = False) -> PromotionResult:
+def _equity(warehouse_root: Path, champ, chall, round_id: str, enabled: bool | None):
+    from training.audit_gate import equity_gate, gate_config
+
+    cfg = gate_config(chall)
+    if not (cfg.gate if enabled is None else enabled):
+        return None
+    return equity_gate(warehouse_root, champ, chall, cfg, round_id)
+
+
+def promote(warehouse_root: Path, *, force: bool = False, equity_gate: bool | None = None) -> PromotionResult:
+    """``equity_gate``: None follows the challenger's training config (``audit.gate``, on by default)."""
     from models.risk_model import ModelFeatureMismatch
     from training import registry
 
@@ -80,10 +90,14 @@ def promote(warehouse_root: Path, *, force: bool = False) -> PromotionResult:
             passed = not worse
             detail = ", ".join(f"{m} {v['challenger']:.4f} vs {v['champion']:.4f}" for m, v in comparison.items())
             verdict = (f"on round {rid}: " + detail + ("" if passed else f" — worse on {', '.join(worse)}"))
+            equity = _equity(warehouse_root, champ, chall, rid, equity_gate)
+            if equity is not None:
+                passed = passed and equity.passed
+                verdict += f"; {equity.message()}"
         except ModelFeatureMismatch as e:
             passed, verdict = False, f"the champion cannot run with this code ({e})"
     if not passed and not force:
-        return PromotionResult(False, f"refused: challenger v{challenger.version} is worse than champion "
+        return PromotionResult(False, f"refused: challenger v{challenger.version} fails the gate against champion "
                                       f"v{champion_ref.version} {verdict}; use --force to override", challenger.version,
                                champion_ref.version if champion_ref else None, comparison)
     registry.set_alias(client, registry.CHAMPION, challenger.version)

@@ -113,7 +113,8 @@ def train(warehouse_root: Path, *, test_round: str | None = None, cfg: TrainConf
     from features.labels import build_examples, default_as_of_dates, round_as_of
     from features.warehouse import Warehouse
     from models.baselines import LogitBaseline, RuleBaseline
-    from training.evaluate import by_slice, compare, flat_metrics
+    from training.audit_run import train_audit
+    from training.evaluate import add_not_monitored_recall, by_slice, compare, flat_metrics
 
     cfg = cfg or TrainConfig()
     wh = Warehouse(warehouse_root)
@@ -146,8 +147,11 @@ def train(warehouse_root: Path, *, test_round: str | None = None, cfg: TrainConf
             scores["oracle"] = joined["true_risk"].to_numpy(float)
             probabilities.add("oracle")
     table = compare(test_y, scores, probabilities)
+    table = add_not_monitored_recall(table, test_y, scores, examples.loc[split.test, "is_monitored"])
     metrics = flat_metrics(table)
     slices = by_slice(examples.loc[split.test].reset_index(drop=True), test_y, scores, probabilities)
+    audit = train_audit(wh.root, examples.loc[split.test], scores["model"], model.tier_thresholds, cfg.audit,
+                        round_id=split.test_round)
 
     split_info = split.describe(examples)
     split_info["training_rounds"] = sorted(set(examples.loc[split.fit | split.valid, "round_id"].astype(str)))
@@ -159,7 +163,7 @@ def train(warehouse_root: Path, *, test_round: str | None = None, cfg: TrainConf
         "config": cfg.model_dump(),
     }
     run_id, version, aliases = _log_run(wh, cfg, model, split_info, table, metrics, slices, examples, split,
-                                       test_X, test_y, scores, FEATURES)
+                                       test_X, test_y, scores, FEATURES, audit)
     return TrainResult(run_id, version, aliases, table, metrics, split_info)
 
 
@@ -168,19 +172,22 @@ RULE_RATIO = "hardship_ratio"
 RULE_RIGID = ("medical_share_of_income", "education_share_of_income")
 
 
-def _log_run(wh, cfg, model, split_info, table, metrics, slices, examples, split, test_X, test_y, scores, features):
+def _log_run(wh, cfg, model, split_info, table, metrics, slices, examples, split, test_X, test_y, scores, features,
+             audit=None):
     """One MLflow run with params, dates, fingerprints, metrics, artifacts and the registered pyfunc."""
     import mlflow
 
     from models.pyfunc import ARTIFACT_KEY, CODE_FILE
     from training import plots, registry
+    from training.audit_run import audit_metrics, write_artifacts
     from training.model_card import model_card
 
     client = registry.connect(wh.root)
     with mlflow.start_run(run_name=f"test-{split.test_round}") as run, tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         params = {f"lgb_{k}": v for k, v in cfg.lightgbm.model_dump().items()}
-        params.update({k: v for k, v in cfg.model_dump().items() if k != "lightgbm"})
+        params.update({k: v for k, v in cfg.model_dump().items() if k not in ("lightgbm", "audit")})
+        params.update({f"audit_{k}": v for k, v in cfg.audit.model_dump().items()})
         params.update({"test_round": split.test_round, "split_kind": split_info["kind"],
                        "test_as_of": split_info["test_as_of"], "valid_as_of": split_info["valid_as_of"],
                        "training_rounds": ",".join(split_info["training_rounds"]),
@@ -190,6 +197,9 @@ def _log_run(wh, cfg, model, split_info, table, metrics, slices, examples, split
         params.update(fingerprint(wh))
         mlflow.log_params(params)
         mlflow.log_metrics(metrics)
+        if audit is not None:
+            mlflow.log_metrics(audit_metrics(audit))
+            write_artifacts(audit, tmp)
         mlflow.log_metrics({"test_rows": split_info["test"]["rows"], "test_positives": split_info["test"]["positives"],
                             "fit_rows": split_info["fit"]["rows"], "valid_rows": split_info["valid"]["rows"]})
         mlflow.log_dict(split_info, "split.json")
@@ -208,7 +218,7 @@ def _log_run(wh, cfg, model, split_info, table, metrics, slices, examples, split
         plots.importance_plot(importance, tmp / "shap_importance.png")
         (tmp / "model_card.md").write_text(model_card(
             split=split_info, table=table, config=cfg.model_dump(), n_features=len(model.feature_names),
-            calibration=model.calibrator.method_, tiers=model.tier_thresholds), encoding="utf-8")
+            calibration=model.calibrator.method_, tiers=model.tier_thresholds, audit=audit), encoding="utf-8")
         mlflow.log_artifacts(str(tmp), artifact_path="evaluation")
         model_dir = model.save(tmp / "risk_model")
         info = mlflow.pyfunc.log_model(
