@@ -28,6 +28,10 @@ from training.cli import promote_cmd, train_cmd  # noqa: E402
 app.command("train")(train_cmd)
 app.command("promote")(promote_cmd)
 
+from training.monitoring.cli import drift_cmd  # noqa: E402
+
+app.command("drift")(drift_cmd)
+
 from serving.score_cli import score_cmd  # noqa: E402
 
 app.command("score")(score_cmd)

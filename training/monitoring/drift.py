@@ -1,8 +1,12 @@
 """Drift of one round against a reference: indicators, segments, the score and its expected performance.
 
 Segments are judged by contrast, not by their own change: a county is drifted when it differs from the rest
-of the round more than it ever did in the reference rounds (same bootstrap as ``null``). What moves every
-county alike (a year's prices, a new round of panel history) cancels; what moves one county shows.
+of the round more than it did in the reference rounds (same bootstrap as ``null``), and changed more than
+the rest did. What moves every county alike (a year's prices, a new round of panel history) cancels; what
+moves one county shows. Within each catalogue family the indicators beyond their thresholds are summed into
+one score (log of how far each is beyond), so that one indicator far off (transfers halved) and several a
+little off both count; each family has its own limit, because reported shocks cluster by county in ordinary
+years (a price slump, a hailstorm) while survey income does not.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from training.monitoring.rounds import SEGMENT_COLUMNS, RoundFrames
 from training.monitoring.stats import chi_square_p, ks_statistic, psi_from_counts, total_variation
 
 MIN_SEGMENT_ROWS = 100     # a segment smaller than this in the round or a reference round is not judged
-TOP_INDICATORS = 5
+PSI_FLOOR = 0.01           # a PSI below this is no change at all, whatever the bootstrap says
 
 
 @dataclass
@@ -43,8 +47,12 @@ class SegmentDrift:
     value: str
     psi_max: float            # the largest own change (round vs the segment's reference) of any indicator
     drifted: bool
-    indicators: list[str] = field(default_factory=list)   # moved against the rest of the round, largest first
-    count_threshold: int = 0
+    indicators: list[str] = field(default_factory=list)   # moved against the rest of the round, furthest first
+    families: list[str] = field(default_factory=list)     # indicator families beyond their limit
+    family: str = ""          # the family closest to (or furthest beyond) its limit
+    score: float = 0.0        # that family's sum over moved indicators of log(contrast / threshold)
+    score_limit: float = 0.0  # the score a held-out reference round reaches (99th percentile)
+    moved: int = 0            # indicators that moved against the rest of the round
     rows: int = 0
 
 
@@ -53,6 +61,14 @@ def categorical_columns(names: list[str]) -> np.ndarray:
     from features.catalogue import by_name
 
     return np.array([by_name(n).categorical or by_name(n).unit in ("flag", "code") for n in names])
+
+
+def indicator_families(names: list[str]) -> np.ndarray:
+    """Catalogue family of each indicator (income structure, illness, shocks, ...): a segment is judged family
+    by family, since reported shocks cluster by county in ordinary years while survey income does not."""
+    from features.catalogue import by_name
+
+    return np.array([by_name(n).family for n in names])
 
 
 def indicator_drift(ref: RoundFrames, cur: RoundFrames, rng: np.random.Generator,
@@ -81,21 +97,43 @@ def indicator_drift(ref: RoundFrames, cur: RoundFrames, rng: np.random.Generator
 
 
 def _contrast_null(binned: N.Binned, rounds: np.ndarray, inside: np.ndarray, n_in: int, n_out: int,
-                   replicates: int, rng: np.random.Generator) -> np.ndarray:
-    """PSI of the segment against the rest within each reference round, resampled to the round's sizes."""
+                   replicates: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """PSI of the segment against the rest within each reference round, resampled to the round's sizes;
+    and the round each replicate came from."""
     ids = [r for r in np.unique(rounds) if (inside & (rounds == r)).sum() >= MIN_SEGMENT_ROWS]
-    out = []
+    out, which = [], []
     for b in range(replicates):
         k = rounds == ids[b % len(ids)]
         seg, rest = np.flatnonzero(k & inside), np.flatnonzero(k & ~inside)
         out.append(psi_from_counts(binned.counts(rng.choice(rest, n_out)), binned.counts(rng.choice(seg, n_in))))
-    return np.array(out)
+        which.append(ids[b % len(ids)])
+    return np.array(out), np.array(which)
+
+
+def excess(contrast: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+    """How far each indicator is beyond its threshold, in log units (0 when within it); thresholds below
+    ``PSI_FLOOR`` count as the floor, so an indicator constant in the reference cannot explode the sum."""
+    return np.log(np.maximum(contrast, 1e-12) / np.maximum(thresholds, PSI_FLOOR)).clip(min=0)
+
+
+def score_limit(null: np.ndarray, which: np.ndarray, columns: np.ndarray) -> float:
+    """The segment score a reference round reaches when its own replicates did not set the thresholds
+    (each round held out in turn): a new round brings year effects the thresholds have not seen, and this
+    is how large they were in the reference. One round: the in-sample replicates."""
+    ids = np.unique(which)
+    if len(ids) < 2:
+        return float(np.quantile(excess(null, N.upper(null))[:, columns].sum(axis=1), N.ALARM_QUANTILE))
+    honest = np.concatenate([excess(null[which == k], N.upper(null[which != k]))[:, columns].sum(axis=1)
+                             for k in ids])
+    return float(np.quantile(honest, N.ALARM_QUANTILE))
 
 
 def segment_drift(ref: RoundFrames, cur: RoundFrames, rng: np.random.Generator,
                   replicates: int = N.DEFAULT_REPLICATES) -> list[SegmentDrift]:
     """Each county and household type against the rest of its round (see the module docstring)."""
     bref, bcur = N.bin_by_reference(ref.values, cur.values)
+    families = indicator_families(ref.names)
+    last_round = ref.frame.sort_values("as_of")["round_id"].iloc[-1]
     out = []
     for by in SEGMENT_COLUMNS:
         ref_v, cur_v = ref.frame[by].to_numpy(dtype=str), cur.frame[by].to_numpy(dtype=str)
@@ -111,13 +149,25 @@ def segment_drift(ref: RoundFrames, cur: RoundFrames, rng: np.random.Generator,
             seg = SegmentDrift(by, value, float(own.max()) if len(own) else 0.0, False, rows=n_in)
             if judged:
                 contrast = psi_from_counts(bcur.counts(~inside_cur), bcur.counts(inside_cur))
-                null = _contrast_null(bref, ref.rounds, inside_ref, n_in, n_out, replicates, rng)
+                null, which = _contrast_null(bref, ref.rounds, inside_ref, n_in, n_out, replicates, rng)
                 thr = N.upper(null)
-                rest_own = psi_from_counts(bref.counts(~inside_ref), bcur.counts(~inside_cur))
-                moved = (contrast > thr) & (own > rest_own)
-                seg.count_threshold = N.count_threshold(null, thr)
-                seg.drifted = bool(moved.sum() > seg.count_threshold)
-                order = np.argsort(-(contrast / np.maximum(thr, 1e-6)))
-                seg.indicators = [ref.names[j] for j in order if moved[j]][:TOP_INDICATORS]
+                # Which side moved: against the latest reference round, the segment changed more than the rest.
+                latest = ref.rounds == last_round
+                own_last = psi_from_counts(bref.counts(inside_ref & latest), bcur.counts(inside_cur))
+                rest_last = psi_from_counts(bref.counts(~inside_ref & latest), bcur.counts(~inside_cur))
+                moved = (contrast > np.maximum(thr, PSI_FLOOR)) & (own_last > rest_last)
+                ex = np.where(moved, excess(contrast, thr), 0.0)
+                for fam in np.unique(families):
+                    cols = families == fam
+                    score, limit = float(ex[cols].sum()), score_limit(null, which, cols)
+                    if score > limit:
+                        seg.families.append(str(fam))
+                    if score - limit > seg.score - seg.score_limit or not seg.family:
+                        seg.score, seg.score_limit, seg.family = score, limit, str(fam)
+                seg.moved = int(moved.sum())
+                seg.drifted = bool(seg.families)
+                keep = np.isin(families, seg.families) if seg.families else np.ones(len(families), bool)
+                order = np.argsort(-ex)
+                seg.indicators = [ref.names[j] for j in order if moved[j] and keep[j]]
             out.append(seg)
     return out

@@ -25,6 +25,7 @@ from training.monitoring.rounds import load_rounds
 STABLE, DATA_PROBLEM, RETRAIN = "stable", "data problem suspected", "retrain recommended"
 VERDICT_ZH = {STABLE: "稳定", DATA_PROBLEM: "疑似数据问题", RETRAIN: "建议重新训练"}
 MIN_MISSING_JUMP = 0.02   # a missing share must also move by two points to count as a jump
+TOP_IN_REASON = 5
 BY_ZH = {"county": "县", "household_type": "户类型"}
 
 
@@ -95,9 +96,9 @@ def verdict_of(indicators, segments, feeds, score) -> tuple[list[dict], str]:
     data, retrain = [], []
     for s in segments:
         if s.drifted:
-            top = ", ".join(s.indicators)
-            data.append(_reason("segment", f"{BY_ZH[s.by]}「{s.value}」有 {len(s.indicators)} 个以上指标与本轮其他部分"
-                                f"同时偏移（{top}）", f"{s.by} {s.value}: indicators moved together against the rest "
+            top = ", ".join(s.indicators[:TOP_IN_REASON])
+            data.append(_reason("segment", f"{BY_ZH[s.by]}「{s.value}」有 {s.moved} 个指标与本轮其他部分"
+                                f"同时偏移（{top}）", f"{s.by} {s.value}: {s.moved} indicators moved together against the rest "
                                 f"of the round ({top})", by=s.by, value=s.value, indicators=s.indicators))
     for f in feeds:
         if f.drifted:
