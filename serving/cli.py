@@ -32,6 +32,10 @@ from training.audit_cli import audit_cmd  # noqa: E402
 
 app.command("audit")(audit_cmd)
 
+from training.monitoring.cli import drift_cmd  # noqa: E402
+
+app.command("drift")(drift_cmd)
+
 from serving.score_cli import score_cmd  # noqa: E402
 
 app.command("score")(score_cmd)

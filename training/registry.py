@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 EXPERIMENT = "povwatch"
+MONITORING_EXPERIMENT = "povwatch-monitoring"  # drift checks, audits, loop reports
 MODEL_NAME = "povwatch-risk"
 CHAMPION = "champion"
 CHALLENGER = "challenger"

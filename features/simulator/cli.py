@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 
 from features.simulator.run import simulate
+from features.simulator.shocks import Shock, apply_shocks
 from features.simulator.truth import DEFAULT_REPLICATES
 from features.simulator.writer import RoundWriter
 
@@ -23,13 +24,21 @@ def simulate_cmd(
     truth_replicates: Annotated[int, typer.Option(help="Monte Carlo re-simulations of the next year per "
                                 "household for true_risk; more is a sharper ceiling and slower.",
                                 min=1, max=4096)] = DEFAULT_REPLICATES,
+    shock: Annotated[Optional[list[str]], typer.Option("--shock", help="KIND:YEAR[:COUNTY] with KIND disaster, "
+                     "wage, survey or silent: a known problem injected into one round of one county, to test "
+                     "`povwatch drift` (repeatable).")] = None,
 ) -> None:
     """Simulate survey rounds of rural households with known true risk of falling below the line."""
     if format not in ("parquet", "csv"):
         raise typer.BadParameter(f"expected parquet or csv; got {format!r}", param_hint="--format")
+    try:
+        shocks = [Shock.parse(x) for x in shock or []]
+    except ValueError as e:
+        raise typer.BadParameter(str(e), param_hint="--shock") from e
     totals = {"households": 0, "members": 0, "events": 0}
     with RoundWriter(out, format, zh) as w:  # type: ignore[arg-type]
         for r in simulate(households, rounds, seed, first_year, replicates=truth_replicates):
+            r = apply_shocks(r, shocks, seed)
             for table in totals:
                 frame = getattr(r, table)
                 w.write(table, frame)
