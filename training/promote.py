@@ -69,7 +69,7 @@ def promote(warehouse_root: Path, *, force: bool = False, equity_gate: bool | No
     from models.risk_model import ModelFeatureMismatch
     from training import registry
 
-    client = registry.connect(warehouse_root)
+    client = registry.connect(warehouse_root, create=False)
     challenger = registry.resolve(client, registry.CHALLENGER)
     try:
         champion_ref = registry.resolve(client, registry.CHAMPION)

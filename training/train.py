@@ -47,8 +47,11 @@ def fit_risk_model(X: pd.DataFrame, y: np.ndarray, split: TemporalSplit, cfg: Tr
     from models.tiers import fit_thresholds
 
     params = lightgbm_params(cfg, list(X.columns))
-    train_set = lgb.Dataset(X[split.fit], y[split.fit], categorical_feature=categorical, free_raw_data=True)
-    valid_set = lgb.Dataset(X[split.valid], y[split.valid], reference=train_set, categorical_feature=categorical)
+    quiet = {"verbose": params.get("verbose", -1)}  # a Dataset logs its own warnings (negative categorical codes)
+    train_set = lgb.Dataset(X[split.fit], y[split.fit], categorical_feature=categorical, free_raw_data=True,
+                            params=quiet)
+    valid_set = lgb.Dataset(X[split.valid], y[split.valid], reference=train_set, categorical_feature=categorical,
+                            params=quiet)
     booster = lgb.train(params, train_set, num_boost_round=cfg.num_boost_round, valid_sets=[valid_set],
                         callbacks=[lgb.early_stopping(cfg.early_stopping_rounds, verbose=False)])
     best = booster.best_iteration or cfg.num_boost_round
@@ -221,10 +224,13 @@ def _log_run(wh, cfg, model, split_info, table, metrics, slices, examples, split
             calibration=model.calibrator.method_, tiers=model.tier_thresholds, audit=audit), encoding="utf-8")
         mlflow.log_artifacts(str(tmp), artifact_path="evaluation")
         model_dir = model.save(tmp / "risk_model")
-        info = mlflow.pyfunc.log_model(
-            name="model", python_model=str(CODE_FILE), artifacts={ARTIFACT_KEY: str(model_dir)},
-            pip_requirements=PIP_REQUIREMENTS, registered_model_name=registry.MODEL_NAME,
-            metadata={"feature_names": model.feature_names, "test_round": split.test_round})
+        from features.console import third_party_output
+
+        with third_party_output():  # MLflow prints "Successfully registered model ..." itself
+            info = mlflow.pyfunc.log_model(
+                name="model", python_model=str(CODE_FILE), artifacts={ARTIFACT_KEY: str(model_dir)},
+                pip_requirements=PIP_REQUIREMENTS, registered_model_name=registry.MODEL_NAME,
+                metadata={"feature_names": model.feature_names, "test_round": split.test_round})
         version = str(info.registered_model_version)
         aliases = [registry.CHALLENGER]
         first = not registry.has_alias(client, registry.CHAMPION)
