@@ -40,6 +40,10 @@ from serving.serve_cli import serve_cmd  # noqa: E402
 
 app.command("serve")(serve_cmd)
 
+from features.catalogue_cli import catalogue_cmd  # noqa: E402
+
+app.command("catalogue")(catalogue_cmd)
+
 from serving.demo import demo_cmd  # noqa: E402
 
 app.command("demo")(demo_cmd)

@@ -227,8 +227,8 @@ def render_household_report(model: RiskModel, doc: dict, *, lang: Lang = "zh") -
     return _env().get_template("household.html").render(
         t=t, lang=lang, ex=ex, record=record, area=area, model_version=model.model_version or "—",
         risk_pct=f"{ex.risk * 100:.1f}%", tier=ex.tier, tier_label=_tier(ex.tier, lang), charts=charts,
-        reasons=[r.zh if lang == "zh" else r.en for r in ex.reasons],
-        reason_groups=[_group_label(r.risk_group, lang) for r in ex.reasons], measures=_measures(ex, record, lang),
+        reasons=[r.text_zh if lang == "zh" else r.text_en for r in ex.reasons],
+        reason_groups=[_group_label(r.group, lang) if r.group else "" for r in ex.reasons], measures=_measures(ex, record, lang),
         members=_members(doc, lang, t), income=income, spending=spending, events=_events(doc, lang))
 
 
@@ -248,8 +248,8 @@ def village_rows(model: RiskModel, docs: Sequence[dict], lang: Lang) -> list[dic
         top = ex.reasons[0] if ex.reasons else None
         rows.append({"household_id": ex.household_id, "risk": ex.risk, "risk_pct": f"{ex.risk * 100:.1f}%",
                      "tier": ex.tier, "tier_label": _tier(ex.tier, lang),
-                     "reason": (top.zh if lang == "zh" else top.en) if top else "",
-                     "group": _group_label(top.risk_group, lang) if top else ""})
+                     "reason": (top.text_zh if lang == "zh" else top.text_en) if top else "",
+                     "group": _group_label(top.group, lang) if top and top.group else ""})
     return sorted(rows, key=lambda r: (-r["risk"], r["household_id"]))
 
 
