@@ -40,6 +40,10 @@ from serving.serve_cli import serve_cmd  # noqa: E402
 
 app.command("serve")(serve_cmd)
 
+from serving.worklist_cli import worklist_cmd  # noqa: E402
+
+app.command("worklist")(worklist_cmd)
+
 from features.catalogue_cli import catalogue_cmd  # noqa: E402
 
 app.command("catalogue")(catalogue_cmd)
