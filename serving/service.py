@@ -38,14 +38,14 @@ from starlette.routing import Route
 
 from features.documents import Problem, checked_frames
 from serving.schemas import (ErrorResponse, ExplainRequest, ExplainResponse, Household, ModelInfo,
-                             ReportRequest, ScoreRequest, ScoreResponse, error_body, errors_of)
+                             ReportRequest, ScoreRequest, ScoreResponse, WorklistRequest, error_body, errors_of)
 
 TOKEN_ENV = "POVWATCH_API_TOKEN"
 MAX_BODY_ENV = "POVWATCH_MAX_REQUEST_MB"
 DEFAULT_MAX_BODY_MB = 100          # ~20,000 households with members, a little history and events
 OPEN_PATHS = frozenset({"/healthz", "/livez", "/readyz", "/metrics"})
 REQUEST_MODELS: dict[str, type[BaseModel]] = {"/score": ScoreRequest, "/explain": ExplainRequest,
-                                              "/report": ReportRequest}
+                                              "/report": ReportRequest, "/worklist": WorklistRequest}
 
 
 # ------------------------------------------------------------------------------------------ middleware
@@ -333,6 +333,25 @@ class Povwatch:
             return render_household_report(self.model, doc, lang=lang)
         except ValueError as e:
             return _domain_error(e)
+
+
+    @bentoml.api(route="/worklist", input_spec=WorklistRequest)
+    def worklist(self, households: list[Household], options: Any = None, triggers: Any = None,
+                 round_id: str | None = None, issued: str | None = None) -> dict | JSONResponse:
+        """The worklist of the given households (channels, reasons, measures, deadlines) as JSON entries."""
+        from models.worklist import WorklistError
+        from serving.worklist_data import documents_worklist
+        from serving.worklist_output import to_records
+
+        frames, found = checked_frames(households, pd.Timestamp(date.today()))
+        if found:
+            return _problems_response(found, single=False)
+        try:
+            wl = documents_worklist(self.model, households, frames, options=options, triggers=triggers,
+                                    round_id=round_id, issued=date.fromisoformat(issued) if issued else date.today())
+        except (ValueError, WorklistError) as e:
+            return _domain_error(e)
+        return to_records(wl)
 
 
 Povwatch.add_asgi_middleware(ApiGuard, request_models=REQUEST_MODELS)

@@ -161,3 +161,42 @@ def _previous_risk(model: RiskModel, rounds: pd.DataFrame, ref_id: str | None, h
     before = build_indicators(old, mem[mem["household_id"].astype(str).isin(monitored)],
                               ev[pd.to_datetime(ev["event_date"]) <= prev_date], model.lines, prev_date)
     return pd.Series(model.predict_proba(before), index=before["household_id"].astype(str).to_numpy())
+
+
+def _previous_documents(docs) -> list[dict]:
+    """Each monitored document with history as it was at its previous round (for 'risk rose')."""
+    out = []
+    for d in docs:
+        history = d.get("history") or []
+        if not history or not d["record"].get("is_monitored"):
+            continue
+        prev = history[-1]
+        out.append({"record": prev["record"], "members": prev.get("members") or [], "history": history[:-1],
+                    "events": d.get("events") or [], "as_of": str(prev["record"]["survey_date"])[:10]})
+    return out
+
+
+def documents_worklist(model: RiskModel, docs, frames, *, options=None, triggers=None, round_id: str | None = None,
+                       issued=None):
+    """The worklist of request documents (the service's ``POST /worklist``): checked ``frames`` of ``docs``."""
+    from models.worklist import build
+
+    ind = model.indicators_of_frames(frames)
+    records = pd.DataFrame([{"household_id": str(d["record"]["household_id"]), "round_id": str(d["record"]["round_id"]),
+                             "survey_date": pd.Timestamp(str(d["record"]["survey_date"])[:10]),
+                             "village": d["record"].get("village"), "county": d["record"].get("county")} for d in docs])
+    ref = round_id or str(records.sort_values("survey_date")["round_id"].iloc[-1])
+    in_ref = records.loc[records["round_id"] == ref, "survey_date"]
+    if in_ref.empty:
+        raise ValueError(f"round_id {ref!r}: no household record of that round; rounds given: "
+                         f"{', '.join(sorted(records['round_id'].unique()))}")
+    previous = None
+    prev_docs = _previous_documents(docs)
+    if prev_docs:
+        before = model.indicators(prev_docs)
+        previous = pd.Series(model.predict_proba(before), index=before["household_id"].astype(str).to_numpy())
+    status = status_table(model, ind, records[["household_id", "village", "county"]], frames.events,
+                          reference_start=in_ref.min(), previous_risk=previous)
+    as_of = pd.to_datetime(ind["as_of"]).max().date().isoformat()
+    return build(status, as_of=as_of, model_version=str(model.model_version), listed=listed_from(model, ind),
+                 triggers=triggers, options=options, issued=issued)
