@@ -101,6 +101,14 @@ app.add_typer(outcomes_app, name="outcomes")
 app.command("cases")(cases_cmd)
 app.command("loop-report")(loop_report_cmd)
 
+from serving.worklist_cli import worklist_cmd  # noqa: E402
+
+app.command("worklist")(worklist_cmd)
+
+from features.catalogue_cli import catalogue_cmd  # noqa: E402
+
+app.command("catalogue")(catalogue_cmd)
+
 from serving.demo import demo_cmd  # noqa: E402
 
 app.command("demo")(demo_cmd)

@@ -1,7 +1,8 @@
 """``povwatch report``: field reports from the warehouse with the champion model.
 
 ``--household ID --out FILE.html`` writes one household's page; ``--village V --out DIR`` writes
-``DIR/index.html`` (the village list) and one ``DIR/<household>.html`` per household.
+``DIR/index.html`` (the village's worklist, as ``povwatch worklist`` lists it) and one ``DIR/<household>.html``
+per household.
 """
 
 from __future__ import annotations
@@ -46,13 +47,13 @@ def village_household_ids(warehouse, village: str, as_of) -> tuple[list[str], li
 def report_cmd(
     household: Annotated[str | None, typer.Option("--household", help="Household id: write its report to --out FILE.html.")] = None,
     village: Annotated[str | None, typer.Option("--village", help="Village name: write DIR/index.html and one page per household to --out DIR.")] = None,
-    as_of: Annotated[datetime | None, typer.Option("--as-of", formats=["%Y-%m-%d"], help="Assess as of this date (YYYY-MM-DD); default today.")] = None,
+    as_of: Annotated[datetime | None, typer.Option("--as-of", formats=["%Y-%m-%d"], help="Assess as of this date (YYYY-MM-DD); default: the newest round's as-of date (its last survey date), as `povwatch score` and `worklist`.")] = None,
     out: Annotated[Path | None, typer.Option("--out", help="FILE.html for --household (default report.html), a "
                                              "folder for --village (default reports/).")] = None,
     lang: Annotated[str, typer.Option("--lang", help="Report language: zh (default) or en.")] = "zh",
     warehouse: Annotated[Path, typer.Option("--warehouse", envvar="POVWATCH_WAREHOUSE", help="Warehouse folder.")] = Path("povwatch-data"),
 ) -> None:
-    """Per-household explanation reports, or a village list sorted by risk with a page per household."""
+    """Per-household explanation reports, or a village's worklist page with a page per household."""
     import pandas as pd
 
     from features.records import household_documents
@@ -65,10 +66,12 @@ def report_cmd(
         _fail("give exactly one of --household ID or --village NAME")
     if lang not in ("zh", "en"):
         _fail(f"--lang must be zh or en, got {lang!r}")
-    when = pd.Timestamp(as_of or datetime.now()).normalize()
     if out is None:
         out = Path("report.html") if household is not None else Path("reports")
     wh = require_rounds(warehouse)
+    from features.labels import round_as_of
+
+    when = pd.Timestamp(as_of).normalize() if as_of else pd.Timestamp(round_as_of(wh).iloc[-1]).normalize()
     model = require_model(warehouse, CHAMPION)
     lang_code: Literal["zh", "en"] = "zh" if lang == "zh" else "en"
     if household is not None:

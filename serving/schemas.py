@@ -32,6 +32,7 @@ from typing_extensions import NotRequired, TypedDict
 
 from features.contract import EVENTS, HOUSEHOLDS, MAX_ITEMS, MEMBERS, TABLES, Column, Table
 from features.documents import allowed
+from models.worklist import TriggerConfig, WorklistOptions
 
 MAX_HOUSEHOLDS = 20_000   # per /score call: a county's night run of >= 10,000 in one request, with room
 MAX_HISTORY = 50          # earlier rounds of one household
@@ -161,6 +162,18 @@ class ExplainRequest(_Strict):
     household: Household
 
 
+class WorklistRequest(_Strict):
+    """Household documents and the worklist options of ``povwatch worklist`` (same names, same defaults)."""
+
+    households: list[Household] = Field(min_length=1, max_length=MAX_HOUSEHOLDS)
+    options: WorklistOptions = Field(default_factory=WorklistOptions)
+    triggers: TriggerConfig = Field(default_factory=TriggerConfig)
+    round_id: str | None = Field(default=None, description="the round households should have a record of; "
+                                 "default: the round of the newest record. Older records are listed as stale.")
+    issued: Date | None = Field(default=None, description="date the list is issued (deadlines count from it); "
+                                "default today")
+
+
 class ReportRequest(_Strict):
     household: Household
     lang: Literal["zh", "en"] = "zh"
@@ -251,6 +264,10 @@ def _allowed(loc: Sequence[int | str], error_type: str) -> str:
         return f"a list of 1 to {MAX_HOUSEHOLDS:,} Household objects, each household_id once"
     if name == "lang":
         return "zh or en"
+    if "options" in loc:
+        return f"worklist options: {', '.join(WorklistOptions.model_fields)}"
+    if "triggers" in loc:
+        return f"trigger settings (null switches one off): {', '.join(TriggerConfig.model_fields)}"
     return "see the API schema at /docs.json"
 
 
@@ -308,5 +325,5 @@ def error_body(message: str, errors: list[dict[str, str]]) -> dict[str, Any]:
 
 
 __all__ = ["Record", "Member", "Event", "HistoryRound", "Household", "ScoreRequest", "ExplainRequest",
-           "ReportRequest", "ScoreResult", "ScoreResponse", "ExplainResponse", "ModelInfo", "ErrorResponse",
+           "ReportRequest", "WorklistRequest", "ScoreResult", "ScoreResponse", "ExplainResponse", "ModelInfo", "ErrorResponse",
            "errors_of", "error_body", "field_type", "MAX_HOUSEHOLDS", "TABLES"]

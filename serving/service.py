@@ -38,7 +38,7 @@ from starlette.routing import Route
 from features.documents import Problem, checked_frames
 from serving.document_warnings import document_warnings
 from serving.schemas import (ErrorResponse, ExplainRequest, ExplainResponse, Household, ModelInfo,
-                             ReportRequest, ScoreRequest, ScoreResponse, error_body, errors_of)
+                             ReportRequest, ScoreRequest, ScoreResponse, WorklistRequest, error_body, errors_of)
 from serving.outcomes_api import OutcomesRequest, OutcomesResponse
 from serving.tokens import Tokens
 
@@ -46,7 +46,8 @@ MAX_BODY_ENV = "POVWATCH_MAX_REQUEST_MB"
 DEFAULT_MAX_BODY_MB = 100          # ~20,000 households with members, a little history and events
 OPEN_PATHS = frozenset({"/healthz", "/livez", "/readyz", "/metrics"})
 REQUEST_MODELS: dict[str, type[BaseModel]] = {"/score": ScoreRequest, "/explain": ExplainRequest,
-                                              "/report": ReportRequest, "/outcomes": OutcomesRequest}
+                                              "/report": ReportRequest, "/outcomes": OutcomesRequest,
+                                              "/worklist": WorklistRequest}
 
 
 # ------------------------------------------------------------------------------------------ middleware
@@ -430,6 +431,25 @@ class Povwatch:
 
             self._cases = open_store(Path(os.environ.get("POVWATCH_WAREHOUSE", "povwatch-data")))
         return self._cases
+
+
+    @bentoml.api(route="/worklist", input_spec=WorklistRequest)
+    def worklist(self, households: list[Household], options: Any = None, triggers: Any = None,
+                 round_id: str | None = None, issued: str | None = None) -> Any:
+        """The worklist of the given households (channels, reasons, measures, deadlines) as JSON entries."""
+        from models.worklist import WorklistError
+        from serving.worklist_data import documents_worklist
+        from serving.worklist_output import to_records
+
+        frames, found = checked_frames(households, pd.Timestamp(date.today()))
+        if found:
+            return _problems_response(found, single=False)
+        try:
+            wl = documents_worklist(self.model, households, frames, options=options, triggers=triggers,
+                                    round_id=round_id, issued=date.fromisoformat(issued) if issued else date.today())
+        except (ValueError, WorklistError) as e:
+            return _domain_error(e)
+        return to_records(wl)
 
 
 Povwatch.add_asgi_middleware(ApiGuard, request_models=REQUEST_MODELS)

@@ -43,7 +43,7 @@ def fit_risk_model(X: pd.DataFrame, y: np.ndarray, split: TemporalSplit, cfg: Tr
     import lightgbm as lgb
 
     from models.calibration import Calibrator
-    from models.risk_model import RiskModel
+    from models.risk_model import RiskModel, training_medians
     from models.tiers import fit_thresholds
 
     params = lightgbm_params(cfg, list(X.columns))
@@ -61,7 +61,7 @@ def fit_risk_model(X: pd.DataFrame, y: np.ndarray, split: TemporalSplit, cfg: Tr
     tiers = fit_thresholds(calibrator.predict(margin_valid), high_share=cfg.tier_high_share,
                            medium_share=cfg.tier_medium_share)
     model = RiskModel(booster=booster, calibrator=calibrator, tier_thresholds=tiers,
-                      feature_names=list(X.columns), lines=lines)
+                      feature_names=list(X.columns), lines=lines, medians=training_medians(X[split.fit]))
     return FittedModel(model, best)
 
 
