@@ -91,8 +91,9 @@ class LightGBMScorer:
 # ---- the logistic scorecard
 
 class ScorecardScorer:
-    """A logistic scorecard: per numeric indicator, ``arcsinh`` of the value (median-imputed) standardised,
-    plus a missing flag; per categorical indicator, one column per known code. Margin = intercept + Σ w·z.
+    """A logistic scorecard: per numeric indicator, ``arcsinh`` of the value (median-imputed) standardised and
+    held within the range seen in fitting (a value beyond it scores as the edge: a monitoring line or an
+    income never seen cannot swing the score without bound), plus a missing flag; per categorical indicator, one column per known code. Margin = intercept + Σ w·z.
 
     ``spec`` is plain JSON (see ``fit_scorecard``): one entry per model feature, in matrix order.
     """
@@ -116,7 +117,8 @@ class ScorecardScorer:
                 blocks.append((x[:, None] == np.asarray(f["codes"], float)[None, :]).astype(float))
             else:
                 missing = np.isnan(x)
-                value = (np.arcsinh(np.where(missing, f["median"], x)) - f["center"]) / f["scale"]
+                value = np.clip((np.arcsinh(np.where(missing, f["median"], x)) - f["center"]) / f["scale"],
+                                f["low"], f["high"])
                 blocks.append(np.column_stack([value, missing.astype(float)]))
         return np.hstack(blocks) if blocks else np.zeros((len(X), 0))
 
@@ -163,10 +165,15 @@ def fit_scorecard(X: pd.DataFrame, y: np.ndarray, *, directions: dict[str, int],
         seen = x[~np.isnan(x)]
         median = float(np.median(seen)) if len(seen) else 0.0
         t = np.arcsinh(np.where(np.isnan(x), median, x))
-        scale = float(t.std()) or 1.0
-        features.append({"name": name, "type": "numeric", "median": median, "center": float(t.mean()), "scale": scale})
+        center, scale = float(t.mean()), float(t.std())
+        constant = scale <= 1e-9 * (1.0 + abs(center))  # nothing to learn from (e.g. one monitoring line)
+        scale = 1.0 if constant else scale
+        z = (t - center) / scale
+        features.append({"name": name, "type": "numeric", "median": median, "center": center, "scale": scale,
+                         "low": float(z.min()), "high": float(z.max())})
         sign = directions.get(name, 0)
-        bounds += [(0.0, None) if sign > 0 else (None, 0.0) if sign < 0 else (None, None), (None, None)]
+        value_bound = (0.0, 0.0) if constant else (0.0, None) if sign > 0 else (None, 0.0) if sign < 0 else (None, None)
+        bounds += [value_bound, (None, None)]
     Z = ScorecardScorer.design(features, arr)
     prior = float(np.log(y.mean() / (1 - y.mean())))
 

@@ -114,3 +114,15 @@ def test_unknown_kind_is_named(tmp_path: Path):
     (tmp_path / "scorer.json").write_text('{"kind": "forest"}')
     with pytest.raises(ValueError, match="unknown scorer kind 'forest'"):
         load_scorer(tmp_path)
+
+
+def test_scorecard_holds_unseen_values_at_the_edge_of_the_fitted_range():
+    """A monitoring line constant in the fit rows, and a new line at scoring time, must not swing the score."""
+    X, y = _table()
+    X["monitoring_line"] = 6000.0
+    card = fit_scorecard(X, y, directions=DIRECTIONS, categorical=["monitoring_type"])
+    later = X.assign(monitoring_line=7000.0, hardship_ratio=X["hardship_ratio"] * 100)
+    np.testing.assert_allclose(card.margin(later)[X["hardship_ratio"].notna()].max(),
+                               card.margin(X.assign(hardship_ratio=X["hardship_ratio"].max()))
+                               [X["hardship_ratio"].notna()].max(), atol=5.0)
+    assert np.isfinite(card.margin(later)).all() and np.abs(card.margin(later)).max() < 50

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from features.simulator.profiles import PROFILES, recorded, table_of
 from features.simulator.run import simulate
 from features.simulator.truth import DEFAULT_REPLICATES
 from features.simulator.writer import RoundWriter
@@ -23,18 +24,24 @@ def simulate_cmd(
     truth_replicates: Annotated[int, typer.Option(help="Monte Carlo re-simulations of the next year per "
                                 "household for true_risk; more is a sharper ceiling and slower.",
                                 min=1, max=4096)] = DEFAULT_REPLICATES,
+    profile: Annotated[str, typer.Option(help="What the survey records: 'full' (every contract column and "
+                       "reported events) or 'sparse' (required columns plus monitoring_type, no events, "
+                       "incomes rounded to 500 yuan: a thin panel).")] = "full",
 ) -> None:
     """Simulate survey rounds of rural households with known true risk of falling below the line."""
     if format not in ("parquet", "csv"):
         raise typer.BadParameter(f"expected parquet or csv; got {format!r}", param_hint="--format")
-    totals = {"households": 0, "members": 0, "events": 0}
-    with RoundWriter(out, format, zh) as w:  # type: ignore[arg-type]
+    if profile not in PROFILES:
+        raise typer.BadParameter(f"expected one of {', '.join(PROFILES)}; got {profile!r}", param_hint="--profile")
+    written = {t: table_of(t, profile) for t in ("households", "members", "events")}  # type: ignore[arg-type]
+    totals = {t: 0 for t, spec in written.items() if spec is not None}
+    with RoundWriter(out, format, zh, tables={t: s for t, s in written.items() if s is not None}) as w:  # type: ignore[arg-type]
         for r in simulate(households, rounds, seed, first_year, replicates=truth_replicates):
             for table in totals:
-                frame = getattr(r, table)
+                frame = recorded(table, getattr(r, table), profile)  # type: ignore[arg-type]
                 w.write(table, frame)
                 totals[table] += len(frame)
             w.write_truth(r.truth)
-            typer.echo(f"round {r.round_id}: {len(r.households):,} households, {len(r.members):,} members, "
-                       f"{len(r.events):,} events")
+            typer.echo(f"round {r.round_id}: {len(r.households):,} households, {len(r.members):,} members"
+                       + (f", {len(r.events):,} events" if "events" in totals else ""))
     typer.echo(f"wrote {', '.join(f'{n:,} {t}' for t, n in totals.items())} to {out} (+ truth.parquet)")
