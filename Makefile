@@ -7,12 +7,12 @@ export BENTOML_DO_NOT_TRACK := true
 export MLFLOW_DISABLE_TELEMETRY := true
 export DO_NOT_TRACK := true
 
-.PHONY: install system-deps test demo bench quality clean
+.PHONY: install system-deps test demo bench quality mlflow-server clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip uv
-	$(BIN)/uv pip install --python $(BIN)/python -e '.[dev]'
+	$(BIN)/uv pip install --compile-bytecode --python $(BIN)/python -e '.[dev]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -43,6 +43,13 @@ bench: install
 # Accuracy on 50k simulated households x 6 rounds: model vs baselines vs oracle (README "Quality").
 quality: install
 	$(BIN)/python -m bench.bench_quality
+
+# An MLflow tracking server over the warehouse's registry (mlflow.db, mlartifacts); then, in other shells,
+# export MLFLOW_TRACKING_URI=http://127.0.0.1:$(MLFLOW_PORT)  (see docs/scale.md)
+MLFLOW_PORT ?= 5000
+WAREHOUSE   ?= $(or $(POVWATCH_WAREHOUSE),povwatch-data)
+mlflow-server: install
+	$(BIN)/python -m training.tracking_server --warehouse $(WAREHOUSE) --port $(MLFLOW_PORT)
 
 clean:
 	rm -rf $(VENV) povwatch-data
