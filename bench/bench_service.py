@@ -133,7 +133,7 @@ def main() -> dict[str, float]:
 
     from models.explain import explain
     from serving.service import settle_garbage_collector
-    from training.registry import load_risk_model
+    from models.registry import load_risk_model
 
     warehouse = _warehouse()
     model = load_risk_model(warehouse)

@@ -25,7 +25,6 @@ from features.catalogue import RISK_GROUPS, by_name
 from models.measures import Measure, recommend
 from models.reasons import Lang, sentence
 from models.risk_model import RiskModel
-from models.tiers import assign
 
 Engine = Literal["lightgbm", "shap"]
 ADDITIVITY_TOLERANCE = 1e-6
@@ -60,6 +59,7 @@ class Explanation:
     as_of: str
     risk: float
     tier: str
+    eligible: bool       # False: already below the line at the as-of record (assistance now, not prediction)
     margin: float
     base_value: float
     contributions: dict[str, float]
@@ -98,12 +98,13 @@ class _Row(Mapping[str, float]):
 
 # ---- SHAP values
 
-def shap_contributions(model: RiskModel, X: pd.DataFrame, *, engine: Engine = "lightgbm") -> tuple[np.ndarray, np.ndarray]:
-    """Exact TreeSHAP values ``(n, features)`` and base values ``(n,)`` in log-odds for the feature matrix X."""
+def shap_contributions(model: RiskModel, indicators: pd.DataFrame, *,
+                       engine: Engine = "lightgbm") -> tuple[np.ndarray, np.ndarray]:
+    """Exact TreeSHAP values ``(n, features)`` and base values ``(n,)`` in log-odds for an indicator table."""
     if engine == "lightgbm":
-        raw = model.booster.predict(X, pred_contrib=True)
-        return raw[:, :-1], raw[:, -1]
+        return model.contributions(indicators)
     if engine == "shap":
+        X = model.matrix(indicators)
         import warnings
 
         import shap
@@ -151,35 +152,33 @@ def _top_positive(contrib: np.ndarray, top: int) -> np.ndarray:
 
 @dataclass
 class _Computed:
-    ids: np.ndarray
-    rounds: np.ndarray
+    scores: pd.DataFrame  # RiskModel.scores_from_margin
     as_of: list[str]
     contrib: np.ndarray
     base: np.ndarray
     margin: np.ndarray
-    risk: np.ndarray
-    tier: np.ndarray
     top: np.ndarray
     row_index: dict[str, int]
     values: np.ndarray
 
 
-def _compute(model: RiskModel, indicators: pd.DataFrame, top: int, engine: Engine) -> _Computed:
-    X = model.matrix(indicators)
-    contrib, base = shap_contributions(model, X, engine=engine)
-    margin = model.booster.predict(X, raw_score=True)
-    ids = indicators["household_id"].astype(str).to_numpy() if "household_id" in indicators else np.arange(len(X)).astype(str)
+def _compute(model: RiskModel, indicators: pd.DataFrame, top: int, engine: Engine,
+             margin: np.ndarray | None = None) -> _Computed:
+    if margin is None:
+        margin = model.margin(indicators)
+    contrib, base = shap_contributions(model, indicators, engine=engine)
+    scores = model.scores_from_margin(indicators, margin)
+    ids = (scores["household_id"].astype(str).to_numpy() if "household_id" in scores
+           else np.arange(len(indicators)).astype(str))
     check_additivity(contrib, base, margin, ids)
-    risk = model.calibrator.predict(margin)
-    rounds = indicators["round_id"].astype(str).to_numpy() if "round_id" in indicators else np.full(len(X), "")
     as_of = (pd.to_datetime(indicators["as_of"]).dt.strftime("%Y-%m-%d").tolist() if "as_of" in indicators
-             else [""] * len(X))
+             else [""] * len(indicators))
     # Sentences may quote any catalogue indicator in the table, not only the model's features.
     cols = [c for c in indicators.columns if c not in ("household_id", "round_id", "survey_date", "as_of")
             and pd.api.types.is_numeric_dtype(indicators[c])]
     values = indicators[cols].to_numpy(dtype="float64", na_value=np.nan)
-    return _Computed(ids, rounds, as_of, contrib, base, margin, risk, assign(risk, model.tier_thresholds),
-                     _top_positive(contrib, 2 * top + 2), {c: i for i, c in enumerate(cols)}, values)
+    return _Computed(scores, as_of, contrib, base, margin, _top_positive(contrib, 2 * top + 2),
+                     {c: i for i, c in enumerate(cols)}, values)
 
 
 # Indicators of income after rigid spending: the risk they flag is caused by the spending they subtract.
@@ -221,6 +220,10 @@ def explain(model: RiskModel, indicators: pd.DataFrame, *, top: int = 3, engine:
     group_order = np.argsort(-group_sums, axis=1, kind="stable")
     groups_of = [by_name(n).risk_group for n in names]
     capable = c.row_index.get("capable_workers")
+    n = len(c.contrib)
+    ids = c.scores["household_id"].astype(str).to_numpy() if "household_id" in c.scores else np.arange(n).astype(str)
+    rounds = c.scores["round_id"].astype(str).to_numpy() if "round_id" in c.scores else np.full(n, "")
+    risk, tier, elig = c.scores["risk"].to_numpy(), c.scores["tier"].to_numpy(), c.scores["eligible"].to_numpy()
     out = []
     for i in range(len(c.contrib)):
         row = _Row(c.row_index, c.values[i])
@@ -231,8 +234,8 @@ def explain(model: RiskModel, indicators: pd.DataFrame, *, top: int = 3, engine:
         labour = bool(capable is not None and c.values[i, capable] > 0)
         measures = list(_recommend(measure_groups(reasons, row), labour))
         out.append(Explanation(
-            household_id=str(c.ids[i]), round_id=str(c.rounds[i]), as_of=c.as_of[i], risk=float(c.risk[i]),
-            tier=str(c.tier[i]), margin=float(c.margin[i]), base_value=float(c.base[i]),
+            household_id=str(ids[i]), round_id=str(rounds[i]), as_of=c.as_of[i], risk=float(risk[i]),
+            tier=str(tier[i]), eligible=bool(elig[i]), margin=float(c.margin[i]), base_value=float(c.base[i]),
             contributions=dict(zip(names, c.contrib[i].tolist())), groups=groups, reasons=reasons,
             measures=measures))
     return out
@@ -252,15 +255,24 @@ def _pick(candidates, names: list[str], row: "_Row", top: int) -> list[tuple[int
     return picked
 
 
-def reason_columns(model: RiskModel, indicators: pd.DataFrame, *, top: int = 3, lang: Lang = "zh") -> pd.DataFrame:
-    """``reason_1..reason_<top>`` sentences per indicator row (blank where fewer risk-raising factors), with a
-    fresh 0..n-1 index like ``RiskModel.score_indicators`` so the two line up column-wise."""
-    c = _compute(model, indicators, top, "lightgbm")
+REASON_FIELDS = ("indicator", "group", "value", "text")
+
+
+def reason_table(model: RiskModel, indicators: pd.DataFrame, margin: np.ndarray | None = None, *, top: int = 3,
+                 lang: Lang = "zh") -> pd.DataFrame:
+    """``reason_<k>_indicator, reason_<k>_group, reason_<k>_value, reason_<k>_text`` for k = 1..top per
+    indicator row (index 0..n-1, blank/NaN where fewer risk-raising factors): the reasons of ``explain``
+    without building an Explanation per household. ``margin``: the one ``RiskModel.score`` computed."""
+    c = _compute(model, indicators, top, "lightgbm", margin)
     names = model.feature_names
-    cols: dict[str, list[str]] = {f"reason_{k + 1}": [] for k in range(top)}
+    cols: dict[str, list[Any]] = {f"reason_{k + 1}_{f}": [] for k in range(top) for f in REASON_FIELDS}
     for i in range(len(c.contrib)):
         row = _Row(c.row_index, c.values[i])
         chosen = [j for j, _ in _pick(c.top[i], names, row, top)]
         for k in range(top):
-            cols[f"reason_{k + 1}"].append(sentence(names[chosen[k]], row, lang) if k < len(chosen) else "")
-    return pd.DataFrame(cols)
+            name = names[chosen[k]] if k < len(chosen) else None
+            cols[f"reason_{k + 1}_indicator"].append(name or "")
+            cols[f"reason_{k + 1}_group"].append(by_name(name).risk_group if name else "")
+            cols[f"reason_{k + 1}_value"].append(row.get(name) if name else np.nan)
+            cols[f"reason_{k + 1}_text"].append(sentence(name, row, lang) if name else "")
+    return pd.DataFrame(cols).astype({f"reason_{k + 1}_value": "float64" for k in range(top)})

@@ -54,7 +54,7 @@ def run(args: list[str], env: dict[str, str] | None = None, ok: tuple[int, ...] 
 def _trained_on_current_data(warehouse: Path) -> str | None:
     """The champion's version if its run saw exactly the warehouse as it is now, else None."""
     from features.warehouse import Warehouse
-    from training import registry
+    from models import registry
     from training.train import fingerprint
 
     if not (warehouse / "mlflow.db").exists() and not os.environ.get("MLFLOW_TRACKING_URI"):
@@ -152,6 +152,7 @@ def demo(settings: DemoSettings) -> None:
     scores_path = wh / "scores" / f"round-{newest}.csv"
     run(["score", "--round", newest, "--warehouse", str(wh), "--out", str(scores_path)], env)
     scores = pd.read_csv(scores_path, dtype={"household_id": str})
+    scores = scores[scores["eligible"] & ~scores["stale"]]  # households of the newest round that can still fall
     top = scores.iloc[0]["household_id"]
     # the service round trip uses a household just below the high tier: the one a new shock may push over
     medium = scores[scores["tier"] == "medium"]

@@ -56,7 +56,7 @@ def report_cmd(
     from features.records import household_documents
     from features.warehouse import Warehouse
     from serving.reports import render_household_report, render_village_report
-    from training.registry import RegistryError, load_risk_model
+    from models.registry import RegistryError, load_risk_model
 
     if (household is None) == (village is None):
         _fail("give exactly one of --household ID or --village NAME")

@@ -60,7 +60,15 @@ TEXT: dict[str, tuple[str, str]] = {
                    "cadres, who verify on the spot."),
     "rank": ("序号", "#"), "top_reason": ("首要风险提示", "Main reason"), "report": ("报告", "Report"),
     "households": ("户数", "households"), "open": ("查看", "open"),
-    "summary": ("共 {n} 户；高风险 {high} 户，中风险 {medium} 户。", "{n} households; {high} high, {medium} medium risk."),
+    "summary": ("共 {n} 户；高风险 {high} 户，中风险 {medium} 户；已低于监测标准 {below} 户（排在最后，需立即帮扶）。",
+                "{n} households; {high} high, {medium} medium risk; {below} already below the line (listed last: "
+                "they need assistance now)."),
+    "below_line": ("已低于监测标准", "below the line"),
+    "below_line_note": ("本户在评估日期的扣除刚性支出后人均收入已低于监测标准：应立即按程序纳入监测帮扶，而非等待风险预警。"
+                        "上面的风险概率仅供参考。",
+                        "At the assessment date this household's income after rigid spending is already below the "
+                        "monitoring line: it needs assistance now, not an early warning. The risk above is for "
+                        "reference only."),
 }
 INCOME_ROWS = ("wage_income", "public_job_income", "operating_income", "operating_expense", "property_income",
                "transfer_income", "dibao_income", "pension_income", "eco_compensation")
@@ -164,7 +172,7 @@ def trend(model: RiskModel, doc: Mapping[str, Any]) -> list[dict[str, Any]]:
     # depend on the id), instead of one call per round.
     batch = [_renamed(d, f"trend-{k}") for k, (_, d) in enumerate(docs)]
     ind = model.indicators(batch)
-    risk = model.predict_proba(ind)
+    risk = model.score(ind)["risk"].to_numpy()
     return [{"label": label, "risk": float(risk[k]),
              "net_income_ratio": float(ind["net_income_ratio"].iloc[k]) if "net_income_ratio" in ind else None,
              "hardship_ratio": float(ind["hardship_ratio"].iloc[k]) if "hardship_ratio" in ind else None}
@@ -226,7 +234,7 @@ def render_household_report(model: RiskModel, doc: dict, *, lang: Lang = "zh") -
     area = " · ".join(str(record.get(k)) for k in ("province", "county", "township") if record.get(k))
     return _env().get_template("household.html").render(
         t=t, lang=lang, ex=ex, record=record, area=area, model_version=model.model_version or "—",
-        risk_pct=f"{ex.risk * 100:.1f}%", tier=ex.tier, tier_label=_tier(ex.tier, lang), charts=charts,
+        risk_pct=f"{ex.risk * 100:.1f}%", risk_exact=repr(ex.risk), tier=ex.tier, tier_label=_tier(ex.tier, lang), charts=charts,
         reasons=[r.zh if lang == "zh" else r.en for r in ex.reasons],
         reason_groups=[_group_label(r.risk_group, lang) for r in ex.reasons], measures=_measures(ex, record, lang),
         members=_members(doc, lang, t), income=income, spending=spending, events=_events(doc, lang))
@@ -239,7 +247,8 @@ def _group_label(code: str, lang: Lang) -> str:
 
 
 def village_rows(model: RiskModel, docs: Sequence[dict], lang: Lang) -> list[dict[str, Any]]:
-    """One row per household, highest risk first (ties by household id)."""
+    """One row per household: those that can still fall first, by risk (ties by household id), then those
+    already below the line (the order of ``povwatch score``)."""
     if not docs:
         return []
     ind = model.indicators(docs)
@@ -247,10 +256,11 @@ def village_rows(model: RiskModel, docs: Sequence[dict], lang: Lang) -> list[dic
     for ex in explain(model, ind, top=1):
         top = ex.reasons[0] if ex.reasons else None
         rows.append({"household_id": ex.household_id, "risk": ex.risk, "risk_pct": f"{ex.risk * 100:.1f}%",
-                     "tier": ex.tier, "tier_label": _tier(ex.tier, lang),
+                     "risk_exact": repr(ex.risk), "eligible": ex.eligible, "tier": ex.tier,
+                     "tier_label": _tier(ex.tier, lang),
                      "reason": (top.zh if lang == "zh" else top.en) if top else "",
                      "group": _group_label(top.risk_group, lang) if top else ""})
-    return sorted(rows, key=lambda r: (-r["risk"], r["household_id"]))
+    return sorted(rows, key=lambda r: (not r["eligible"], -r["risk"], r["household_id"]))
 
 
 def render_village_report(model: RiskModel, docs: list[dict], *, lang: Lang = "zh",
@@ -263,8 +273,9 @@ def render_village_report(model: RiskModel, docs: list[dict], *, lang: Lang = "z
         r["link"] = links.get(r["household_id"])
     villages = sorted({str(d["record"].get("village")) for d in docs})
     as_of = sorted({str(d.get("as_of") or "")[:10] for d in docs} - {""})
-    counts = pd.Series([r["tier"] for r in rows], dtype="object").value_counts()
-    summary = t["summary"].format(n=len(rows), high=int(counts.get("high", 0)), medium=int(counts.get("medium", 0)))
+    counts = pd.Series([r["tier"] for r in rows if r["eligible"]], dtype="object").value_counts()
+    summary = t["summary"].format(n=len(rows), high=int(counts.get("high", 0)), medium=int(counts.get("medium", 0)),
+                                  below=sum(not r["eligible"] for r in rows))
     return _env().get_template("village.html").render(
         t=t, lang=lang, rows=rows, village=" / ".join(villages) or "—", as_of=", ".join(as_of) or "—",
         model_version=model.model_version or "—", summary=summary)

@@ -151,6 +151,8 @@ class ScoreResult(BaseModel):
     as_of: str = Field(description="the date the household was scored at, YYYY-MM-DD")
     risk: float = Field(ge=0, le=1, description="calibrated probability of falling below the line by next round")
     tier: str
+    eligible: bool = Field(description="False when the household is already below the line at its as-of "
+                                       "record: it needs assistance now; its risk is still given")
     model_version: str
 
 
@@ -168,6 +170,7 @@ class ExplainResponse(BaseModel):
     model_version: str
     risk: float
     tier: str
+    eligible: bool
 
 
 class ModelInfo(BaseModel):

@@ -39,7 +39,7 @@ def serve_env(warehouse: Path, workers: int, base: dict[str, str] | None = None)
 
 def check_model(warehouse: Path, alias: str) -> str:
     """The version behind ``alias``, or a message naming what is missing (raises ``typer.Exit(1)``)."""
-    from training.registry import MODEL_NAME, RegistryError, connect, quiet_telemetry, resolve, tracking_uri
+    from models.registry import MODEL_NAME, RegistryError, connect, quiet_telemetry, resolve, tracking_uri
 
     quiet_telemetry()
     if not os.environ.get("MLFLOW_TRACKING_URI") and not (warehouse / "mlflow.db").exists():

@@ -36,7 +36,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from features.documents import Problem, checked_frames
+from features.documents import DocumentFrames, Problem, checked_frames
+from features.indicators.records import indicators_of_frames
+from models.scoring import score_partition
 from serving.schemas import (ErrorResponse, ExplainRequest, ExplainResponse, Household, ModelInfo,
                              ReportRequest, ScoreRequest, ScoreResponse, error_body, errors_of)
 
@@ -262,7 +264,7 @@ class Povwatch:
     """The champion RiskModel behind HTTP."""
 
     def __init__(self) -> None:
-        from training.registry import CHAMPION, load_risk_model
+        from models.registry import CHAMPION, load_risk_model
 
         quiet_rejections()
         warehouse = Path(os.environ.get("POVWATCH_WAREHOUSE", "povwatch-data"))
@@ -274,7 +276,7 @@ class Povwatch:
         # on a booster loaded from a file crashes LightGBM 4.7, so it is not done here.)
 
     def model_info(self) -> ModelInfo:
-        from training.registry import MODEL_NAME
+        from models.registry import MODEL_NAME
 
         meta = self.model.metadata
         return ModelInfo(name=MODEL_NAME, version=str(self.model.model_version), alias=self.alias,
@@ -283,27 +285,37 @@ class Povwatch:
                          training_rounds=[str(r) for r in meta.get("split", {}).get("training_rounds", [])],
                          metrics=_finite(meta.get("metrics", {})), features=list(self.model.feature_names))
 
-    def _indicators(self, households: list[Household], *, single: bool) -> pd.DataFrame | JSONResponse:
-        """Indicators of valid households, or the response that says what is wrong with them."""
+    def _frames(self, households: list[Household], *, single: bool) -> DocumentFrames | JSONResponse:
+        """The households as contract frames, or the response that says what is wrong with them."""
         frames, found = checked_frames(households, pd.Timestamp(date.today()))
-        if found:
-            return _problems_response(found, single=single)
+        return _problems_response(found, single=single) if found else frames
+
+    def _indicators(self, households: list[Household], *, single: bool) -> pd.DataFrame | JSONResponse:
+        """Indicators of valid households (request order), or the response that says what is wrong."""
+        frames = self._frames(households, single=single)
+        if isinstance(frames, JSONResponse):
+            return frames
         try:
-            return self.model.indicators_of_frames(frames)
+            return indicators_of_frames(frames, lines=self.model.lines)
         except ValueError as e:
             return _domain_error(e)
 
     @bentoml.api(route="/score", input_spec=ScoreRequest, output_spec=ScoreResponse)
     def score(self, households: list[Household]) -> ScoreResponse | JSONResponse:
-        """Risk and tier of each household at its as-of date (default today), in request order."""
-        ind = self._indicators(households, single=False)
-        if isinstance(ind, JSONResponse):
-            return ind
-        scored = self.model.score_indicators(ind)
+        """Risk, tier and eligibility of each household at its as-of date (default today), in request order."""
+        frames = self._frames(households, single=False)
+        if isinstance(frames, JSONResponse):
+            return frames
+        try:
+            scored = score_partition(frames.records, frames.members, frames.events, None, frames.as_of, self.model)
+        except ValueError as e:
+            return _domain_error(e)
+        scored = scored.iloc[pd.Index(scored["household_id"]).get_indexer(frames.as_of.index)]
         as_of = scored["as_of"].dt.strftime("%Y-%m-%d")
-        results = [{"household_id": h, "as_of": a, "risk": float(r), "tier": str(t),
+        results = [{"household_id": h, "as_of": a, "risk": float(r), "tier": str(t), "eligible": bool(e),
                     "model_version": str(self.model.model_version)}
-                   for h, a, r, t in zip(scored["household_id"], as_of, scored["risk"], scored["tier"])]
+                   for h, a, r, t, e in zip(scored["household_id"], as_of, scored["risk"], scored["tier"],
+                                            scored["eligible"])]
         return ScoreResponse.model_validate({"results": results, "model_version": str(self.model.model_version),
                                              "count": len(results)})
 

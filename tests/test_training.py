@@ -15,13 +15,13 @@ from training.metrics import METRIC_NAMES
 
 
 def _client(warehouse: Path):
-    from training import registry
+    from models import registry
 
     return registry.connect(warehouse)
 
 
 def test_run_logs_every_metric_for_model_and_baselines(trained_warehouse: Path):
-    from training import registry
+    from models import registry
 
     client = _client(trained_warehouse)
     ref = registry.resolve(client, registry.CHAMPION)
@@ -43,7 +43,7 @@ def test_run_logs_every_metric_for_model_and_baselines(trained_warehouse: Path):
 
 
 def test_first_model_is_champion_and_challenger(trained_warehouse: Path):
-    from training import registry
+    from models import registry
 
     client = _client(trained_warehouse)
     assert registry.resolve(client, "champion").version == registry.resolve(client, "challenger").version
@@ -80,7 +80,7 @@ out[["risk", "tier"]].to_parquet("{tmp_path / 'out.parquet'}")
 """
     subprocess.run([sys.executable, "-c", code], check=True, timeout=300)
     fresh = pd.read_parquet(tmp_path / "out.parquet")
-    here = champion_model.score_indicators(ind)
+    here = champion_model.score(ind)
     pd.testing.assert_series_equal(fresh["risk"], here["risk"], check_exact=False, rtol=1e-12)
     assert (fresh["tier"].to_numpy() == here["tier"].to_numpy()).all()
 
@@ -97,7 +97,7 @@ def test_promote_refuses_a_worse_model_and_force_records_who(fresh_warehouse: Pa
     from typer.testing import CliRunner
 
     from serving.cli import app
-    from training import registry
+    from models import registry
 
     invoke(["train", "--warehouse", str(fresh_warehouse), "--config", str(train_config_file)])
     bad = tmp_path / "bad.json"
@@ -146,7 +146,7 @@ def test_train_refuses_a_bad_config_before_any_compute(tmp_path: Path):
 def test_each_warehouse_keeps_its_own_registry_in_one_process(trained_warehouse: Path, tmp_path: Path):
     import os
 
-    from training import registry
+    from models import registry
 
     other = registry.connect(tmp_path / "other")
     assert other.get_experiment_by_name("povwatch").artifact_location == (tmp_path / "other" / "mlartifacts").resolve().as_uri()

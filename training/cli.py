@@ -50,7 +50,7 @@ def promote_cmd(
 ) -> None:
     """Move @champion to the @challenger if it is not worse on the newest labelled round."""
     from training.promote import promote
-    from training.registry import RegistryError
+    from models.registry import RegistryError
     from training.splits import SplitError
 
     try:

@@ -49,7 +49,7 @@ def gate_comparison(warehouse_root: Path, champion, challenger) -> tuple[dict[st
     y = rows["falls_below_line"].to_numpy(float)
     out: dict[str, dict[str, float]] = {}
     for name, model in (("champion", champion), ("challenger", challenger)):
-        m = metric_table(y, model.predict_proba(rows))
+        m = metric_table(y, model.score(rows)["risk"].to_numpy())
         for metric in GATE_METRICS:
             out.setdefault(metric, {})[name] = m[metric]
     return out, rid
@@ -57,7 +57,7 @@ def gate_comparison(warehouse_root: Path, champion, challenger) -> tuple[dict[st
 
 def promote(warehouse_root: Path, *, force: bool = False) -> PromotionResult:
     from models.risk_model import ModelFeatureMismatch
-    from training import registry
+    from models import registry
 
     client = registry.connect(warehouse_root)
     challenger = registry.resolve(client, registry.CHALLENGER)

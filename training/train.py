@@ -173,7 +173,8 @@ def _log_run(wh, cfg, model, split_info, table, metrics, slices, examples, split
     import mlflow
 
     from models.pyfunc import ARTIFACT_KEY, CODE_FILE
-    from training import plots, registry
+    from models import registry
+    from training import plots
     from training.model_card import model_card
 
     client = registry.connect(wh.root)
@@ -199,7 +200,7 @@ def _log_run(wh, cfg, model, split_info, table, metrics, slices, examples, split
         mlflow.log_dict({"features": catalogue}, "feature_catalogue.json")
         table.to_csv(tmp / "metrics_table.csv")
         slices.to_csv(tmp / "slices.csv", index=False)
-        contrib = model.booster.predict(test_X.iloc[:5000], pred_contrib=True)[:, :-1]
+        contrib, _ = model.contributions(test_X.iloc[:5000])
         importance = pd.Series(np.abs(contrib).mean(axis=0), index=model.feature_names)
         importance.sort_values(ascending=False).to_csv(tmp / "shap_importance.csv", header=["mean_abs_shap"])
         plots.calibration_plot(test_y, scores["model"], tmp / "calibration.png")
