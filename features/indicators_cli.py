@@ -2,59 +2,47 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from features.warehouse import DEFAULT_WAREHOUSE
+from features.options import WAREHOUSE, AsOfOption, RoundOption, WarehouseOption
 
 
 def features_cmd(
-    round: Annotated[str | None, typer.Option(
-        "--round", help="Round id: indicators at the round's as-of date (its last survey date).")] = None,
-    as_of: Annotated[datetime | None, typer.Option(
-        "--as-of", formats=["%Y-%m-%d"], help="As-of date YYYY-MM-DD: the latest record at that date plus the "
-                                              "events reported since.")] = None,
-    warehouse: Annotated[Path, typer.Option(
-        help="Warehouse folder.", envvar="POVWATCH_WAREHOUSE")] = Path(DEFAULT_WAREHOUSE),
+    round: RoundOption = None,
+    as_of: AsOfOption = None,
+    warehouse: WarehouseOption = WAREHOUSE,
     out: Annotated[Path, typer.Option(
         "--out", help="Output file: .csv or .parquet. Columns: household_id, round_id, survey_date, as_of, the "
                       "catalogue indicators, eligible, falls_below_line (empty until the next round is "
                       "surveyed), label_round_id, label_date, county, village, household_type, "
                       "is_monitored.")] = Path("features.parquet"),
 ) -> None:
-    """Export the point-in-time indicator table for analysts (exactly one of --round / --as-of)."""
-    import pandas as pd
-
-    from features.labels import build_examples, round_as_of
+    """Export the point-in-time indicator table for analysts (one of --round / --as-of; neither: the latest
+    survey date in the warehouse)."""
+    from features.as_of import resolve_as_of
+    from features.labels import build_examples
+    from features.tables import check_table_path, write_table
     from features.warehouse import Warehouse
 
-    if (round is None) == (as_of is None):
-        raise typer.BadParameter("give exactly one of --round R or --as-of YYYY-MM-DD")
-    suffix = out.suffix.lower()
-    if suffix not in (".csv", ".parquet"):
-        raise typer.BadParameter(f"--out {out}: expected a .csv or .parquet file name")
+    try:
+        check_table_path(out)
+    except ValueError as e:
+        raise typer.BadParameter(str(e), param_hint="--out") from e
     wh = Warehouse(warehouse)
-    if round is not None:
-        rounds = round_as_of(wh)
-        if round not in rounds.index:
-            known = ", ".join(rounds.index) or "none (ingest or simulate first)"
-            raise typer.BadParameter(f"--round {round!r} is not in warehouse {warehouse}; rounds: {known}")
-        date = pd.Timestamp(rounds[round])
-    else:
-        date = pd.Timestamp(as_of).normalize()
+    try:
+        date = resolve_as_of(wh, round, as_of).date
+    except ValueError as e:
+        raise typer.BadParameter(str(e)) from e
     try:
         table = build_examples(wh, [date])
     except ValueError as e:
-        typer.echo(f"features: {e}", err=True)
-        raise typer.Exit(code=2) from e
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if suffix == ".csv":
-        table.to_csv(out, index=False)
-    else:
-        table.to_parquet(out, index=False)
+        from serving.exit_codes import fail
+
+        fail(f"features: {e}")
+    write_table(table, out)
     labelled = int(table["falls_below_line"].notna().sum())
     typer.echo(f"{len(table)} households at {date.date()}: {len(table.columns)} columns, "
                f"{labelled} with a known outcome -> {out}")

@@ -25,7 +25,6 @@ import pandas as pd
 from features.canonical import cast, empty_frame
 from features.derived import default_lines
 
-DEFAULT_WAREHOUSE = "povwatch-data"
 DATA_FILE = "data.parquet"
 # Rows are sorted by key (household_id first), so row-group statistics let a reader of a household-id range
 # skip the rest of a partition (batch scoring reads the warehouse chunk by chunk).
@@ -34,8 +33,10 @@ IdRange = tuple[str, str]
 
 
 def default_root() -> Path:
-    """``$POVWATCH_WAREHOUSE`` or ``./povwatch-data``."""
-    return Path(os.environ.get("POVWATCH_WAREHOUSE", DEFAULT_WAREHOUSE))
+    """``$POVWATCH_WAREHOUSE`` or ``./povwatch-data`` (``features.settings``)."""
+    from features.settings import warehouse
+
+    return warehouse()
 
 
 def partition_name(key: str, value: object) -> str:

@@ -1,7 +1,7 @@
 """The MLflow pyfunc wrapper of RiskModel: what the registry stores and every caller loads.
 
 ``predict`` takes either an indicator table (the Spark path: features per partition, then
-``mlflow.pyfunc.spark_udf``) or a frame with a ``household`` column of DESIGN "Household" JSON documents
+``mlflow.pyfunc.spark_udf``) or a frame with a ``household`` column of "Household" JSON documents
 (the whole path from raw records). It returns ``RiskModel.score``'s columns (risk, tier, eligible, ...) and
 ``margin``;
 with ``params={"output": "risk"}`` only the risk, for ``spark_udf(result_type="double")``.

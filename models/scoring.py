@@ -13,15 +13,16 @@ from features.indicators.build import AsOf
 
 def score_partition(households: pd.DataFrame, members: pd.DataFrame, events: pd.DataFrame,
                     lines: pd.DataFrame | None, as_of: AsOf, model, *, explain_top: int = 0, lang: str = "zh",
-                    scored_round: str | None = None) -> pd.DataFrame:
+                    round_start: pd.Timestamp | None = None) -> pd.DataFrame:
     """``RiskModel.score`` columns for every household of the partition with a record known at ``as_of``
     (one date, or a Series of dates by household_id), sorted by household_id.
 
     ``lines``: the monitoring lines to compute indicators with; None uses the model's own (the lines it was
-    trained with — what scoring should use unless a county's table is newer). ``scored_round``: the round
-    being scored, for ``stale`` (see ``features.as_of``). ``explain_top``: reasons per household (0: none).
+    trained with — what scoring should use unless a county's table is newer). ``round_start``: the first
+    survey date of the reference round, for ``stale`` (see ``features.as_of``). ``explain_top``: reasons per
+    household (0: none).
     """
     from features.indicators import build_indicators
 
     indicators = build_indicators(households, members, events, model.lines if lines is None else lines, as_of)
-    return model.score(indicators, explain_top=explain_top, lang=lang, scored_round=scored_round)
+    return model.score(indicators, explain_top=explain_top, lang=lang, round_start=round_start)

@@ -19,10 +19,11 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from features.derived import hardship_income_pc, monitoring_line, net_income
+from features.settings import warehouse as default_warehouse
 from features.warehouse import Warehouse
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-WAREHOUSE = Path(os.environ.get("POVWATCH_WAREHOUSE", "povwatch-data"))
+WAREHOUSE = default_warehouse()  # $POVWATCH_WAREHOUSE or ./povwatch-data
 wh = Warehouse(WAREHOUSE)
 rounds = wh.rounds()
 rounds"""),

@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
-import pandas as pd
 import typer
+
+from features.options import WAREHOUSE, WarehouseOption
 
 READY_TIMEOUT_S = 120
 
@@ -91,9 +92,10 @@ def _wait_ready(url: str, proc: subprocess.Popen, timeout: float = READY_TIMEOUT
     raise SystemExit(f"the service was not ready within {timeout:.0f} s")
 
 
-def service_round_trip(warehouse: Path, household_id: str, as_of: pd.Timestamp) -> tuple[float, float]:
+def service_round_trip(warehouse: Path, household_id: str, as_of: "pd.Timestamp") -> tuple[float, float]:  # noqa: F821
     """Start the service, score one household without and with a fresh hospitalisation, stop it."""
     import httpx
+    import pandas as pd
 
     from features.records import household_documents
     from features.warehouse import Warehouse
@@ -129,6 +131,8 @@ def service_round_trip(warehouse: Path, household_id: str, as_of: pd.Timestamp) 
 
 
 def demo(settings: DemoSettings) -> None:
+    import pandas as pd
+
     from features.labels import round_as_of
     from features.warehouse import Warehouse
 
@@ -178,8 +182,7 @@ Where everything is:
 
 
 def demo_cmd(
-    warehouse: Annotated[Path, typer.Option("--warehouse", envvar="POVWATCH_WAREHOUSE",
-                                            help="Warehouse folder to build (reused when it exists).")] = Path("povwatch-data"),
+    warehouse: WarehouseOption = WAREHOUSE,
     households: Annotated[int, typer.Option("--households", min=200, help="Households to simulate.")] = 20_000,
     rounds: Annotated[int, typer.Option("--rounds", min=3, help="Yearly survey rounds to simulate.")] = 5,
     seed: Annotated[int, typer.Option("--seed", help="Simulator seed.")] = 2026,

@@ -16,6 +16,9 @@ from typing import Annotated, Optional
 
 import typer
 
+from features import settings
+from features.options import ALIAS, WAREHOUSE, AliasOption, WarehouseOption
+
 SERVICE = "serving.service:Povwatch"
 SERVICE_NAME = "povwatch"  # the name in @bentoml.service, for BENTOML_CONFIG_OPTIONS
 
@@ -24,11 +27,11 @@ def serve_env(warehouse: Path, workers: int, base: dict[str, str] | None = None)
     """The child's environment: telemetry off, registry and BentoML home in the warehouse, thread budget."""
     env = dict(os.environ if base is None else base)
     env.update({"BENTOML_DO_NOT_TRACK": "true", "MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true",
-                "POVWATCH_WAREHOUSE": str(warehouse.resolve())})
+                settings.WAREHOUSE_ENV: str(warehouse.resolve())})
     env.setdefault("BENTOML_HOME", str(warehouse.resolve() / "bentoml"))
-    threads = max(1, (os.cpu_count() or 1) // workers)
-    env.setdefault("POVWATCH_NUM_THREADS", str(threads))
-    env["OMP_NUM_THREADS"] = env["POVWATCH_NUM_THREADS"]  # LightGBM predicts with OpenMP's thread count
+    given = env.get(settings.NUM_THREADS_ENV)
+    env[settings.NUM_THREADS_ENV] = given or str(settings.num_threads(workers))
+    env["OMP_NUM_THREADS"] = env[settings.NUM_THREADS_ENV]  # LightGBM predicts with OpenMP's thread count
     options = [f"services.{SERVICE_NAME}.workers={workers}",
                f"services.{SERVICE_NAME}.logging.access.enabled=false"]
     env["BENTOML_CONFIG_OPTIONS"] = " ".join(filter(None, [env.get("BENTOML_CONFIG_OPTIONS", ""), *options]))
@@ -38,23 +41,18 @@ def serve_env(warehouse: Path, workers: int, base: dict[str, str] | None = None)
 
 
 def check_model(warehouse: Path, alias: str) -> str:
-    """The version behind ``alias``, or a message naming what is missing (raises ``typer.Exit(1)``)."""
+    """The version behind ``alias``, or one line naming what is missing (exit 2, ``serving.exit_codes``)."""
+    from serving.exit_codes import fail
     from models.registry import MODEL_NAME, RegistryError, connect, quiet_telemetry, resolve, tracking_uri
 
     quiet_telemetry()
-    if not os.environ.get("MLFLOW_TRACKING_URI") and not (warehouse / "mlflow.db").exists():
-        typer.echo(f"error: no model registry in {warehouse} (no mlflow.db); run `povwatch train --warehouse "
-                   f"{warehouse}` first, or set MLFLOW_TRACKING_URI", err=True)
-        raise typer.Exit(1)
     try:
-        return resolve(connect(warehouse), alias).version
+        return resolve(connect(warehouse, create=False), alias).version
     except RegistryError as e:
-        typer.echo(f"error: {e}", err=True)
-        raise typer.Exit(1) from e
+        fail(str(e))
     except Exception as e:  # an unreadable store: say which, without a traceback
-        typer.echo(f"error: cannot read the registry at {tracking_uri(warehouse)} for {MODEL_NAME}@{alias}: "
-                   f"{type(e).__name__}: {e}", err=True)
-        raise typer.Exit(1) from e
+        fail(f"cannot read the registry at {tracking_uri(warehouse)} for {MODEL_NAME}@{alias}: "
+             f"{type(e).__name__}: {e}")
 
 
 def serve_cmd(
@@ -63,22 +61,24 @@ def serve_cmd(
     port: Annotated[int, typer.Option(help="TCP port.", min=1, max=65535)] = 3000,
     workers: Annotated[int, typer.Option(help="Worker processes; each gets cores // workers LightGBM threads.",
                                          min=1, max=64)] = 1,
-    warehouse: Annotated[Path, typer.Option(help="Warehouse whose registry holds the champion.",
-                                            envvar="POVWATCH_WAREHOUSE")] = Path("povwatch-data"),
-    alias: Annotated[str, typer.Option(help="Registry alias to serve.")] = "champion",
+    warehouse: WarehouseOption = WAREHOUSE,
+    alias: AliasOption = ALIAS,
     timeout: Annotated[Optional[float], typer.Option(help="Seconds to run before stopping (default: until "
                                                           "interrupted).")] = None,
 ) -> None:
     """Serve the champion over HTTP: /score, /explain, /report, /model (+ /healthz, /readyz, /metrics)."""
+    from serving.preconditions import require_free_port
+
     warehouse = warehouse.resolve()
+    require_free_port(host, port)
     version = check_model(warehouse, alias)
     if host not in ("127.0.0.1", "localhost", "::1") and not os.environ.get("POVWATCH_API_TOKEN"):
         typer.echo(f"warning: binding {host} without POVWATCH_API_TOKEN: anyone who reaches the port can score",
                    err=True)
     env = serve_env(warehouse, workers)
-    env["POVWATCH_MODEL_ALIAS"] = alias
+    env[settings.MODEL_ALIAS_ENV] = alias
     typer.echo(f"serving povwatch-risk@{alias} (version {version}) on http://{host}:{port} "
-               f"with {workers} worker(s) x {env['POVWATCH_NUM_THREADS']} thread(s)", err=True)
+               f"with {workers} worker(s) x {env[settings.NUM_THREADS_ENV]} thread(s)", err=True)
     cmd = [sys.executable, "-m", "bentoml", "serve", SERVICE, "--host", host, "--port", str(port)]
     proc = subprocess.Popen(cmd, env=env, cwd=str(Path(__file__).resolve().parent.parent))
 

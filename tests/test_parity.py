@@ -1,7 +1,7 @@
 """One scoring path: the same households through every entry point give identical risk, tier and eligibility.
 
 Entry points: ``povwatch score`` (the warehouse, in chunks), the registered MLflow pyfunc (documents), the
-service's ``/score`` and ``/explain``, ``povwatch report`` (village list and household pages) and
+service's ``/score`` and ``/explain``, ``povwatch report`` (the household pages) and
 ``models.explain.explain``. Every one runs the session's champion on one village between two rounds (events
 reported since the newest round count).
 """
@@ -103,14 +103,10 @@ def test_every_entry_point_gives_identical_risk_tier_and_eligibility(trained_war
     results["explain()"] = _frame({e.household_id: (e.risk, e.tier, e.eligible)
                                    for e in explain(model, model.indicators(docs))})
 
-    # povwatch report: the village list and each household's page
+    # povwatch report: each household's page of the village
     reports = tmp_path / "reports"
     invoke(["report", "--village", village, "--as-of", day, "--warehouse", str(trained_warehouse),
             "--out", str(reports)])
-    index = (reports / "index.html").read_text(encoding="utf-8")
-    rows = re.findall(r'data-household="([^"]+)" data-risk="([^"]+)" data-tier="([^"]+)" data-eligible="([^"]+)"',
-                      index)
-    results["report village list"] = _frame({h: (float(r), t, e == "true") for h, r, t, e in rows})
     pages = {}
     for h in ids:
         page = (reports / safe_file_name(h)).read_text(encoding="utf-8")
