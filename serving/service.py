@@ -38,7 +38,8 @@ from starlette.routing import Route
 
 from features.documents import Problem, checked_frames
 from serving.schemas import (ErrorResponse, ExplainRequest, ExplainResponse, Household, ModelInfo,
-                             ReportRequest, ScoreRequest, ScoreResponse, WorklistRequest, error_body, errors_of)
+                             ReportRequest, ScoreRequest, ScoreResponse, WorklistRequest, WorklistResponse, error_body,
+                             errors_of)
 
 TOKEN_ENV = "POVWATCH_API_TOKEN"
 MAX_BODY_ENV = "POVWATCH_MAX_REQUEST_MB"
@@ -335,9 +336,9 @@ class Povwatch:
             return _domain_error(e)
 
 
-    @bentoml.api(route="/worklist", input_spec=WorklistRequest)
+    @bentoml.api(route="/worklist", input_spec=WorklistRequest, output_spec=WorklistResponse)
     def worklist(self, households: list[Household], options: Any = None, triggers: Any = None,
-                 round_id: str | None = None, issued: str | None = None) -> dict | JSONResponse:
+                 round_id: str | None = None, issued: str | None = None) -> WorklistResponse | JSONResponse:
         """The worklist of the given households (channels, reasons, measures, deadlines) as JSON entries."""
         from models.worklist import WorklistError
         from serving.worklist_data import documents_worklist
@@ -351,7 +352,7 @@ class Povwatch:
                                     round_id=round_id, issued=date.fromisoformat(issued) if issued else date.today())
         except (ValueError, WorklistError) as e:
             return _domain_error(e)
-        return to_records(wl)
+        return WorklistResponse.model_validate(to_records(wl))
 
 
 Povwatch.add_asgi_middleware(ApiGuard, request_models=REQUEST_MODELS)

@@ -214,3 +214,55 @@ def test_worklist_csv_and_pages(trained_warehouse: Path, county_worklist, tmp_pa
         assert heading in page, heading
     assert len(list((pages / "households").glob("*.html"))) == int((by_channel.shape[0])) + int(
         (table["channel"] == "audit").sum())
+
+
+# ---------------------------------------------------------------- pages in a real browser
+
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+
+
+def _shoot(html: str, png: Path, tmp_path: Path, size: str) -> np.ndarray:
+    """Headless Chromium screenshot of ``html`` into ``png`` (the docs' pictures are taken here)."""
+    import subprocess
+
+    from PIL import Image
+
+    from tests.test_reports import CHROMIUM_FLAGS, _chromium
+
+    page = tmp_path / (png.stem + ".html")
+    page.write_text(html, encoding="utf-8")
+    png.unlink(missing_ok=True)
+    done = subprocess.run([_chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}",
+                           f"--screenshot={png}", f"--window-size={size}", page.as_uri()],
+                          capture_output=True, text=True, timeout=120)
+    assert png.is_file(), f"chromium wrote no screenshot (exit {done.returncode}): {done.stderr[-2000:]}"
+    return np.asarray(Image.open(png).convert("L"), dtype=float)
+
+
+@pytest.mark.browser
+def test_worklist_and_household_pages_in_chromium(trained_warehouse: Path, county_worklist, champion_model,
+                                                  tmp_path: Path):
+    from features.records import household_documents
+    from features.warehouse import Warehouse
+    from serving.reports import render_household_report
+
+    wl, newest = county_worklist
+    per_village = pd.DataFrame(wl["entries"]).groupby("village")["channel"].nunique()
+    village = per_village.idxmax()
+    pages = tmp_path / "pages"
+    invoke(["worklist", "--round", newest, "--village", village, "--warehouse", str(trained_warehouse),
+            "--out", str(pages), "--issued", "2026-12-01", "--seed", "5"])
+    html = next(p for p in pages.glob("*.html") if p.name != "index.html").read_text(encoding="utf-8")
+    img = _shoot(html, DOCS / "worklist-village.png", tmp_path, "1754,1240")
+    assert img.std() > 20 and (img < 100).mean() > 0.005, "the worklist screenshot is blank"
+
+    top = next(e for e in wl["entries"] if e["village"] == village and e["channel"] == "model")
+    doc = household_documents(Warehouse(trained_warehouse), [top["household_id"]], pd.Timestamp(wl["as_of"]))[0]
+    for lang in ("zh", "en"):
+        page = render_household_report(champion_model, doc, lang=lang)
+        svg = page.split('aria-label="', 2)
+        assert "…" not in page.split("<svg")[1] if "<svg" in page else True
+        assert "log-odds" not in page and "对数几率" not in page, "no log-odds beside a percentage"
+        img = _shoot(page, DOCS / f"household-report-{lang}.png", tmp_path, "1240,1754")
+        assert img.std() > 20 and (img < 100).mean() > 0.005, f"the {lang} household screenshot is blank"
+        assert svg
