@@ -414,7 +414,8 @@ def test_real_server_logs_no_identifier_or_score(server, docs) -> None:
 
 
 # ------------------------------------------------------------------------------------------ worklist
-def test_worklist_endpoint_equals_the_cli_for_a_village(api, trained_warehouse: Path, tmp_path: Path) -> None:
+def test_worklist_endpoint_equals_the_cli_for_a_village(api, trained_warehouse: Path, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     from features.labels import round_as_of
     from features.records import household_documents
     from features.warehouse import Warehouse
@@ -425,6 +426,7 @@ def test_worklist_endpoint_equals_the_cli_for_a_village(api, trained_warehouse: 
     hh = wh.households([newest], columns=["household_id", "village"])
     village = hh["village"].value_counts().index[-1]
     out = tmp_path / "v.json"
+    monkeypatch.setenv("POVWATCH_DB_URL", f"sqlite:///{tmp_path / 'cases.db'}")  # the session's store unchanged
     invoke(["worklist", "--round", newest, "--village", village, "--warehouse", str(trained_warehouse),
             "--out", str(out), "--seed", "4", "--issued", "2026-12-01"])
     cli = json.loads(out.read_text(encoding="utf-8"))

@@ -98,16 +98,46 @@ def test_trigger_file_errors_name_the_key(tmp_path: Path):
 
 # ---------------------------------------------------------------- the county's whole worklist
 
+@pytest.fixture(scope="module", autouse=True)
+def case_store(tmp_path_factory) -> str:
+    """This module's own case store, so recording worklists leaves the session's warehouse unchanged."""
+    import os
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('cases') / 'povwatch.db'}"
+    before = os.environ.get("POVWATCH_DB_URL")
+    os.environ["POVWATCH_DB_URL"] = url
+    yield url
+    if before is None:
+        os.environ.pop("POVWATCH_DB_URL", None)
+    else:
+        os.environ["POVWATCH_DB_URL"] = before
+
+
 @pytest.fixture(scope="module")
-def county_worklist(trained_warehouse: Path, tmp_path_factory) -> tuple[dict, str]:
+def county_worklist(trained_warehouse: Path, tmp_path_factory, case_store: str) -> tuple[dict, str]:
     from features.labels import round_as_of
     from features.warehouse import Warehouse
 
     newest = str(round_as_of(Warehouse(trained_warehouse)).index[-1])
     out = tmp_path_factory.mktemp("worklist") / "county.json"
-    invoke(["worklist", "--round", newest, "--warehouse", str(trained_warehouse), "--out", str(out),
-            "--seed", "5", "--issued", "2026-12-01"])
-    return json.loads(out.read_text(encoding="utf-8")), newest
+    printed = invoke(["worklist", "--round", newest, "--warehouse", str(trained_warehouse), "--out", str(out),
+                      "--seed", "5", "--issued", "2026-12-01"])
+    wl = json.loads(out.read_text(encoding="utf-8"))
+    assert f"{len(wl['entries']) + len(wl['stale'])} new alerts recorded" in printed, printed
+    return wl, newest
+
+
+def test_issuing_the_same_list_again_records_no_new_alert(county_worklist, trained_warehouse: Path,
+                                                          tmp_path: Path, case_store: str):
+    from cases.store import open_store
+
+    wl, newest = county_worklist
+    printed = invoke(["worklist", "--round", newest, "--warehouse", str(trained_warehouse),
+                      "--out", str(tmp_path / "again.csv"), "--seed", "5", "--issued", "2026-12-01"])
+    assert "0 new alerts recorded" in printed
+    with open_store("unused", case_store) as store:
+        stored = store.alerts()
+    assert {e["alert_id"] for e in wl["entries"] + wl["stale"]} <= set(stored["alert_id"])
 
 
 def _raw_latest(warehouse: Path, as_of: pd.Timestamp) -> pd.DataFrame:
