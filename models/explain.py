@@ -12,7 +12,6 @@ skips shap's wrappers. ``engine="shap"`` goes through shap itself; the tests hol
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
@@ -23,7 +22,7 @@ import pandas as pd
 
 from features.catalogue import RISK_GROUPS, by_name
 from models.measures import Measure, recommend
-from models.citing import NO_DOMINANT_FACTOR, CitationRules, Reason, clean_value as _clean
+from models.citing import CitationRules, Reason, clean_value as _clean
 from models.reasons import Lang
 from models.risk_model import RiskModel
 from models.tiers import assign

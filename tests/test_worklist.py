@@ -289,10 +289,12 @@ def test_worklist_and_household_pages_in_chromium(trained_warehouse: Path, count
     top = next(e for e in wl["entries"] if e["village"] == village and e["channel"] == "model")
     doc = household_documents(Warehouse(trained_warehouse), [top["household_id"]], pd.Timestamp(wl["as_of"]))[0]
     for lang in ("zh", "en"):
+        from serving.reports import texts
+
         page = render_household_report(champion_model, doc, lang=lang)
-        svg = page.split('aria-label="', 2)
-        assert "…" not in page.split("<svg")[1] if "<svg" in page else True
+        waterfall = page.split(f'aria-label="{texts(lang)["axis"]}"')[1].split("</svg>")[0]
+        assert "…" not in waterfall, "waterfall labels wrap instead of being cut"
+        assert all(legend in waterfall for legend in (texts(lang)["legend_raise"], texts(lang)["legend_lower"]))
         assert "log-odds" not in page and "对数几率" not in page, "no log-odds beside a percentage"
         img = _shoot(page, DOCS / f"household-report-{lang}.png", tmp_path, "1240,1754")
         assert img.std() > 20 and (img < 100).mean() > 0.005, f"the {lang} household screenshot is blank"
-        assert svg
