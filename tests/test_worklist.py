@@ -16,6 +16,20 @@ from models.worklist import (CHANNELS, STALE, Listed, TriggerConfig, WorklistErr
 from tests.conftest import invoke
 
 
+def test_catalogue_command_prints_every_indicator_with_its_direction():
+    from features.catalogue import FEATURES
+
+    rows = json.loads(invoke(["catalogue", "--json"]))
+    assert [r["name"] for r in rows] == [f.name for f in FEATURES]
+    assert all(set(r) >= {"name", "zh", "en", "unit", "family", "group", "direction"} for r in rows)
+    assert {r["direction"] for r in rows} <= {-1, 0, 1}
+    by = {r["name"]: r for r in rows}
+    assert by["net_income_ratio"]["direction"] == -1 and by["medical_expense"]["direction"] == 1
+    assert by["income_without_policy_pc"]["concept"] == by["income_without_policy_ratio"]["concept"] == \
+        by["dibao_income"]["concept"], "the subsidy cliff in yuan, as a ratio and through 低保 is one concept"
+    assert "net_income_ratio" in invoke(["catalogue"])
+
+
 def _status(n_a: int = 30, n_b: int = 8) -> pd.DataFrame:
     """Village A (30 households) and B (8); risk falls with the number; a few special households."""
     rows = []
