@@ -211,6 +211,20 @@ class ExplainResponse(BaseModel):
     warnings: list[str] = Field(default_factory=list, description="what the household was scored without")
 
 
+class WorklistResponse(BaseModel):
+    """``serving.worklist_output.to_records``: entries (channels in order) and the stale households apart, each
+    with structured reasons ``{indicator, value, group, text_zh, text_en}``, measures and deadlines."""
+
+    model_config = ConfigDict(extra="allow")
+    as_of: str
+    issued: str
+    model_version: str
+    seed: int
+    counts: dict[str, int]
+    entries: list[dict[str, Any]]
+    stale: list[dict[str, Any]]
+
+
 class ModelInfo(BaseModel):
     name: str
     version: str
@@ -329,5 +343,5 @@ def error_body(message: str, errors: list[dict[str, str]]) -> dict[str, Any]:
 
 
 __all__ = ["Record", "Member", "Event", "HistoryRound", "Household", "ScoreRequest", "ExplainRequest",
-           "ReportRequest", "WorklistRequest", "ScoreResult", "ScoreResponse", "ExplainResponse", "ModelInfo", "ErrorResponse",
+           "ReportRequest", "WorklistRequest", "WorklistResponse", "ScoreResult", "ScoreResponse", "ExplainResponse", "ModelInfo", "ErrorResponse",
            "errors_of", "error_body", "field_type", "MAX_HOUSEHOLDS", "TABLES"]

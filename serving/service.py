@@ -38,7 +38,8 @@ from features.documents import DocumentFrames, Problem, checked_frames
 from features.indicators.records import indicators_of_frames
 from serving.document_warnings import document_warnings
 from serving.schemas import (ErrorResponse, ExplainRequest, ExplainResponse, Household, ModelInfo,
-                             ReportRequest, ScoreRequest, ScoreResponse, WorklistRequest, error_body, errors_of)
+                             ReportRequest, ScoreRequest, ScoreResponse, WorklistRequest, WorklistResponse, error_body,
+                             errors_of)
 from serving.outcomes_api import OutcomesRequest, OutcomesResponse
 from serving.tokens import Tokens
 
@@ -436,10 +437,9 @@ class Povwatch:
             self._cases = open_store(settings.warehouse())
         return self._cases
 
-
-    @bentoml.api(route="/worklist", input_spec=WorklistRequest)
+    @bentoml.api(route="/worklist", input_spec=WorklistRequest, output_spec=WorklistResponse)
     def worklist(self, households: list[Household], options: Any = None, triggers: Any = None,
-                 round_id: str | None = None, issued: str | None = None) -> Any:
+                 round_id: str | None = None, issued: str | None = None) -> WorklistResponse | JSONResponse:
         """The worklist of the given households (channels, reasons, measures, deadlines) as JSON entries."""
         from models.worklist import WorklistError
         from serving.worklist_data import documents_worklist
@@ -453,7 +453,7 @@ class Povwatch:
                                     round_id=round_id, issued=date.fromisoformat(issued) if issued else date.today())
         except (ValueError, WorklistError) as e:
             return _domain_error(e)
-        return to_records(wl)
+        return WorklistResponse.model_validate(to_records(wl))
 
 
 Povwatch.add_asgi_middleware(ApiGuard, request_models=REQUEST_MODELS)

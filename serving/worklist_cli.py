@@ -16,14 +16,11 @@ def _fail(message: str) -> None:
     raise typer.Exit(2)
 
 
-def record_issued(warehouse: Path, entries) -> int | None:
-    """The one place a worklist is recorded in the case store (new alerts; idempotent by alert_id); ``entries``
-    is the flat table (``serving.worklist_output.CSV_COLUMNS``).
-    Returns None while this build has no case store."""
-    try:
-        from cases.store import open_store
-    except ImportError:
-        return None
+def record_issued(warehouse: Path, entries) -> int:
+    """The one place a worklist is recorded in the case store: returns the number of new alerts (issuing the
+    same list again adds none: alerts are keyed by ``alert_id``). ``entries``: ``worklist_output.store_table``."""
+    from cases.store import open_store
+
     return open_store(warehouse).record_worklist(entries)
 
 
@@ -58,7 +55,7 @@ def worklist_cmd(
     from features.warehouse import Warehouse
     from models.worklist import TriggerConfig, WorklistError, WorklistOptions, build
     from serving.worklist_data import listed_from, warehouse_inputs
-    from serving.worklist_output import table, write
+    from serving.worklist_output import store_table, write
     from models.registry import RegistryError, load_risk_model
 
     if lang not in ("zh", "en"):
@@ -93,9 +90,9 @@ def worklist_cmd(
         pages = {d["record"]["household_id"]: render_household_report(model, d, lang=lang_code)
                  for d in household_documents(wh, ids, pd.Timestamp(when))}
     write(worklist, out, lang=lang_code, household_pages=pages)
-    recorded = record_issued(warehouse, table(worklist, lang_code))
+    recorded = record_issued(warehouse, store_table(worklist, lang_code))
     counts = ", ".join(f"{c} {n}" for c, n in worklist.entries["channel"].value_counts().reindex(
         ["below_line", "trigger", "model", "follow_up", "audit", "stale"], fill_value=0).items())
-    store = "case store not in this build" if recorded is None else f"{recorded} new alerts in the case store"
+    store = f"{recorded} new alerts recorded in the case store"
     typer.echo(f"worklist at {when.date()} with povwatch-risk v{model.model_version}: {counts} "
                f"(audit seed {seed}); {store}; wrote {out}")

@@ -117,28 +117,28 @@ def warehouse_inputs(model: RiskModel, warehouse, *, as_of: pd.Timestamp, round_
     ev = warehouse.events(end=as_of)
     ev = ev[ev["household_id"].astype(str).isin(ids)]
     ind = build_indicators(hh, mem, ev, model.lines, as_of)
-    ref_id, ref_start = reference_round(rounds, as_of, round_id)
-    previous = _previous_risk(model, rounds, ref_id, hh, mem, ev, ind)
+    _, ref_start = reference_round(rounds, as_of, round_id)
+    previous = _previous_risk(model, hh, mem, ev, ind)
     status = status_table(model, ind, area[["household_id", "village", "county"]], ev, reference_start=ref_start,
                           previous_risk=previous)
     return status, ind
 
 
-def _previous_risk(model: RiskModel, rounds: pd.DataFrame, ref_id: str | None, hh, mem, ev,
+def _previous_risk(model: RiskModel, hh: pd.DataFrame, mem: pd.DataFrame, ev: pd.DataFrame,
                    ind: pd.DataFrame) -> pd.Series | None:
-    """Risk of the monitored households at the round before the reference round (as known then)."""
+    """Risk of each monitored household at its previous record, as known on that record's survey date (the
+    same as the documents path: the document's last history round)."""
     from features.indicators import build_indicators
 
-    order = list(rounds["round_id"])
-    if ref_id is None or ref_id not in order or order.index(ref_id) == 0:
-        return None
-    prev_date = pd.Timestamp(rounds["last_date"].iloc[order.index(ref_id) - 1])
     monitored = set(ind.loc[ind["monitored_now"].fillna(0) >= 0.5, "household_id"].astype(str))
-    old = hh[hh["household_id"].astype(str).isin(monitored) & (hh["survey_date"] <= prev_date)]
+    current = ind.assign(household_id=ind["household_id"].astype(str)).set_index("household_id")["survey_date"]
+    old = hh[hh["household_id"].astype(str).isin(monitored)]
+    old = old[old["survey_date"] < old["household_id"].astype(str).map(current)]
     if old.empty:
         return None
-    before = build_indicators(old, mem[mem["household_id"].astype(str).isin(monitored)],
-                              ev[pd.to_datetime(ev["event_date"]) <= prev_date], model.lines, prev_date)
+    when = old.sort_values("survey_date").groupby("household_id")["survey_date"].last()
+    when.index = when.index.astype(str)
+    before = build_indicators(old, mem[mem["household_id"].astype(str).isin(monitored)], ev, model.lines, when)
     return pd.Series(model.score(before)["risk"].to_numpy(), index=before["household_id"].astype(str).to_numpy())
 
 

@@ -47,6 +47,13 @@ def table(worklist: Worklist, lang: Lang = "zh") -> pd.DataFrame:
     return pd.DataFrame(rows, columns=CSV_COLUMNS)
 
 
+def store_table(worklist: Worklist, lang: Lang = "zh") -> pd.DataFrame:
+    """The flat table plus ``reasons`` as JSON text of the structured reasons: what the case store records."""
+    out = table(worklist, lang)
+    out["reasons"] = [json.dumps([x.public() for x in rs], ensure_ascii=False) for rs in worklist.entries["reasons"]]
+    return out
+
+
 def to_records(worklist: Worklist) -> dict[str, Any]:
     """JSON-ready: ``entries`` (channels in order) and ``stale`` apart, both with structured reasons."""
     def entry(r: pd.Series) -> dict[str, Any]:
