@@ -189,6 +189,7 @@ def _log_run(wh, cfg, model, split_info, table, metrics, slices, examples, split
     """One MLflow run with params, dates, fingerprints, metrics, artifacts and the registered pyfunc."""
     import mlflow
 
+    from cases.evaluation import visited_metrics, visited_outcomes
     from features.catalogue import as_table
     from models import registry
     from models.pyfunc import ARTIFACT_KEY, CODE_FILE
@@ -223,6 +224,10 @@ def _log_run(wh, cfg, model, split_info, table, metrics, slices, examples, split
         mlflow.log_metrics({"test_rows": split_info["test"]["rows"], "test_positives": split_info["test"]["positives"],
                             "fit_rows": split_info["fit"]["rows"], "valid_rows": split_info["valid"]["rows"]})
         mlflow.log_dict(split_info, "split.json")
+        visited = visited_outcomes(wh.root)  # precision of the issued lists on visited households; never a label
+        if visited is not None:
+            mlflow.log_metrics(visited_metrics(visited))
+            mlflow.log_dict(visited, "visited_outcomes.json")
         mlflow.log_dict({"features": as_table()}, "feature_catalogue.json")
         table.to_csv(tmp / "metrics_table.csv")
         slices.to_csv(tmp / "slices.csv", index=False)
@@ -238,7 +243,7 @@ def _log_run(wh, cfg, model, split_info, table, metrics, slices, examples, split
         (tmp / "model_card.md").write_text(model_card(
             split=split_info, table=table, config=cfg.model_dump(), n_features=len(model.feature_names),
             calibration=model.calibrator.method_, tiers=model.tier_thresholds, selection=selection,
-            intervals=intervals, verdict=line, audit=audit), encoding="utf-8")
+            intervals=intervals, verdict=line, audit=audit, visited=visited), encoding="utf-8")
         mlflow.log_artifacts(str(tmp), artifact_path="evaluation")
         model_dir = model.save(tmp / "risk_model")
         from features.console import third_party_output
