@@ -63,7 +63,7 @@ examples = build_examples(wh, list(as_of))
 test_round = default_test_round(as_of, examples)
 test = examples[(examples["as_of"] == as_of[test_round]) & (examples["round_id"] == test_round)
                 & examples["eligible"].eq(1) & examples["falls_below_line"].notna()]
-contrib = model.booster.predict(model.matrix(test), pred_contrib=True)[:, :-1]
+contrib, _ = model.scorer.contributions(model.matrix(test))  # exact, whatever the candidate
 importance = pd.Series(np.abs(contrib).mean(axis=0), index=model.feature_names).sort_values().tail(15)
 importance.plot.barh(figsize=(6, 5), title=f"mean |SHAP|, round {test_round}")
 plt.tight_layout()"""),

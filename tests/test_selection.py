@@ -88,12 +88,12 @@ def _rule_county(raw: Path, out: Path, seed: int = 5) -> Path:
     from features.derived import monitoring_line
 
     out.mkdir()
-    h = pd.read_parquet(raw / "households.parquet").sort_values(["household_id", "survey_date"]).reset_index(drop=True)
+    h = pd.read_parquet(raw / "households.parquet").sort_values(["household_id", "round_id"]).reset_index(drop=True)
     rng = np.random.default_rng(seed)
     first = ~h["household_id"].duplicated()
     step = np.where(first, rng.normal(np.log(2.0), 0.45, len(h)), rng.normal(0.02, 0.3, len(h)))
     walk = pd.Series(step).groupby(h["household_id"].to_numpy()).cumsum().to_numpy()
-    line = monitoring_line(h["province"], h["survey_date"].dt.year).to_numpy(float)
+    line = monitoring_line(h["province"], pd.to_datetime(h["survey_date"]).dt.year).to_numpy(float)
     for c in ("operating_income", "operating_expense", "property_income", "transfer_income", "medical_expense",
               "education_expense"):
         h[c] = 0.0
