@@ -29,6 +29,13 @@ FORMAT_VERSION = 1
 ID_COLUMNS = ["household_id", "round_id", "as_of"]
 
 
+def training_medians(X: pd.DataFrame) -> dict[str, float]:
+    """Median of each numeric indicator over the rows the model was fitted on (missing values ignored;
+    indicators that are always missing are left out)."""
+    med = X.median(axis=0, skipna=True, numeric_only=True)
+    return {str(k): float(v) for k, v in med.items() if pd.notna(v)}
+
+
 class ModelFeatureMismatch(RuntimeError):
     """The saved model expects other indicators than this code computes."""
 
@@ -46,6 +53,9 @@ class RiskModel:
     lines: pd.DataFrame                # monitoring lines the indicators were computed with
     metadata: dict[str, Any] = field(default_factory=dict)
     model_version: str = ""            # registry version, set by whoever loaded it from the registry
+    # Median of each indicator over the training population (``training_medians``): a reason is cited only
+    # when the household's value is on the risk side of it, so scoring never recomputes it from a batch.
+    medians: dict[str, float] = field(default_factory=dict)
 
     # ---- scoring
     def matrix(self, indicators: pd.DataFrame) -> pd.DataFrame:
@@ -111,6 +121,7 @@ class RiskModel:
             "tier_thresholds": self.tier_thresholds,
             "lines": json.loads(self.lines.astype({"year": "int64"}).to_json(orient="records")),
             "metadata": self.metadata,
+            "training_medians": self.medians,
         }
         (folder / "model.json").write_text(json.dumps(spec, ensure_ascii=False, indent=1, default=str))
         return folder
@@ -132,4 +143,5 @@ class RiskModel:
         lines = pd.DataFrame(spec["lines"]).astype({"year": "Int64", "line": "float64"})
         return cls(scorer=load_scorer(folder), calibrator=Calibrator.from_dict(spec["calibration"]),
                    tier_thresholds=spec["tier_thresholds"], feature_names=spec["feature_names"],
-                   lines=lines, metadata=spec.get("metadata", {}))
+                   lines=lines, metadata=spec.get("metadata", {}),
+                   medians={k: float(v) for k, v in spec.get("training_medians", {}).items()})

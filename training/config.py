@@ -27,6 +27,43 @@ class LightGBMParams(BaseModel):
     seed: int = 17
 
 
+class AuditConfig(BaseModel):
+    """The equity audit run by ``povwatch audit``, by every ``train`` run and by the promotion gate."""
+
+    model_config = ConfigDict(extra="forbid")
+    budget: float = Field(0.10, gt=0, lt=1, description="share of the round a county visits (top by risk)")
+    attributes: list[str] = Field(default_factory=lambda: list(_default_attributes()),
+                                  description="group attributes compared, each alone")
+    intersections: list[str] = Field(default_factory=list, description="e.g. county×head_sex (or county*head_sex)")
+    references: dict[str, str] = Field(default_factory=dict, description="attribute -> reference group "
+                                       "(default: the largest group)")
+    n_boot: int = Field(400, ge=20, le=20000, description="bootstrap replicates for every interval")
+    seed: int = 2026
+    min_falls: int = Field(30, ge=1, description="fewer falls in a group: insufficient evidence")
+    min_households: int = Field(300, ge=1, description="fewer households in a group: insufficient evidence")
+    fair_band: tuple[float, float] = Field((0.8, 1.25), description="a recall or FNR ratio whose interval lies "
+                                           "wholly outside this band is a disparity")
+    gate: bool = Field(True, description="promote refuses a challenger with a new or larger disparity")
+
+    @model_validator(mode="after")
+    def _known(self) -> "AuditConfig":
+        from training.audit_groups import check_attribute
+
+        self.attributes = [check_attribute(a) for a in self.attributes]
+        self.intersections = [check_attribute(a) for a in self.intersections]
+        if not 0 < self.fair_band[0] < 1 < self.fair_band[1]:
+            raise ValueError(f"fair_band must straddle 1 (low < 1 < high), got {self.fair_band}")
+        return self
+
+    def all_attributes(self) -> list[str]:
+        return [*self.attributes, *[a for a in self.intersections if a not in self.attributes]]
+
+
+def _default_attributes() -> tuple[str, ...]:
+    from training.audit_groups import DEFAULT_ATTRIBUTES
+
+    return DEFAULT_ATTRIBUTES
+
 Candidate = Literal["lightgbm", "lightgbm_small", "scorecard", "rule", "blend"]
 CANDIDATES: tuple[str, ...] = ("lightgbm", "lightgbm_small", "scorecard", "rule", "blend")
 
@@ -65,6 +102,7 @@ class SelectionConfig(BaseModel):
 class TrainConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     lightgbm: LightGBMParams = Field(default_factory=LightGBMParams)
+    audit: AuditConfig = Field(default_factory=AuditConfig)
     lightgbm_small: LightGBMParams = Field(default_factory=_small_data_lightgbm)
     small_num_boost_round: int = Field(400, ge=1, le=20000)
     # Income-to-line ratios and the subsidy cliff: the small-data LightGBM may only let risk fall as a ratio

@@ -7,7 +7,8 @@ import pandas as pd
 
 def model_card(*, split: dict, table: pd.DataFrame, config: dict, n_features: int, calibration: str,
                tiers: dict[str, float], selection=None, intervals: pd.DataFrame | None = None,
-               verdict: str = "") -> str:
+               verdict: str = "", audit: dict | None = None) -> str:
+    from training.audit_run import model_card_section
     from training.intervals import format_intervals
 
     fmt = table.map(lambda v: "" if pd.isna(v) else f"{v:.4f}")
@@ -62,11 +63,15 @@ medium ≥ {tiers['medium']:.3f}.
 ```
 {fmt.to_string()}
 ```
+
+`not_monitored_recall_at_10pct`: recall at the same 10 % budget among households not yet monitored — the
+households an early warning exists to find — beside overall `recall_at_10pct`.
 {ci}{choice}
 `rule`: official-style threshold rule (hardship income < 1.5 × line or rigid spending > share of income).
 `logit`: regularised logistic regression on the same indicators. `oracle` (simulated data only): the
 simulator's true risk, the ceiling for any model.
 
+{model_card_section(audit)}
 ## Limits
 - Trained on the rounds above; a new province, a change of the monitoring line policy, or a change in the
   survey instrument calls for retraining and a look at the slice metrics (`slices.csv`).

@@ -73,17 +73,27 @@ def gate_comparison(warehouse_root: Path, champion, challenger) -> tuple[dict[st
     return out, rid
 
 
+def _equity(warehouse_root: Path, champ, chall, round_id: str, enabled: bool | None):
+    from training.audit_gate import equity_gate, gate_config
+
+    cfg = gate_config(chall)
+    if not (cfg.gate if enabled is None else enabled):
+        return None
+    return equity_gate(warehouse_root, champ, chall, cfg, round_id)
+
+
 def worse_than(comparison: dict[str, dict[str, float]], other: str) -> list[str]:
     """Gate metrics on which the challenger is below ``other`` (or not a number)."""
     return [m for m, v in comparison.items() if other in v
             and (np.isnan(v["challenger"]) or v["challenger"] < v[other] - TOLERANCE)]
 
 
-def promote(warehouse_root: Path, *, force: bool = False) -> PromotionResult:
+def promote(warehouse_root: Path, *, force: bool = False, equity_gate: bool | None = None) -> PromotionResult:
+    """``equity_gate``: None follows the challenger's training config (``audit.gate``, on by default)."""
     from models.risk_model import ModelFeatureMismatch
     from training import registry
 
-    client = registry.connect(warehouse_root)
+    client = registry.connect(warehouse_root, create=False)
     challenger = registry.resolve(client, registry.CHALLENGER)
     try:
         champion_ref = registry.resolve(client, registry.CHAMPION)
@@ -104,6 +114,11 @@ def promote(warehouse_root: Path, *, force: bool = False) -> PromotionResult:
         why = ([f"worse than champion v{champion_ref.version} on {', '.join(below_champion)}"] if below_champion
                else []) + ([f"worse than the rule on {', '.join(below_rule)}"] if below_rule else [])
         verdict = f"on round {rid}: {detail}" + (f" — {'; '.join(why)}" if why else "")
+        if champ is not None:
+            equity = _equity(warehouse_root, champ, chall, rid, equity_gate)
+            if equity is not None:
+                passed = passed and equity.passed
+                verdict += f"; {equity.message()}"
     except ModelFeatureMismatch as e:
         passed, verdict = False, f"the champion cannot run with this code ({e})"
     if not passed and not force:

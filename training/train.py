@@ -39,7 +39,7 @@ def calibrated_model(scorer, X: pd.DataFrame, y: np.ndarray, split: TemporalSpli
                      lines: pd.DataFrame):
     """A RiskModel around a fitted scorer: calibrated and tiered on the forward validation slice."""
     from models.calibration import Calibrator
-    from models.risk_model import RiskModel
+    from models.risk_model import RiskModel, training_medians
     from models.tiers import fit_thresholds
 
     margin_valid = scorer.margin(X[split.valid])
@@ -47,7 +47,7 @@ def calibrated_model(scorer, X: pd.DataFrame, y: np.ndarray, split: TemporalSpli
     tiers = fit_thresholds(calibrator.predict(margin_valid), high_share=cfg.tier_high_share,
                            medium_share=cfg.tier_medium_share)
     return RiskModel(scorer=scorer, calibrator=calibrator, tier_thresholds=tiers, feature_names=list(X.columns),
-                     lines=lines)
+                     lines=lines, medians=training_medians(X[split.fit]))
 
 
 def verdict(intervals: pd.DataFrame, chosen: str, test_round: str, recall: str = "recall_at_10pct") -> str:
@@ -102,8 +102,9 @@ def train(warehouse_root: Path, *, test_round: str | None = None, cfg: TrainConf
     from features.labels import build_examples, default_as_of_dates, round_as_of
     from features.warehouse import Warehouse
     from models.baselines import LogitBaseline, RuleBaseline
+    from training.audit_run import train_audit
     from training.candidates import RULE_RATIO, RULE_RIGID, fit_candidates
-    from training.evaluate import by_slice, compare, flat_metrics
+    from training.evaluate import add_not_monitored_recall, by_slice, compare, flat_metrics
     from training.intervals import bootstrap_table
     from training.selection import select
 
@@ -139,6 +140,7 @@ def train(warehouse_root: Path, *, test_round: str | None = None, cfg: TrainConf
             scores["oracle"] = joined["true_risk"].to_numpy(float)
             probabilities.add("oracle")
     table = compare(test_y, scores, probabilities)
+    table = add_not_monitored_recall(table, test_y, scores, examples.loc[split.test, "is_monitored"])
     metrics = flat_metrics(table)
     households = examples.loc[split.test, "household_id"].to_numpy()
     ranked = {"model": scores["model"], **{n: c.margin(test_X) for n, c in candidates.items() if n != "rule"},
@@ -148,6 +150,8 @@ def train(warehouse_root: Path, *, test_round: str | None = None, cfg: TrainConf
     line = verdict(intervals, selection.chosen, split.test_round)
     metrics.update(selection_metrics(selection, intervals))
     slices = by_slice(examples.loc[split.test].reset_index(drop=True), test_y, scores, probabilities)
+    audit = train_audit(wh.root, examples.loc[split.test], scores["model"], model.tier_thresholds, cfg.audit,
+                        round_id=split.test_round)
 
     split_info = split.describe(examples)
     split_info["training_rounds"] = sorted(set(examples.loc[split.fit | split.valid, "round_id"].astype(str)))
@@ -160,7 +164,7 @@ def train(warehouse_root: Path, *, test_round: str | None = None, cfg: TrainConf
         "config": cfg.model_dump(),
     }
     run_id, version, aliases = _log_run(wh, cfg, model, split_info, table, metrics, slices, examples, split,
-                                       test_X, test_y, scores, FEATURES, selection, intervals, line)
+                                       test_X, test_y, scores, FEATURES, selection, intervals, line, audit)
     return TrainResult(run_id, version, aliases, table, metrics, split_info, selection, intervals, line)
 
 
@@ -181,12 +185,13 @@ def selection_metrics(selection, intervals: pd.DataFrame) -> dict[str, float]:
 
 
 def _log_run(wh, cfg, model, split_info, table, metrics, slices, examples, split, test_X, test_y, scores, features,
-             selection, intervals, line):
+             selection, intervals, line, audit=None):
     """One MLflow run with params, dates, fingerprints, metrics, artifacts and the registered pyfunc."""
     import mlflow
 
     from models.pyfunc import ARTIFACT_KEY, CODE_FILE
     from training import plots, registry
+    from training.audit_run import audit_metrics, write_artifacts
     from training.model_card import model_card
 
     client = registry.connect(wh.root)
@@ -195,7 +200,9 @@ def _log_run(wh, cfg, model, split_info, table, metrics, slices, examples, split
         params = {f"lgb_{k}": v for k, v in cfg.lightgbm.model_dump().items()}
         params.update({f"lgb_small_{k}": v for k, v in cfg.lightgbm_small.model_dump().items()})
         params.update({f"selection_{k}": v for k, v in cfg.selection.model_dump().items()})
-        params.update({k: v for k, v in cfg.model_dump().items() if k not in ("lightgbm", "lightgbm_small", "selection")})
+        params.update({f"audit_{k}": v for k, v in cfg.audit.model_dump().items()})
+        params.update({k: v for k, v in cfg.model_dump().items()
+                       if k not in ("lightgbm", "lightgbm_small", "selection", "audit")})
         params.update({"candidate": selection.chosen, "selection_basis": selection.basis[:500]})
         params.update({"test_round": split.test_round, "split_kind": split_info["kind"],
                        "test_as_of": split_info["test_as_of"], "valid_as_of": split_info["valid_as_of"],
@@ -206,6 +213,9 @@ def _log_run(wh, cfg, model, split_info, table, metrics, slices, examples, split
         params.update(fingerprint(wh))
         mlflow.log_params(params)
         mlflow.log_metrics(metrics)
+        if audit is not None:
+            mlflow.log_metrics(audit_metrics(audit))
+            write_artifacts(audit, tmp)
         mlflow.log_metrics({"test_rows": split_info["test"]["rows"], "test_positives": split_info["test"]["positives"],
                             "fit_rows": split_info["fit"]["rows"], "valid_rows": split_info["valid"]["rows"]})
         mlflow.log_dict(split_info, "split.json")
@@ -227,13 +237,16 @@ def _log_run(wh, cfg, model, split_info, table, metrics, slices, examples, split
         (tmp / "model_card.md").write_text(model_card(
             split=split_info, table=table, config=cfg.model_dump(), n_features=len(model.feature_names),
             calibration=model.calibrator.method_, tiers=model.tier_thresholds, selection=selection,
-            intervals=intervals, verdict=line), encoding="utf-8")
+            intervals=intervals, verdict=line, audit=audit), encoding="utf-8")
         mlflow.log_artifacts(str(tmp), artifact_path="evaluation")
         model_dir = model.save(tmp / "risk_model")
-        info = mlflow.pyfunc.log_model(
-            name="model", python_model=str(CODE_FILE), artifacts={ARTIFACT_KEY: str(model_dir)},
-            pip_requirements=PIP_REQUIREMENTS, registered_model_name=registry.MODEL_NAME,
-            metadata={"feature_names": model.feature_names, "test_round": split.test_round})
+        from features.console import third_party_output
+
+        with third_party_output():  # MLflow prints "Successfully registered model ..." itself
+            info = mlflow.pyfunc.log_model(
+                name="model", python_model=str(CODE_FILE), artifacts={ARTIFACT_KEY: str(model_dir)},
+                pip_requirements=PIP_REQUIREMENTS, registered_model_name=registry.MODEL_NAME,
+                metadata={"feature_names": model.feature_names, "test_round": split.test_round})
         version = str(info.registered_model_version)
         aliases = [registry.CHALLENGER]
         first = not registry.has_alias(client, registry.CHAMPION)
