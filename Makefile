@@ -40,9 +40,10 @@ demo: install
 bench: install
 	$(BIN)/python -m bench.run_all
 
-# Accuracy on 50k simulated households x 6 rounds: model vs baselines vs oracle (README "Quality").
+# Accuracy on 50k simulated households x 6 rounds: the chosen model vs baselines vs oracle, with intervals
+# (docs/quality.md). A small try: make quality QUALITY_ARGS="--households 3000 --rounds 5".
 quality: install
-	$(BIN)/python -m bench.bench_quality
+	$(BIN)/python -m bench.bench_quality $(QUALITY_ARGS)
 
 # An MLflow tracking server over the warehouse's registry (mlflow.db, mlartifacts); then, in other shells,
 # export MLFLOW_TRACKING_URI=http://127.0.0.1:$(MLFLOW_PORT)  (see docs/scale.md)

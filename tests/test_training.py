@@ -101,8 +101,7 @@ def test_promote_refuses_a_worse_model_and_force_records_who(fresh_warehouse: Pa
 
     invoke(["train", "--warehouse", str(fresh_warehouse), "--config", str(train_config_file)])
     bad = tmp_path / "bad.json"
-    # A model that barely learns: two leaves, one tree, tiny step.
-    # (LightGBM is the only candidate, so selection cannot fall back on a better one.)
+    # A model that barely learns: two leaves, one tree, tiny step — and the only candidate, so it is registered.
     bad.write_text(json.dumps({"num_boost_round": 1, "early_stopping_rounds": 1,
                                "selection": {"candidates": ["lightgbm"]},
                                "lightgbm": {"num_leaves": 2, "max_depth": 1, "learning_rate": 0.001,
@@ -200,3 +199,24 @@ def test_registered_model_scores_exactly_like_the_fitted_one(fresh_warehouse: Pa
     assert (fitted["risk"].to_numpy() == loaded["risk"].to_numpy()).all()
     pd.testing.assert_frame_equal(fitted.drop(columns="model_version"), loaded.drop(columns="model_version"))
     assert reloaded.tier_thresholds == result.model.tier_thresholds and reloaded.feature_names == result.model.feature_names
+
+
+def test_promote_refuses_a_challenger_worse_than_the_rule(fresh_warehouse: Path, tmp_path: Path):
+    """Two identical weak models: the second is not worse than the champion, but worse than the rule."""
+    from typer.testing import CliRunner
+
+    from serving.cli import app
+    from training import registry
+
+    weak = tmp_path / "weak.json"
+    weak.write_text(json.dumps({"num_boost_round": 1, "early_stopping_rounds": 1, "bootstrap_replicates": 50,
+                                "selection": {"candidates": ["lightgbm"]},
+                                "lightgbm": {"num_leaves": 2, "max_depth": 1, "feature_fraction": 0.05,
+                                             "bagging_fraction": 1.0, "bagging_freq": 0}}))
+    first = invoke(["train", "--warehouse", str(fresh_warehouse), "--config", str(weak)])
+    assert "behind the rule" in first
+    invoke(["train", "--warehouse", str(fresh_warehouse), "--config", str(weak)])
+    result = CliRunner().invoke(app, ["promote", "--warehouse", str(fresh_warehouse)])
+    assert result.exit_code == 1, result.output
+    assert "worse than the rule" in result.output and "worse than champion" not in result.output
+    assert registry.resolve(registry.connect(fresh_warehouse), "champion").version == "1"
