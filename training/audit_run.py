@@ -86,3 +86,28 @@ def _pct(v: float | None) -> str:
 
 def _ci(ci) -> str:
     return "[—]" if ci[0] is None else f"[{ci[0]:.3f}, {ci[1]:.3f}]"
+
+
+def log_audit(warehouse: Path, audit: dict) -> str:
+    """``povwatch audit`` as a run of experiment ``povwatch-monitoring``: settings, the audit metrics, the JSON
+    and both pages (groups are places and traits; no household identifier). Returns the run id."""
+    import tempfile
+
+    import mlflow
+
+    from training.monitoring.tracking import monitoring_experiment
+
+    experiment_id = monitoring_experiment(warehouse)
+    with mlflow.start_run(experiment_id=experiment_id, run_name=f"audit-{audit['round']}") as run, \
+            tempfile.TemporaryDirectory() as tmp:
+        mlflow.log_params({"round": audit["round"], "model_version": audit.get("model_version", ""),
+                           "alias": audit.get("alias", ""), "budget": audit["budget"], "n_boot": audit["n_boot"],
+                           "kind": "audit"})
+        metrics = audit_metrics(audit)
+        if audit.get("not_monitored_recall") is not None:
+            metrics["not_monitored_recall_at_budget"] = float(audit["not_monitored_recall"])
+        mlflow.log_metrics(metrics)
+        mlflow.set_tags({"kind": "audit", "round": audit["round"]})
+        write_artifacts(audit, Path(tmp))
+        mlflow.log_artifacts(tmp, artifact_path="audit")
+        return run.info.run_id
