@@ -74,7 +74,8 @@ def model_card_section(audit: Mapping | None) -> str:
              f"Groups with fewer than {audit['min_falls']} falls or {audit['min_households']} households: "
              "insufficient evidence. Full tables and charts: `evaluation/audit.html` (zh), `audit.en.html`.", ""]
     for attr in dict.fromkeys(g["attribute"] for g in audit["groups"]):
-        lines.append("- " + verdict_sentence(attr, [g for g in audit["groups"] if g["attribute"] == attr], "en"))
+        lines.append("- " + verdict_sentence(attr, [g for g in audit["groups"] if g["attribute"] == attr], "en",
+                                             audit["fair_band"]))
     if audit.get("attributes_without_data"):
         lines.append(f"- No data for: {', '.join(audit['attributes_without_data'])}.")
     return "\n".join(lines) + "\n"
