@@ -90,9 +90,8 @@ class _Row(Mapping[str, float]):
 
 def shap_contributions(model: RiskModel, X: pd.DataFrame, *, engine: Engine = "lightgbm") -> tuple[np.ndarray, np.ndarray]:
     """Exact TreeSHAP values ``(n, features)`` and base values ``(n,)`` in log-odds for the feature matrix X."""
-    if engine == "lightgbm":
-        raw = model.booster.predict(X, pred_contrib=True)
-        return raw[:, :-1], raw[:, -1]
+    if engine == "lightgbm":  # the scorer's own exact contributions, whatever its kind
+        return model.scorer.contributions(X)
     if engine == "shap":
         import warnings
 
@@ -157,7 +156,7 @@ class _Computed:
 def _compute(model: RiskModel, indicators: pd.DataFrame, top: int, engine: Engine) -> _Computed:
     X = model.matrix(indicators)
     contrib, base = shap_contributions(model, X, engine=engine)
-    margin = model.booster.predict(X, raw_score=True)
+    margin = model.scorer.margin(X)
     ids = indicators["household_id"].astype(str).to_numpy() if "household_id" in indicators else np.arange(len(X)).astype(str)
     check_additivity(contrib, base, margin, ids)
     risk = model.calibrator.predict(margin)

@@ -25,6 +25,7 @@ def train_cmd(
 
     from training.config import TrainConfig
     from training.splits import SplitError
+    from training.intervals import format_intervals
     from training.train import format_table, train
 
     try:
@@ -44,6 +45,11 @@ def train_cmd(
     typer.echo(f"test round {result.split['test_round']} (as-of {result.split['test_as_of']}): "
                f"{result.split['test']['rows']} households, {result.split['test']['positives']} fell")
     typer.echo(format_table(result.table))
+    typer.echo("")
+    typer.echo(f"choice: {result.selection.summary()}")
+    typer.echo("test round, bootstrap 95% intervals (households resampled):")
+    typer.echo(format_intervals(result.intervals))
+    typer.echo(f"verdict: {result.verdict}")
 
 
 def promote_cmd(
