@@ -274,3 +274,24 @@ def test_simulated_minority_households_live_in_more_remote_villages(simulated_di
     assert 0.1 < share < 0.45
     remote = hh.groupby("ethnic_minority")["road_distance_km"].median()
     assert remote[True] > 1.5 * remote[False]
+
+
+def test_groups_from_records_a_household_you_can_read():
+    from training.audit_groups import household_groups, present_attributes
+
+    hh = pd.DataFrame({"household_id": ["h1", "h2", "h3"], "round_id": "2024", "county": "甲县", "township": "乙镇",
+                       "household_type": ["escaped", "general", "general"], "is_monitored": [True, False, False],
+                       "relocated": [False, True, False], "household_size": [1, 4, 6]})
+    mem = pd.DataFrame({
+        "household_id": ["h1", "h2", "h2", "h2", "h2", "h3"], "round_id": "2024",
+        "relation": ["head", "head", "spouse", "child", "child", "head"], "sex": ["F", "M", "F", "M", "F", "M"],
+        "age": [71, 45, 44, 12, 9, 62], "health": ["chronic", "healthy", "disabled", "healthy", "healthy", "healthy"]})
+    g = household_groups(hh, mem).set_index("household_id")
+    assert g.loc["h1", ["head_sex", "head_60_plus", "elderly_only", "disabled_member", "size_band"]].tolist() == \
+        ["F", "yes", "yes", "no", "1"]
+    assert g.loc["h2", ["head_sex", "head_60_plus", "elderly_only", "disabled_member", "size_band", "relocated"]
+                 ].tolist() == ["M", "no", "no", "yes", "3-4", "yes"]
+    assert g.loc["h3", "size_band"] == "5+" and g.loc["h3", "is_monitored"] == "no"
+    # an export without the optional ethnic_minority column: the attribute is reported as without data
+    kept, dropped = present_attributes(g, ["county", "ethnic_minority", "county×head_sex"])
+    assert kept == ["county", "county×head_sex"] and dropped == ["ethnic_minority"]
