@@ -74,6 +74,8 @@ def audit_cmd(
     mitigate: Annotated[Optional[str], typer.Option("--mitigate", help="Also allocate the budget per group of "
                         "this attribute (e.g. is_monitored or county) and show its cost in overall "
                         "recall.")] = None,
+    no_mlflow: Annotated[bool, typer.Option("--no-mlflow", help="Do not log the audit as a run of experiment "
+                         "povwatch-monitoring.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the audit as JSON.")] = False,
     out: Annotated[Optional[Path], typer.Option("--out", help="Folder for audit.json, audit.html (zh) and "
                    "audit.en.html.", file_okay=False)] = None,
@@ -93,6 +95,10 @@ def audit_cmd(
         raise typer.Exit(2) from e
     except ValueError as e:  # an unknown attribute or a config value out of range
         raise typer.BadParameter(str(e)) from e
+    if not no_mlflow:
+        from training.audit_run import log_audit
+
+        result["mlflow_run_id"] = log_audit(warehouse, result)
     if as_json:
         typer.echo(json.dumps(result, ensure_ascii=False, indent=1))
         return
