@@ -47,10 +47,13 @@ def _drifted(report: dict) -> list[dict]:
     return [s for s in report["segments"] if s["drifted"]]
 
 
-def test_unshocked_round_raises_no_alarm_and_has_the_issue_shape(trained_warehouse: Path, champion_model):
+def test_unshocked_round_raises_no_data_alarm_and_has_the_issue_shape(trained_warehouse: Path, champion_model):
     report = _check(trained_warehouse, champion_model)
-    assert report["verdict"] == "stable", report["reasons"]
-    assert report["reasons"] == [] and _drifted(report) == []
+    # The simulated county's risk falls year by year, so a model trained two rounds back may be told to
+    # retrain from its score distribution alone; what an unshocked round must never raise is a data alarm.
+    assert report["verdict"] in ("stable", "retrain recommended"), report["reasons"]
+    assert {r["kind"] for r in report["reasons"]} <= {"score", "expected"}
+    assert _drifted(report) == []
     for key in ("round", "reference", "verdict", "reasons", "indicators", "segments", "score", "expected",
                 "reference_realised"):
         assert key in report
@@ -87,21 +90,35 @@ def test_a_silent_department_feed_is_named_by_source_and_county(champion_model, 
     assert flagged[0]["events"] < 0.2 * flagged[0]["expected_events"]
 
 
+def test_expected_recall_of_the_labelled_round_lies_in_the_realised_interval(trained_warehouse: Path,
+                                                                             champion_model):
+    from features.warehouse import Warehouse
+    from training.monitoring.report import check_round
+
+    test_round = champion_model.metadata["test_round"]
+    report = check_round(Warehouse(trained_warehouse), champion_model, test_round, seed=3)
+    realised = report["realised"]
+    assert realised is not None and realised["rows"] > 1000
+    lo, hi = realised["interval"]["recall_at_10pct"]
+    assert lo <= report["expected"]["recall_at_10pct"] <= hi
+    assert report["reference_realised"]["test"]["recall_at_10pct"] == pytest.approx(realised["recall_at_10pct"])
+
+
 def test_cli_writes_json_pages_and_an_mlflow_run(trained_warehouse: Path, tmp_path: Path):
     from training import registry
 
     out = tmp_path / "drift"
     text = invoke(["drift", "--round", ROUND, "--warehouse", str(trained_warehouse), "--out", str(out)])
-    assert "stable" in text and "稳定" in text
     report = json.loads((out / f"drift-{ROUND}.json").read_text(encoding="utf-8"))
+    assert report["verdict"] in text and report["verdict_zh"] in text
     zh = (out / f"drift-{ROUND}.zh.html").read_text(encoding="utf-8")
     en = (out / f"drift-{ROUND}.en.html").read_text(encoding="utf-8")
-    assert "<svg" in zh and "稳定" in zh and "stable" in en
+    assert "<svg" in zh and report["verdict_zh"] in zh and report["verdict"] in en
     client = registry.connect(trained_warehouse)
     run = client.get_run(report["mlflow_run_id"])
     exp = client.get_experiment(run.info.experiment_id)
     assert exp.name == "povwatch-monitoring"
-    assert run.data.metrics["verdict_code"] == 0
+    assert run.data.metrics["verdict_code"] == {"stable": 0, "retrain recommended": 1}[report["verdict"]]
     assert run.data.metrics["score_psi"] == pytest.approx(report["score"]["psi"])
 
 
