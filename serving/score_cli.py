@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from datetime import datetime
 from functools import partial
 from pathlib import Path
@@ -25,38 +24,67 @@ def score_cmd(
     chunk: Annotated[int, typer.Option("--chunk", min=1000, help="Households per chunk "
                      "(bounds memory).")] = 50_000,
     alias: Annotated[str, typer.Option("--alias", help="Registry alias to score with.")] = "champion",
+    engine: Annotated[str, typer.Option("--engine", help="local, or spark: the same scores computed on Apache "
+                      "Spark (pip install povwatch[spark]); --out is then a folder of Parquet partitioned by "
+                      "round_id.")] = "local",
+    spark_master: Annotated[Optional[str], typer.Option("--spark-master", help="Spark master URL for --engine "
+                            "spark (default: what spark-submit set, else local[2]).")] = None,
 ) -> None:
     """Score every eligible household with the champion; reasons for the top K%."""
-    from features.warehouse import Warehouse
+    from features.console import progress
     from serving.batch import resolve_as_of, score_warehouse, write_table
-    from training.registry import RegistryError, load_risk_model
+    from serving.exit_codes import fail
+    from serving.preconditions import require_model, require_rounds
 
     if lang not in ("zh", "en"):
         raise typer.BadParameter("expected zh or en", param_hint="--lang")
+    if engine not in ("local", "spark"):
+        raise typer.BadParameter(f"expected local or spark, got {engine!r}", param_hint="--engine")
+    if engine == "spark":
+        return _score_on_spark(out, round_id, as_of, warehouse, explain_top, lang, chunk, alias, spark_master)
     if out.suffix.lower() not in (".csv", ".parquet"):
         raise typer.BadParameter(f"must end in .csv or .parquet, got {out.name!r}", param_hint="--out")
-    wh = Warehouse(warehouse)
+    wh = require_rounds(warehouse)
     try:
         date, rid = resolve_as_of(wh, round_id, as_of)
-        model = load_risk_model(warehouse, alias)
-    except (ValueError, RegistryError) as e:
-        typer.echo(f"error: {e}", err=True)
-        raise typer.Exit(2) from e
+    except ValueError as e:
+        fail(str(e))
+    model = require_model(warehouse, alias)
     run = partial(score_warehouse, model, wh, as_of=date, round_id=rid, explain_top=explain_top / 100,
                   chunk=chunk, lang=lang)
     try:
-        if sys.stderr.isatty():
-            from rich.progress import Progress
-
-            with Progress(transient=True) as bar:
-                task = bar.add_task("scoring", total=None)
-                scores, summary = run(progress=lambda n: bar.advance(task, n))
-        else:
-            scores, summary = run()
+        with progress("scoring households") as advance:
+            scores, summary = run(progress=advance)
     except ValueError as e:  # e.g. a province without a monitoring line
-        typer.echo(f"error: {e}", err=True)
-        raise typer.Exit(2) from e
+        fail(str(e))
     write_table(scores, out)
     typer.echo(f"scored {summary.scored} households at {date.date()} with povwatch-risk v{model.model_version} "
                f"(@{alias}); {summary.below_line} already below the line not scored; reasons for the top "
                f"{summary.explained}; wrote {out}")
+
+
+def _score_on_spark(out: Path, round_id: str | None, as_of: datetime | None, warehouse: Path, explain_top: float,
+                    lang: str, chunk: int, alias: str, master: str | None) -> None:
+    from features.warehouse import Warehouse
+    from serving.batch import resolve_as_of
+    from training.registry import RegistryError
+
+    if out.suffix.lower() == ".csv":
+        raise typer.BadParameter("with --engine spark, --out is a folder (Parquet partitioned by round_id)",
+                                 param_hint="--out")
+    try:
+        import pyspark  # noqa: F401
+
+        from serving import spark_engine
+    except ImportError as e:  # pragma: no cover - the spark extra is installed by make test
+        typer.echo("error: --engine spark needs pyspark: pip install 'povwatch[spark]'", err=True)
+        raise typer.Exit(2) from e
+    try:
+        date, rid = resolve_as_of(Warehouse(warehouse), round_id, as_of)
+        pin, rows = spark_engine.run(warehouse, out, as_of=date, round_id=rid, alias=alias, master=master,
+                                     explain_top=explain_top / 100, lang=lang, chunk=chunk)
+    except (ValueError, RegistryError) as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(2) from e
+    typer.echo(f"scored {rows} households at {date.date()} on Spark with povwatch-risk v{pin.version} (@{alias}, "
+               f"pinned by version); wrote {out}/round_id=*/")
