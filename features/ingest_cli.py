@@ -31,6 +31,7 @@ def ingest_cmd(
     from features.validate import ContractError
     from features.warehouse import Warehouse
 
+    rounds_before = Warehouse(warehouse).round_ids()
     try:
         summary = ingest(paths, Warehouse(warehouse), table=table)
     except (ContractError, MissingIdKeyError) as e:
@@ -52,3 +53,7 @@ def ingest_cmd(
             typer.echo(f"  identifying columns dropped, never stored: {', '.join(s.dropped_pii_columns)}")
     for f in summary.skipped_files:
         typer.echo(f"skipped (no table of that name): {f}")
+    from training.monitoring.after_ingest import drift_line
+
+    if line := drift_line(warehouse, rounds_before):
+        typer.echo(line)

@@ -155,6 +155,7 @@ def demo(settings: DemoSettings) -> None:
     newest = str(rounds.index[-1])
     scores_path = wh / "scores" / f"round-{newest}.csv"
     run(["score", "--round", newest, "--warehouse", str(wh), "--out", str(scores_path)], env)
+    run(["drift", "--round", newest, "--warehouse", str(wh), "--out", str(wh / "drift")], env)
     scores = pd.read_csv(scores_path, dtype={"household_id": str})
     scores = scores[scores["eligible"] & ~scores["stale"]]  # households of the newest round that can still fall
     top = scores.iloc[0]["household_id"]
@@ -176,6 +177,7 @@ Where everything is:
   scores           {scores_path.resolve()}
   village list     {(reports / 'village' / 'index.html').resolve()}
   household report {(reports / f'household-{top}.html').resolve()}
+  drift report     {(wh / 'drift' / f'drift-{newest}.zh.html').resolve()}
   MLflow UI        mlflow ui --backend-store-uri sqlite:///{wh.resolve()}/mlflow.db
   serve            povwatch serve --warehouse {wh}
 """)

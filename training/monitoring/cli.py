@@ -62,7 +62,7 @@ def drift_cmd(
         typer.echo(json.dumps(report, ensure_ascii=False, indent=1, default=_plain))
         return
     if out is not None:
-        from training.monitoring.page import write_pages
+        from serving.drift_page import write_pages
 
         out.mkdir(parents=True, exist_ok=True)
         (out / f"drift-{rid}.json").write_text(json.dumps(report, ensure_ascii=False, indent=1, default=_plain),
