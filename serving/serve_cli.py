@@ -65,8 +65,12 @@ def serve_cmd(
     alias: AliasOption = ALIAS,
     timeout: Annotated[Optional[float], typer.Option(help="Seconds to run before stopping (default: until "
                                                           "interrupted).")] = None,
+    reload_interval: Annotated[float, typer.Option(help="Seconds between looks at the registry alias: a newly "
+                                                   "promoted model is loaded and swapped in without a restart "
+                                                   "(0: only on SIGHUP).", min=0)] = 30.0,
 ) -> None:
-    """Serve the champion over HTTP: /score, /explain, /report, /model (+ /healthz, /readyz, /metrics)."""
+    """Serve the champion over HTTP: /score, /explain, /report, /model (+ /healthz, /readyz, /metrics). A promoted
+    model is picked up without a restart (every --reload-interval seconds, and at once on SIGHUP)."""
     from serving.preconditions import require_free_port
 
     warehouse = warehouse.resolve()
@@ -75,8 +79,13 @@ def serve_cmd(
     if host not in ("127.0.0.1", "localhost", "::1") and not os.environ.get("POVWATCH_API_TOKEN"):
         typer.echo(f"warning: binding {host} without POVWATCH_API_TOKEN: anyone who reaches the port can score",
                    err=True)
+    from serving.hot_reload import RELOAD_SECONDS_ENV, RELOAD_TRIGGER_ENV, request_reload
+
     env = serve_env(warehouse, workers)
     env[settings.MODEL_ALIAS_ENV] = alias
+    env[RELOAD_SECONDS_ENV] = str(reload_interval)
+    trigger = Path(env["BENTOML_HOME"]) / f"povwatch-reload-{os.getpid()}"
+    env[RELOAD_TRIGGER_ENV] = str(trigger)
     typer.echo(f"serving povwatch-risk@{alias} (version {version}) on http://{host}:{port} "
                f"with {workers} worker(s) x {env[settings.NUM_THREADS_ENV]} thread(s)", err=True)
     cmd = [sys.executable, "-m", "bentoml", "serve", SERVICE, "--host", host, "--port", str(port)]
@@ -87,9 +96,12 @@ def serve_cmd(
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, forward)
+    signal.signal(signal.SIGHUP, lambda _s, _f: request_reload(trigger))  # workers look at the registry now
     try:
         code = proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         proc.terminate()
         code = proc.wait()
+    finally:
+        trigger.unlink(missing_ok=True)
     raise typer.Exit(0 if code in (0, -signal.SIGTERM, -signal.SIGINT) else code)

@@ -343,81 +343,99 @@ class Povwatch:
         self.alias = settings.model_alias()
         self.model = load_risk_model(warehouse, alias=self.alias)
         settle_garbage_collector()
+        # Zero-downtime promotion (serving/hot_reload.py): a new @champion is loaded beside this one and swapped
+        # in; every endpoint takes ``self.model`` once, so a request keeps the model it started with.
+        from serving.hot_reload import ChampionWatcher, reload_seconds, trigger_path
+
+        self.watcher = ChampionWatcher(warehouse, self.alias, str(self.model.model_version), self._swap,
+                                       interval=reload_seconds(), trigger=trigger_path()).start()
         # LightGBM's predict threads come from OpenMP: ``povwatch serve`` sets OMP_NUM_THREADS to
         # POVWATCH_NUM_THREADS (cores // workers) before the workers start. (Booster.reset_parameter
         # on a booster loaded from a file crashes LightGBM 4.7, so it is not done here.)
 
+    def _swap(self, model: Any) -> None:
+        """Serve ``model`` from the next request on (one reference assignment: atomic for the readers)."""
+        self.model = model
+
     def model_info(self) -> ModelInfo:
         from models.registry import MODEL_NAME
 
-        meta = self.model.metadata
-        return ModelInfo(name=MODEL_NAME, version=str(self.model.model_version), alias=self.alias,
+        model = self.model
+        meta = model.metadata
+        return ModelInfo(name=MODEL_NAME, version=str(model.model_version), alias=self.alias,
                          run_id=meta.get("run_id"), trained_at=meta.get("trained_at"),
                          test_round=meta.get("test_round"),
                          training_rounds=[str(r) for r in meta.get("split", {}).get("training_rounds", [])],
-                         metrics=_finite(meta.get("metrics", {})), features=list(self.model.feature_names))
+                         metrics=_finite(meta.get("metrics", {})), features=list(model.feature_names))
 
     def _frames(self, households: list[Household], *, single: bool) -> DocumentFrames | JSONResponse:
         """The households as contract frames, or the response that says what is wrong with them."""
         frames, found = checked_frames(households)
         return _problems_response(found, single=single) if found else frames
 
-    def _indicators(self, households: list[Household], *, single: bool) -> pd.DataFrame | JSONResponse:
+    def _indicators(self, households: list[Household], *, single: bool, model: Any = None
+                    ) -> pd.DataFrame | JSONResponse:
         """Indicators of valid households (request order), or the response that says what is wrong."""
+        model = model or self.model
         frames = self._frames(households, single=single)
         if isinstance(frames, JSONResponse):
             return frames
         try:
-            ind = indicators_of_frames(frames, lines=self.model.lines)
+            ind = indicators_of_frames(frames, lines=model.lines)
         except ValueError as e:
             return _domain_error(e)
         # household_id -> what was scored without (no members, events after as_of): read by the endpoints
-        ind.attrs["warnings"] = document_warnings(frames, ind, self.model.feature_names)
+        ind.attrs["warnings"] = document_warnings(frames, ind, model.feature_names)
         return ind
 
     @bentoml.api(route="/score", input_spec=ScoreRequest, output_spec=ScoreResponse)
     def score(self, households: list[Household]) -> ScoreResponse | JSONResponse:
-        """Risk, tier and eligibility of each household at its as-of date, in request order."""
-        ind = self._indicators(households, single=False)
+        """每户在评估日期的返贫致贫风险、等级与是否纳入预警，按请求顺序 / Risk, tier and eligibility of each
+        household at its as-of date, in request order; ``warnings`` say what a household was scored without."""
+        model = self.model  # this request's model, whatever a promotion swaps in meanwhile
+        ind = self._indicators(households, single=False, model=model)
         if isinstance(ind, JSONResponse):
             return ind
         warned = ind.attrs.get("warnings", {})
-        scored = self.model.score(ind)
+        scored = model.score(ind)
         as_of = scored["as_of"].dt.strftime("%Y-%m-%d")
         results = [{"household_id": h, "as_of": a, "risk": float(r), "tier": str(t), "eligible": bool(e),
-                    "model_version": str(self.model.model_version), "warnings": warned.get(h, [])}
+                    "model_version": str(model.model_version), "warnings": warned.get(h, [])}
                    for h, a, r, t, e in zip(scored["household_id"], as_of, scored["risk"], scored["tier"],
                                             scored["eligible"])]
-        return ScoreResponse.model_validate({"results": results, "model_version": str(self.model.model_version),
+        return ScoreResponse.model_validate({"results": results, "model_version": str(model.model_version),
                                              "count": len(results)})
 
     @bentoml.api(route="/explain", input_spec=ExplainRequest, output_spec=ExplainResponse)
     def explain(self, household: Household) -> ExplainResponse | JSONResponse:
-        """Risk, tier, base value, SHAP contributions and the top reasons (zh/en) with assistance measures."""
+        """一户的风险、等级、SHAP 贡献与主要原因（中英文）及帮扶措施 / Risk, tier, base value, SHAP
+        contributions and the top reasons (zh/en) with assistance measures."""
         from models.explain import explain
 
-        ind = self._indicators([household], single=True)
+        model = self.model
+        ind = self._indicators([household], single=True, model=model)
         if isinstance(ind, JSONResponse):
             return ind
         hid = household["record"]["household_id"]
         warnings = ind.attrs.get("warnings", {}).get(hid, [])
-        item = explain(self.model, ind, top=3)[0].to_dict()
+        item = explain(model, ind, top=3)[0].to_dict()
         return ExplainResponse.model_validate({**item, "household_id": hid,
                                                "as_of": ind["as_of"].iloc[0].date().isoformat(),
-                                               "model_version": str(self.model.model_version),
+                                               "model_version": str(model.model_version),
                                                "warnings": warnings})
 
     @bentoml.api(route="/report", input_spec=ReportRequest)
     def report(self, household: Household, lang: str = "zh") -> Annotated[str, ContentType("text/html")]:
-        """The household's field report as one HTML page (zh or en)."""
+        """一户的入户核实报告（HTML，中文或英文）/ The household's field report as one HTML page (zh or en)."""
         from serving.reports import render_household_report
 
-        ind = self._indicators([household], single=True)
+        model = self.model
+        ind = self._indicators([household], single=True, model=model)
         if isinstance(ind, JSONResponse):
             return ind
         doc = {**household, "as_of": ind["as_of"].iloc[0].date().isoformat()}  # the one as-of rule
         try:
-            return render_household_report(self.model, doc, lang=lang)
+            return render_household_report(model, doc, lang=lang)
         except ValueError as e:
             return _domain_error(e)
 
