@@ -37,7 +37,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from features.documents import Problem, checked_frames
-from serving.schemas import (ErrorResponse, ExplainRequest, ExplainResponse, Household, ModelInfo,
+from serving.references import ReferenceStore, UnknownHousehold
+from serving.schemas import (ErrorResponse, ExplainRequest, ExplainResponse, Household, HouseholdItem, ModelInfo,
                              ReportRequest, ScoreRequest, ScoreResponse, error_body, errors_of)
 
 TOKEN_ENV = "POVWATCH_API_TOKEN"
@@ -246,6 +247,14 @@ def _domain_error(e: ValueError) -> JSONResponse:
     return JSONResponse(body, status_code=422)
 
 
+def _unknown_response(unknown: list[UnknownHousehold], *, single: bool) -> JSONResponse:
+    """404 naming each reference the service's warehouse cannot answer."""
+    errors = [{"field": "household.household_id" if single else f"households[{u.index}].household_id",
+               "problem": u.problem, "allowed": "a household_id in the service's warehouse, known at as_of; or send "
+               "the whole Household document"} for u in unknown]
+    return JSONResponse(error_body("unknown household", errors), status_code=404)
+
+
 def _finite(metrics: dict[str, Any]) -> dict[str, float]:
     return {k: float(v) for k, v in metrics.items()
             if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)}
@@ -268,6 +277,7 @@ class Povwatch:
         warehouse = Path(os.environ.get("POVWATCH_WAREHOUSE", "povwatch-data"))
         self.alias = os.environ.get("POVWATCH_MODEL_ALIAS", CHAMPION)
         self.model = load_risk_model(warehouse, alias=self.alias)
+        self.references = ReferenceStore(warehouse)  # read on the first reference request, then kept
         settle_garbage_collector()
         # LightGBM's predict threads come from OpenMP: ``povwatch serve`` sets OMP_NUM_THREADS to
         # POVWATCH_NUM_THREADS (cores // workers) before the workers start. (Booster.reset_parameter
@@ -283,6 +293,12 @@ class Povwatch:
                          training_rounds=[str(r) for r in meta.get("split", {}).get("training_rounds", [])],
                          metrics=_finite(meta.get("metrics", {})), features=list(self.model.feature_names))
 
+    def _resolved(self, items: list[Any], *, single: bool) -> list[Any] | JSONResponse:
+        """The request's items as documents: references filled in from the warehouse (404 when unknown)."""
+        items = [i.root if isinstance(i, HouseholdItem) else i for i in items]
+        docs, unknown = self.references.documents(items, pd.Timestamp(date.today()))
+        return _unknown_response(unknown, single=single) if unknown else docs
+
     def _indicators(self, households: list[Household], *, single: bool) -> pd.DataFrame | JSONResponse:
         """Indicators of valid households, or the response that says what is wrong with them."""
         frames, found = checked_frames(households, pd.Timestamp(date.today()))
@@ -296,6 +312,9 @@ class Povwatch:
     @bentoml.api(route="/score", input_spec=ScoreRequest, output_spec=ScoreResponse)
     def score(self, households: list[Household]) -> ScoreResponse | JSONResponse:
         """Risk and tier of each household at its as-of date (default today), in request order."""
+        households = self._resolved(households, single=False)
+        if isinstance(households, JSONResponse):
+            return households
         ind = self._indicators(households, single=False)
         if isinstance(ind, JSONResponse):
             return ind
@@ -312,6 +331,10 @@ class Povwatch:
         """Risk, tier, base value, SHAP contributions and the top reasons (zh/en) with assistance measures."""
         from models.explain import explain
 
+        resolved = self._resolved([household], single=True)
+        if isinstance(resolved, JSONResponse):
+            return resolved
+        household = resolved[0]
         ind = self._indicators([household], single=True)
         if isinstance(ind, JSONResponse):
             return ind
@@ -325,6 +348,10 @@ class Povwatch:
         """The household's field report as one HTML page (zh or en)."""
         from serving.reports import render_household_report
 
+        resolved = self._resolved([household], single=True)
+        if isinstance(resolved, JSONResponse):
+            return resolved
+        household = resolved[0]
         ind = self._indicators([household], single=True)
         if isinstance(ind, JSONResponse):
             return ind
