@@ -12,17 +12,23 @@ export DO_NOT_TRACK := true
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip uv
-	$(BIN)/uv pip install --python $(BIN)/python -e '.[dev]'
+	$(BIN)/uv pip install --compile-bytecode --python $(BIN)/python -e '.[dev]'
 	touch $(STAMP)
 
 install: $(STAMP)
 
-# Headless Chromium and a CJK font for the report rendering test (Debian packages).
+# Headless Chromium and a CJK font for the report rendering test, PostgreSQL for the case store's tests
+# (Debian packages).
 system-deps:
 	@if ! command -v chromium >/dev/null 2>&1 || ! fc-list 2>/dev/null | grep -qi 'Noto Sans CJK'; then \
 	  echo "installing chromium and fonts-noto-cjk"; \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null) \
 	    || echo "warning: could not install chromium/fonts-noto-cjk; browser tests will fail"; \
+	fi
+	@if ! command -v pg_ctl >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then \
+	  echo "installing postgresql (the case store's tests start a throw-away server)"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null) \
+	    || echo "warning: could not install postgresql; the case store's PostgreSQL tests will be skipped"; \
 	fi
 
 test: install system-deps

@@ -18,6 +18,7 @@ TRUTH_REPLICATES = 256
 
 
 def main() -> dict[str, float]:
+    from training.intervals import format_intervals
     from training.train import format_table, train
 
     quiet()
@@ -30,6 +31,9 @@ def main() -> dict[str, float]:
     print(f"test round {result.split['test_round']}: {result.split['test']['rows']} households, "
           f"{result.split['test']['positives']} fell")
     print(format_table(result.table))
+    print(f"choice: {result.selection.summary()}")
+    print(format_intervals(result.intervals))
+    print(f"verdict: {result.verdict}")
     _write_readme(result)
     m = result.metrics
     return {k: m[k] for k in ("roc_auc", "recall_at_10pct", "rule_roc_auc", "rule_recall_at_10pct",
@@ -38,18 +42,21 @@ def main() -> dict[str, float]:
 
 
 def _write_readme(result) -> None:
-    """The printed table, verbatim, into README "Quality" (between the quality markers)."""
+    """The printed tables, verbatim, into docs/quality.md (between the quality markers)."""
     from datetime import date
 
     from bench.run_all import update_readme
+    from training.intervals import format_intervals
     from training.train import format_table
 
     start, end = "<!-- quality:start -->", "<!-- quality:end -->"
     split = result.split
     block = (f"{start}\n\n`make quality` on {date.today().isoformat()}: test round {split['test_round']}, "
              f"{split['test']['rows']:,} households, {split['test']['positives']:,} fell "
-             f"(trained on rounds {', '.join(split['training_rounds'])}).\n\n```\n{format_table(result.table)}\n```\n\n{end}")
-    update_readme(block, start, end)
+             f"(trained on rounds {', '.join(split['training_rounds'])}).\n\n```\n{format_table(result.table)}\n\n"
+             f"choice: {result.selection.summary()}\n{format_intervals(result.intervals)}\n"
+             f"verdict: {result.verdict}\n```\n\n{end}")
+    update_readme(block, start, end, page="docs/quality.md")
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from features.contract import LIST_SEPARATORS, MAX_ITEMS, TABLES, Column, Table
+from features.contract import LIST_SEPARATORS, MAX_ITEMS, TABLES, Column, Table, bool_of
 
 _SEPARATORS = str.maketrans({s: ";" for s in LIST_SEPARATORS})
 
@@ -90,14 +90,36 @@ def column_of(col: Column, values: Sequence[Any] | np.ndarray, on_problem: OnPro
     if col.type == "date":
         return _dates(col, values, on_problem)
     if col.type == "bool":
-        objects = np.asarray(values, dtype=object) if len(values) else np.empty(0, dtype=object)
-        missing = pd.isna(objects)
-        return pd.arrays.BooleanArray(np.where(missing, False, objects).astype(bool), missing)
+        return _bools(col, values, on_problem)
     numbers = _floats(values)
     if col.type == "int":
+        fractional = np.flatnonzero(np.isfinite(numbers) & (numbers % 1 != 0))
+        for row in fractional:  # 2.0 is the integer 2 (as in JSON Schema); 2.5 is not an integer
+            on_problem(int(row), col, f"{col.name}: {numbers[row]:g} is not a whole number")
+        numbers[fractional] = np.nan
         missing = np.isnan(numbers)
         return pd.arrays.IntegerArray(np.where(missing, 0, numbers).astype(np.int64), missing)
     return numbers
+
+
+def _bools(col: Column, values: Sequence[Any], on_problem: OnProblem) -> pd.arrays.BooleanArray:
+    """Booleans from JSON booleans, the numbers 1/0, or a text the contract spells a boolean with (``是``, ``N``:
+    ``features.contract.BOOL_SPELLINGS``, ingest's table); anything else goes to ``on_problem``."""
+    objects = np.empty(len(values), dtype=object)
+    objects[:] = list(values)
+    missing = pd.isna(objects)
+    if pd.api.types.infer_dtype(objects, skipna=True) in ("boolean", "empty"):  # JSON booleans only: the usual case
+        return pd.arrays.BooleanArray(np.where(missing, False, objects).astype(bool), missing)
+    for row in np.flatnonzero(~missing):
+        value = objects[row]
+        if value.__class__ is bool:
+            continue
+        read = bool_of(value) if isinstance(value, str) else (bool(value) if value in (0, 1) else None)
+        if read is None:
+            on_problem(int(row), col, f"{col.name}: {value!r} is not {col.allowed()}")
+            missing[row] = True
+        objects[row] = bool(read)
+    return pd.arrays.BooleanArray(np.where(missing, False, objects).astype(bool), missing)
 
 
 def _floats(values: Sequence[Any]) -> np.ndarray:

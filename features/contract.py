@@ -14,6 +14,7 @@ English column names; enum values as English codes; enum-lists as codes joined b
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -25,8 +26,34 @@ MONEY_MAX = 10_000_000  # money columns are numbers >= 0 and < 10,000,000 (yuan)
 LIST_SEPARATORS = (";", "；")
 MAX_RISK_TYPES = 5
 MAX_ITEMS = {"risk_types": MAX_RISK_TYPES}  # enum-list columns with a length limit
+# The one table of spellings: ingest (text cells) and the service (JSON strings) read booleans and enum values
+# through ``spelling_key``, so both accept exactly the same spellings.
 TRUE_SPELLINGS = frozenset({"true", "1", "是", "y", "yes", "t"})
 FALSE_SPELLINGS = frozenset({"false", "0", "否", "n", "no", "f"})
+BOOL_SPELLINGS: dict[str, bool] = {**{s: True for s in TRUE_SPELLINGS}, **{s: False for s in FALSE_SPELLINGS}}
+SPELLING_NOTE = "any case, full- or half-width, surrounding spaces ignored"
+
+
+def spelling_key(text: str) -> str:
+    """The form a boolean or enum spelling is compared in: Unicode NFKC (full-width to half-width), stripped of
+    spaces and a byte-order mark, lower-case."""
+    return unicodedata.normalize("NFKC", text).lstrip("\ufeff").strip().lower()
+
+
+def bool_of(text: str) -> bool | None:
+    """The boolean a text spells (``是``, ``Y``, ``false``, ``1``...), else None."""
+    return BOOL_SPELLINGS.get(spelling_key(text))
+
+
+def _ordered(spellings: frozenset[str]) -> list[str]:
+    order = ["true", "false", "1", "0", "是", "否", "yes", "no", "y", "n", "t", "f"]
+    return sorted(spellings, key=lambda s: order.index(s) if s in order else len(order))
+
+
+def bool_spellings_text() -> str:
+    """Every accepted boolean spelling, for messages: ``true/false, 1/0, 是/否, yes/no, y/n, t/f``."""
+    true, false = _ordered(TRUE_SPELLINGS), _ordered(FALSE_SPELLINGS)
+    return ", ".join(f"{t}/{f}" for t, f in zip(true, false))
 
 
 @dataclass(frozen=True)
@@ -49,24 +76,26 @@ class Column:
         return tuple(self.values)
 
     def code_of(self, text: str) -> str | None:
-        """The English code for an English code or Chinese label, else None."""
+        """The English code for an English code or Chinese label in any of the accepted spellings
+        (``spelling_key``), else None."""
         if text in self.values:
             return text
-        return _ZH_TO_CODE.get((self.name, text))
+        return _SPELLED_CODE.get((self.name, spelling_key(text)))
 
     def allowed(self) -> str:
-        """Human wording of what the column accepts, for error messages."""
+        """Human wording of what the column accepts, for error messages (ingest's and the service's)."""
         if self.values:
-            return "one of " + ", ".join(f"{c} ({z})" for c, z in self.values.items())
+            return "one of " + ", ".join(f"{c} ({z})" for c, z in self.values.items()) + f" ({SPELLING_NOTE})"
         if self.type == "money":
             return f"a number of yuan >= 0 and < {MONEY_MAX:,}"
         if self.type == "bool":
-            return "true/false, 1/0, 是/否, Y/N"
+            return f"{bool_spellings_text()} ({SPELLING_NOTE})"
         if self.type == "date":
             return "a date YYYY-MM-DD"
-        if self.min is not None or self.max is not None:
-            return f"a {self.type} between {self.min:g} and {self.max:g}"
-        return f"a {self.type}"
+        kind = {"int": "a whole number", "float": "a number"}.get(self.type, f"a {self.type}")
+        if self.min is not None and self.max is not None:
+            return f"{kind} between {self.min:g} and {self.max:g}"
+        return kind
 
 
 @dataclass(frozen=True)
@@ -290,8 +319,9 @@ PII_COLUMNS = frozenset({
     "身份证号", "身份证号码", "证件号码", "姓名", "户主姓名", "成员姓名", "电话", "联系电话", "手机号", "手机号码", "住址",
 })
 
-_ZH_TO_CODE: dict[tuple[str, str], str] = {
-    (c.name, zh): code for t in TABLES.values() for c in t.columns for code, zh in c.values.items()
+_SPELLED_CODE: dict[tuple[str, str], str] = {
+    (c.name, spelling_key(text)): code for t in TABLES.values() for c in t.columns
+    for code, zh in c.values.items() for text in (code, zh)
 }
 
 

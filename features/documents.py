@@ -187,7 +187,10 @@ def _collect(problems: list[Problem], path) -> Callable[[int, Column, str], None
 
 
 def allowed(col: Column) -> str:
-    """What a column accepts, as the API says it (the contract's wording, with a list's length limit)."""
+    """What a column accepts, as the API says it (the contract's wording, with a list's length limit; a boolean
+    also as JSON true/false or the number 1/0)."""
+    if col.type == "bool":
+        return f"JSON true/false, the number 1/0, or a string: {col.allowed()}"
     return col.allowed() + (f", at most {MAX_ITEMS[col.name]} items" if col.name in MAX_ITEMS else "")
 
 
@@ -228,7 +231,7 @@ def _duplicates(table: Table, frame: pd.DataFrame, path) -> list[Problem]:
     keys = zip(*(frame[k].to_numpy(dtype=object) for k in table.key))
     for row, key in enumerate(keys):
         if key in seen:
-            named = ", ".join(f"{k}={v}" for k, v in zip(table.key, key))
+            named = ", ".join(f"{k}={_text(v)}" for k, v in zip(table.key, key))
             out.append(Problem(f"{path(row)}.{table.key[-1]}", f"duplicate key ({named}): appears before",
                                f"each ({', '.join(table.key)}) once"))
         seen.add(key)
@@ -287,3 +290,10 @@ def _document_problems(frames: DocumentFrames) -> list[Problem]:
 
 def _day(value: np.datetime64) -> str:
     return str(value)[:10]
+
+
+def _text(value: Any) -> str:
+    """A key value as a message shows it: dates as YYYY-MM-DD (never with 00:00:00)."""
+    if isinstance(value, (pd.Timestamp, np.datetime64)):
+        return str(pd.Timestamp(value).date())
+    return str(value)

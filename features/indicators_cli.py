@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from features.warehouse import DEFAULT_WAREHOUSE
+from features.defaults import DEFAULT_WAREHOUSE
 
 
 def features_cmd(
@@ -48,8 +48,9 @@ def features_cmd(
     try:
         table = build_examples(wh, [date])
     except ValueError as e:
-        typer.echo(f"features: {e}", err=True)
-        raise typer.Exit(code=2) from e
+        from serving.exit_codes import fail
+
+        fail(f"features: {e}")
     out.parent.mkdir(parents=True, exist_ok=True)
     if suffix == ".csv":
         table.to_csv(out, index=False)

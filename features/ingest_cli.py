@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from features.warehouse import DEFAULT_WAREHOUSE
+from features.defaults import DEFAULT_WAREHOUSE
 
 
 def ingest_cmd(
@@ -34,8 +34,9 @@ def ingest_cmd(
     try:
         summary = ingest(paths, Warehouse(warehouse), table=table)
     except (ContractError, MissingIdKeyError) as e:
-        typer.echo(f"ingest refused: {e}", err=True)
-        raise typer.Exit(code=2) from e
+        from serving.exit_codes import fail
+
+        fail(f"ingest refused: {e}")
     if json_out:
         typer.echo(json.dumps(summary.counts(), ensure_ascii=False))
         return

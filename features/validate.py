@@ -28,8 +28,8 @@ import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
 from features.canonical import PANDAS_DTYPE, cast
-from features.contract import (FALSE_SPELLINGS, MAX_ITEMS, MONEY_MAX, OUTCOMES_WITH_MEASURES, TABLES,
-                               TRANSFER_PARTS, TRUE_SPELLINGS, Column, Table)
+from features.contract import (BOOL_SPELLINGS, MAX_ITEMS, MONEY_MAX, OUTCOMES_WITH_MEASURES, TABLES,
+                               TRANSFER_PARTS, Column, Table, spelling_key)
 from features.pii import ID_PREFIX, drop_pii_columns, pseudonymise_ids
 
 MONEY_TOLERANCE = 0.005  # yuan: sums of parts may exceed their total by float rounding, never by a fen
@@ -103,9 +103,15 @@ def as_strings(df: pd.DataFrame) -> pd.DataFrame:
 # --------------------------------------------------------------------------------------------- pass 2: parse
 
 def _enum_lookup(c: Column) -> dict[str, str]:
-    out = {code.lower(): code for code in c.values}
-    out.update({_nfkc(zh).lower(): code for code, zh in c.values.items()})
+    """``spelling_key`` of each code and label -> code (the contract's one table of spellings)."""
+    out = {spelling_key(code): code for code in c.values}
+    out.update({spelling_key(zh): code for code, zh in c.values.items()})
     return out
+
+
+def _keys(s: pd.Series) -> pd.Series:
+    """``spelling_key`` of each cell, vectorised."""
+    return s.str.normalize("NFKC").str.lstrip("\ufeff").str.strip().str.lower()
 
 
 def _given(s: pd.Series, c: Column) -> pd.Series:
@@ -116,7 +122,7 @@ def _given(s: pd.Series, c: Column) -> pd.Series:
 
 def _map_enum(s: pd.Series, c: Column) -> pd.Series:
     """Codes for codes or labels; unknown values pass through so the enum check reports them as read."""
-    mapped = s.str.lower().map(_enum_lookup(c)).astype("object")
+    mapped = _keys(s).map(_enum_lookup(c)).astype("object")
     return mapped.where(mapped.notna(), s).astype("object")
 
 
@@ -145,10 +151,7 @@ def _parse_column(s: pd.Series, c: Column) -> tuple[pd.Series, pd.Series]:
         return _parse_list(s, c), none
     norm = s.str.normalize("NFKC").str.strip()
     if c.type == "bool":
-        low = norm.str.lower()
-        value = pd.Series(pd.NA, index=s.index, dtype="boolean")
-        value[low.isin(TRUE_SPELLINGS)] = True
-        value[low.isin(FALSE_SPELLINGS)] = False
+        value = _keys(s).map(BOOL_SPELLINGS).astype("boolean")
         return value.where(given, pd.NA), given & value.isna()
     if c.type == "date":
         text = norm.str.replace(r"[年月/]", "-", regex=True).str.replace("日", "", regex=False)
@@ -215,7 +218,7 @@ def _count_items(s: pd.Series) -> pd.Series:
 def _bad_tokens(v: pd.Series, c: Column) -> pd.Series:
     """The entries of failing list values that are no code (as read), e.g. ``'foo', 'bar'``."""
     tokens = v.astype(str).str.split(r"[;；]", regex=True).explode().str.strip()
-    tokens = tokens[(tokens != "") & tokens.str.lower().map(_enum_lookup(c)).isna()]
+    tokens = tokens[(tokens != "") & _keys(tokens).map(_enum_lookup(c)).isna()]
     return ("'" + tokens + "'").groupby(level=0).agg(", ".join).reindex(v.index).fillna("''")
 
 

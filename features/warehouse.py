@@ -23,9 +23,9 @@ from pathlib import Path
 import pandas as pd
 
 from features.canonical import cast, empty_frame
+from features.defaults import DEFAULT_WAREHOUSE  # re-exported
 from features.derived import default_lines
 
-DEFAULT_WAREHOUSE = "povwatch-data"
 DATA_FILE = "data.parquet"
 # Rows are sorted by key (household_id first), so row-group statistics let a reader of a household-id range
 # skip the rest of a partition (batch scoring reads the warehouse chunk by chunk).

@@ -1,9 +1,9 @@
-"""RiskModel: the one scoring path — raw household records → indicators → LightGBM margin → calibrated risk
-→ tier (→ explanations, see ``models.explain``). Used by training, batch scoring, the BentoML service and
-the MLflow pyfunc alike.
+"""RiskModel: the one scoring path — raw household records → indicators → the scorer's margin → calibrated
+risk → tier (→ explanations, see ``models.explain``). Used by training, batch scoring, the BentoML service and
+the MLflow pyfunc alike. The scorer is any candidate of ``models.scorers`` (LightGBM, scorecard, rule, blend).
 
-Saved as a folder of text: ``model.txt`` (LightGBM's own format) and ``model.json`` (features,
-vocabularies, calibration, tier thresholds, monitoring lines, training metadata). No pickles.
+Saved as a folder of text: the scorer's files (``scorer.json`` + e.g. ``model.txt``, LightGBM's own format)
+and ``model.json`` (features, calibration, tier thresholds, monitoring lines, training metadata). No pickles.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from models.calibration import Calibrator
+from models.scorers import LightGBMScorer, Scorer, as_matrix, load_scorer, save_scorer
 from models.tiers import assign
 
 if TYPE_CHECKING:
@@ -26,7 +27,13 @@ if TYPE_CHECKING:
 
 FORMAT_VERSION = 1
 ID_COLUMNS = ["household_id", "round_id", "as_of"]
-THREADED_PREDICT_ROWS = 50_000  # smaller tables predict on one thread (see ``RiskModel.margin``)
+
+
+def training_medians(X: pd.DataFrame) -> dict[str, float]:
+    """Median of each numeric indicator over the rows the model was fitted on (missing values ignored;
+    indicators that are always missing are left out)."""
+    med = X.median(axis=0, skipna=True, numeric_only=True)
+    return {str(k): float(v) for k, v in med.items() if pd.notna(v)}
 
 
 class ModelFeatureMismatch(RuntimeError):
@@ -39,13 +46,16 @@ def catalogue_fingerprint(names: Sequence[str]) -> str:
 
 @dataclass
 class RiskModel:
-    booster: Any                       # lightgbm.Booster
+    scorer: Scorer                     # models.scorers: LightGBM, scorecard, rule or blend
     calibrator: Calibrator
     tier_thresholds: dict[str, float]
     feature_names: list[str]
     lines: pd.DataFrame                # monitoring lines the indicators were computed with
     metadata: dict[str, Any] = field(default_factory=dict)
     model_version: str = ""            # registry version, set by whoever loaded it from the registry
+    # Median of each indicator over the training population (``training_medians``): a reason is cited only
+    # when the household's value is on the risk side of it, so scoring never recomputes it from a batch.
+    medians: dict[str, float] = field(default_factory=dict)
 
     # ---- scoring
     def matrix(self, indicators: pd.DataFrame) -> pd.DataFrame:
@@ -55,16 +65,18 @@ class RiskModel:
             raise ModelFeatureMismatch(f"indicator table lacks {len(missing)} model features: {missing[:5]}")
         return indicators[self.feature_names].astype("float64")
 
-    def margin(self, indicators: pd.DataFrame) -> np.ndarray:
-        """Raw log-odds of the booster.
+    @property
+    def booster(self) -> Any:
+        """The LightGBM booster of a LightGBM model (an error naming the kind for any other)."""
+        if not isinstance(self.scorer, LightGBMScorer):
+            raise AttributeError(f"this model's scorer is a {self.scorer.kind}, not a LightGBM booster; "
+                                 "use RiskModel.margin / models.explain for any kind")
+        return self.scorer.booster
 
-        Tables under ``THREADED_PREDICT_ROWS`` rows are predicted on one thread: LightGBM's OpenMP threads
-        synchronise once per call, which cost ~8 ms on a busy 2-core machine, while one thread predicts 1,000
-        rows in ~0.7 ms. Each row's sum over the trees is the same either way, so the margins are identical.
-        """
-        threads = {} if len(indicators) >= THREADED_PREDICT_ROWS else {"num_threads": 1}
-        # A float64 array, not the DataFrame: LightGBM would only convert it (0.4 ms even for one row).
-        return self.booster.predict(self.matrix(indicators).to_numpy(dtype="float64"), raw_score=True, **threads)
+    def margin(self, indicators: pd.DataFrame) -> np.ndarray:
+        """The scorer's margin (log-odds for LightGBM, the scorecard and the blend; the rule's score)."""
+        # A float64 array, not the DataFrame: the scorers would only convert it (0.4 ms even for one row).
+        return self.scorer.margin(as_matrix(self.matrix(indicators)))
 
     def predict_proba(self, indicators: pd.DataFrame) -> np.ndarray:
         return self.calibrator.predict(self.margin(indicators))
@@ -100,7 +112,7 @@ class RiskModel:
     def save(self, folder: str | Path) -> Path:
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        self.booster.save_model(str(folder / "model.txt"))
+        save_scorer(self.scorer, folder)
         spec = {
             "format_version": FORMAT_VERSION,
             "feature_names": self.feature_names,
@@ -109,14 +121,13 @@ class RiskModel:
             "tier_thresholds": self.tier_thresholds,
             "lines": json.loads(self.lines.astype({"year": "int64"}).to_json(orient="records")),
             "metadata": self.metadata,
+            "training_medians": self.medians,
         }
         (folder / "model.json").write_text(json.dumps(spec, ensure_ascii=False, indent=1, default=str))
         return folder
 
     @classmethod
     def load(cls, folder: str | Path, *, check_catalogue: bool = True) -> "RiskModel":
-        import lightgbm as lgb
-
         folder = Path(folder)
         spec = json.loads((folder / "model.json").read_text())
         if spec.get("format_version") != FORMAT_VERSION:
@@ -129,8 +140,8 @@ class RiskModel:
                 raise ModelFeatureMismatch(
                     f"{folder}: model trained on catalogue {spec['catalogue_fingerprint']}, this code computes "
                     f"{catalogue_fingerprint(current)}; retrain with `povwatch train`")
-        booster = lgb.Booster(model_file=str(folder / "model.txt"))
         lines = pd.DataFrame(spec["lines"]).astype({"year": "Int64", "line": "float64"})
-        return cls(booster=booster, calibrator=Calibrator.from_dict(spec["calibration"]),
+        return cls(scorer=load_scorer(folder), calibrator=Calibrator.from_dict(spec["calibration"]),
                    tier_thresholds=spec["tier_thresholds"], feature_names=spec["feature_names"],
-                   lines=lines, metadata=spec.get("metadata", {}))
+                   lines=lines, metadata=spec.get("metadata", {}),
+                   medians={k: float(v) for k, v in spec.get("training_medians", {}).items()})

@@ -17,6 +17,8 @@ import pandas as pd
 
 OUTPUT_COLUMNS = ["household_id", "round_id", "as_of", "risk", "tier", "model_version",
                   "reason_1", "reason_2", "reason_3"]
+# The structured form of each reason beside its sentence (see ``models.explain.reason_table``).
+REASON_DETAIL_COLUMNS = [f"reason_{k}_{part}" for k in (1, 2, 3) for part in ("indicator", "value")]
 DEFAULT_CHUNK = 50_000
 
 
@@ -78,12 +80,13 @@ def score_partition_rows(households: pd.DataFrame, members: pd.DataFrame, events
 
 def partition_reasons(households: pd.DataFrame, members: pd.DataFrame, events: pd.DataFrame, model,
                       as_of: pd.Timestamp, round_id: str | None, wanted: set[str], lang: str) -> pd.DataFrame:
-    """``household_id, reason_1..3`` for the ``wanted`` households among these rows."""
-    from models.explain import reason_columns
+    """``household_id, reason_k`` (text) and ``reason_k_indicator/value`` for the ``wanted`` households among these rows."""
+    from models.explain import reason_table, reasons_of
 
     ind = partition_indicators(households, members, events, model.lines, as_of, round_id)
     ind = ind[ind["household_id"].isin(wanted)].reset_index(drop=True)
-    reasons = reason_columns(model, ind, top=3, lang=lang)
+    reasons = reason_table(reasons_of(model, ind, top=3), top=3, lang=lang)
+    reasons = reasons.rename(columns={f"reason_{k}_text": f"reason_{k}" for k in (1, 2, 3)})
     reasons.insert(0, "household_id", ind["household_id"].to_numpy())
     return reasons
 
@@ -116,8 +119,8 @@ def score_warehouse(model, warehouse, *, as_of: pd.Timestamp, round_id: str | No
     columns = OUTPUT_COLUMNS[:6]
     scores = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
     scores = scores[columns].sort_values(["risk", "household_id"], ascending=[False, True], ignore_index=True)
-    for col in OUTPUT_COLUMNS[6:]:
-        scores[col] = ""
+    for col in OUTPUT_COLUMNS[6:] + REASON_DETAIL_COLUMNS:
+        scores[col] = None if col.endswith("_value") else ""
     n_explain = int(np.ceil(explain_top * len(scores)))
     if n_explain:
         top = scores.iloc[:n_explain]
@@ -130,8 +133,9 @@ def score_warehouse(model, warehouse, *, as_of: pd.Timestamp, round_id: str | No
             reason_parts.append(partition_reasons(*_read_chunk(warehouse, rounds, as_of, rng), model, as_of,
                                                   round_id, wanted, lang))
         reasons = pd.concat(reason_parts, ignore_index=True).set_index("household_id")
-        for col in OUTPUT_COLUMNS[6:]:
-            scores.loc[:n_explain - 1, col] = scores.loc[:n_explain - 1, "household_id"].map(reasons[col]).fillna("")
+        for col in OUTPUT_COLUMNS[6:] + REASON_DETAIL_COLUMNS:
+            mapped = scores.loc[:n_explain - 1, "household_id"].map(reasons[col])
+            scores.loc[:n_explain - 1, col] = mapped if col.endswith("_value") else mapped.fillna("")
     return scores, ScoreSummary(len(scores), below, n_explain, as_of)
 
 

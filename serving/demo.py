@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
-import pandas as pd
 import typer
 
 READY_TIMEOUT_S = 120
@@ -91,9 +90,10 @@ def _wait_ready(url: str, proc: subprocess.Popen, timeout: float = READY_TIMEOUT
     raise SystemExit(f"the service was not ready within {timeout:.0f} s")
 
 
-def service_round_trip(warehouse: Path, household_id: str, as_of: pd.Timestamp) -> tuple[float, float]:
+def service_round_trip(warehouse: Path, household_id: str, as_of: "pd.Timestamp") -> tuple[float, float]:  # noqa: F821
     """Start the service, score one household without and with a fresh hospitalisation, stop it."""
     import httpx
+    import pandas as pd
 
     from features.records import household_documents
     from features.warehouse import Warehouse
@@ -129,6 +129,8 @@ def service_round_trip(warehouse: Path, household_id: str, as_of: pd.Timestamp) 
 
 
 def demo(settings: DemoSettings) -> None:
+    import pandas as pd
+
     from features.labels import round_as_of
     from features.warehouse import Warehouse
 

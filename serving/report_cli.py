@@ -1,7 +1,8 @@
 """``povwatch report``: field reports from the warehouse with the champion model.
 
 ``--household ID --out FILE.html`` writes one household's page; ``--village V --out DIR`` writes
-``DIR/index.html`` (the village list) and one ``DIR/<household>.html`` per household.
+``DIR/index.html`` (the village's worklist, as ``povwatch worklist`` lists it) and one ``DIR/<household>.html``
+per household.
 """
 
 from __future__ import annotations
@@ -27,8 +28,9 @@ def safe_file_name(household_id: str) -> str:
 
 
 def _fail(message: str) -> None:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(2)
+    from serving.exit_codes import fail
+
+    fail(message)
 
 
 def village_household_ids(warehouse, village: str, as_of) -> tuple[list[str], list[str]]:
@@ -45,31 +47,32 @@ def village_household_ids(warehouse, village: str, as_of) -> tuple[list[str], li
 def report_cmd(
     household: Annotated[str | None, typer.Option("--household", help="Household id: write its report to --out FILE.html.")] = None,
     village: Annotated[str | None, typer.Option("--village", help="Village name: write DIR/index.html and one page per household to --out DIR.")] = None,
-    as_of: Annotated[datetime | None, typer.Option("--as-of", formats=["%Y-%m-%d"], help="Assess as of this date (YYYY-MM-DD); default today.")] = None,
-    out: Annotated[Path, typer.Option("--out", help="FILE.html for --household, a folder for --village.")] = Path("report.html"),
+    as_of: Annotated[datetime | None, typer.Option("--as-of", formats=["%Y-%m-%d"], help="Assess as of this date (YYYY-MM-DD); default: the newest round's as-of date (its last survey date), as `povwatch score` and `worklist`.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="FILE.html for --household (default report.html), a "
+                                             "folder for --village (default reports/).")] = None,
     lang: Annotated[str, typer.Option("--lang", help="Report language: zh (default) or en.")] = "zh",
     warehouse: Annotated[Path, typer.Option("--warehouse", envvar="POVWATCH_WAREHOUSE", help="Warehouse folder.")] = Path("povwatch-data"),
 ) -> None:
-    """Per-household explanation reports, or a village list sorted by risk with a page per household."""
+    """Per-household explanation reports, or a village's worklist page with a page per household."""
     import pandas as pd
 
     from features.records import household_documents
-    from features.warehouse import Warehouse
+    from features.console import progress
+    from serving.preconditions import require_model, require_rounds
     from serving.reports import render_household_report, render_village_report
-    from training.registry import RegistryError, load_risk_model
+    from training.registry import CHAMPION
 
     if (household is None) == (village is None):
         _fail("give exactly one of --household ID or --village NAME")
     if lang not in ("zh", "en"):
         _fail(f"--lang must be zh or en, got {lang!r}")
-    when = pd.Timestamp(as_of or datetime.now()).normalize()
-    wh = Warehouse(warehouse)
-    if not wh.round_ids():
-        _fail(f"warehouse {warehouse} has no households; run `povwatch ingest` first")
-    try:
-        model = load_risk_model(warehouse)
-    except RegistryError as e:
-        _fail(str(e))
+    if out is None:
+        out = Path("report.html") if household is not None else Path("reports")
+    wh = require_rounds(warehouse)
+    from features.labels import round_as_of
+
+    when = pd.Timestamp(as_of).normalize() if as_of else pd.Timestamp(round_as_of(wh).iloc[-1]).normalize()
+    model = require_model(warehouse, CHAMPION)
     lang_code: Literal["zh", "en"] = "zh" if lang == "zh" else "en"
     if household is not None:
         docs = household_documents(wh, [household], when)
@@ -86,8 +89,10 @@ def report_cmd(
     docs = household_documents(wh, ids, when)
     out.mkdir(parents=True, exist_ok=True)
     links = {d["record"]["household_id"]: safe_file_name(str(d["record"]["household_id"])) for d in docs}
-    for d in docs:
-        (out / links[d["record"]["household_id"]]).write_text(render_household_report(model, d, lang=lang_code),
-                                                               encoding="utf-8")
+    with progress("writing household reports", total=len(docs)) as advance:
+        for d in docs:
+            (out / links[d["record"]["household_id"]]).write_text(
+                render_household_report(model, d, lang=lang_code), encoding="utf-8")
+            advance()
     (out / "index.html").write_text(render_village_report(model, docs, lang=lang_code, links=links), encoding="utf-8")
     typer.echo(f"wrote {out / 'index.html'} and {len(docs)} household reports")

@@ -27,12 +27,12 @@ from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
 from pydantic import (BaseModel, ConfigDict, Discriminator, Field, RootModel, StrictBool, StrictStr, Tag,
-                      ValidationError)
+                      ValidationError, WithJsonSchema)
 from typing_extensions import NotRequired, TypedDict
 
-from features.contract import EVENTS, HOUSEHOLDS, MEMBERS, TABLES, Column, Table
-from features.contract import MAX_ITEMS
+from features.contract import EVENTS, HOUSEHOLDS, MAX_ITEMS, MEMBERS, TABLES, Column, Table
 from features.documents import allowed
+from models.worklist import TriggerConfig, WorklistOptions
 
 MAX_HOUSEHOLDS = 20_000   # per /score call: a county's night run of >= 10,000 in one request, with room
 MAX_HISTORY = 50          # earlier rounds of one household
@@ -48,7 +48,35 @@ Date = Annotated[StrictStr, Field(pattern=DATE_PATTERN, json_schema_extra={"form
 
 
 def _accepted(col: Column) -> Any:
-    return Literal[tuple(dict.fromkeys([*col.codes, *col.values.values()]))]
+    """An enum value: any string here; ``features.canonical`` reads it through the contract's table of spellings
+    (code or Chinese label, any case; ingest's table) and reports what it cannot read at its place. The schema
+    lists the canonical spellings."""
+    spellings = list(dict.fromkeys([*col.codes, *col.values.values()]))
+    return Annotated[StrictStr, Field(max_length=MAX_TEXT), WithJsonSchema({"type": "string", "enum": spellings})]
+
+
+def _bool(col: Column) -> Any:
+    """A JSON boolean, the number 1 or 0, or a string the contract spells a boolean with (``是``, ``N``...; read by
+    ``features.canonical``, ingest's table of spellings)."""
+    return Annotated[StrictBool | Literal[0, 1] | Annotated[StrictStr, Field(max_length=MAX_TEXT)],
+                     WithJsonSchema({"anyOf": [{"type": "boolean"}, {"enum": [0, 1]}, {"type": "string"}]})]
+
+
+def _number(col: Column) -> Any:
+    """A JSON number in the column's range. An integer column takes any integral number (2 and 2.0, as JSON
+    Schema's ``integer`` does; 2.5, "2" and true are refused): tables with gaps arrive from pandas as floats.
+    Integrality beyond the float check (2.0000000000000004) is checked by ``features.canonical``."""
+    lower = {"ge": col.min} if col.min is not None else {}
+    if col.type == "money":  # money is < MONEY_MAX, other ranges are inclusive
+        upper = {"lt": col.max}
+    else:
+        upper = {"le": col.max} if col.max is not None else {}
+    if col.type != "int":
+        return Annotated[float, Field(strict=True, allow_inf_nan=False, **lower, **upper)]
+    bounds = {"minimum": col.min} if col.min is not None else {}
+    bounds |= {"maximum": col.max} if col.max is not None else {}
+    return Annotated[float, Field(strict=True, allow_inf_nan=False, multiple_of=1, **lower, **upper),
+                     WithJsonSchema({"type": "integer", **bounds})]
 
 
 def _form(value: Any) -> str:
@@ -73,15 +101,8 @@ def field_type(col: Column) -> Any:
                            Tag("str")]
         return Annotated[joined | Annotated[list[_accepted(col)], items, Tag("list")], Discriminator(_form)]
     if col.type == "bool":
-        return StrictBool
-    lower = {"ge": col.min} if col.min is not None else {}
-    if col.type == "money":  # money is < MONEY_MAX, other ranges are inclusive
-        upper = {"lt": col.max}
-    else:
-        upper = {"le": col.max} if col.max is not None else {}
-    kind = int if col.type == "int" else float
-    extra = {"allow_inf_nan": False} if kind is float else {}
-    return Annotated[kind, Field(strict=True, **lower, **upper, **extra)]
+        return _bool(col)
+    return _number(col)
 
 
 def _row(name: str, table: Table, doc: str, drop: Sequence[str] = ()) -> type:
@@ -166,6 +187,18 @@ class ExplainRequest(_Strict):
     household: HouseholdItem
 
 
+class WorklistRequest(_Strict):
+    """Household documents and the worklist options of ``povwatch worklist`` (same names, same defaults)."""
+
+    households: list[Household] = Field(min_length=1, max_length=MAX_HOUSEHOLDS)
+    options: WorklistOptions = Field(default_factory=WorklistOptions)
+    triggers: TriggerConfig = Field(default_factory=TriggerConfig)
+    round_id: str | None = Field(default=None, description="the round households should have a record of; "
+                                 "default: the round of the newest record. Older records are listed as stale.")
+    issued: Date | None = Field(default=None, description="date the list is issued (deadlines count from it); "
+                                "default today")
+
+
 class ReportRequest(_Strict):
     household: HouseholdItem
     lang: Literal["zh", "en"] = "zh"
@@ -178,6 +211,8 @@ class ScoreResult(BaseModel):
     risk: float = Field(ge=0, le=1, description="calibrated probability of falling below the line by next round")
     tier: str
     model_version: str
+    warnings: list[str] = Field(default_factory=list, description="what the household was scored without "
+                                "(no members, events after as_of); empty when nothing")
 
 
 class ScoreResponse(BaseModel):
@@ -194,6 +229,7 @@ class ExplainResponse(BaseModel):
     model_version: str
     risk: float
     tier: str
+    warnings: list[str] = Field(default_factory=list, description="what the household was scored without")
 
 
 class ModelInfo(BaseModel):
@@ -243,7 +279,9 @@ def _allowed(loc: Sequence[int | str], error_type: str) -> str:
         return allowed(col)
     if error_type == "extra_forbidden":
         if table is not None:
-            return f"fields of the {table.name} table: {', '.join(table.names)}"
+            return f"fields of the {table.name} table (English names): {', '.join(table.names)}"
+        if name in ("households", "household"):
+            return "the fields of a Household: record, members, history, events, as_of"
         return "see the API schema at /docs.json"
     if name == "as_of":
         return "a date YYYY-MM-DD, not before record.survey_date"
@@ -254,6 +292,10 @@ def _allowed(loc: Sequence[int | str], error_type: str) -> str:
         return f"a list of 1 to {MAX_HOUSEHOLDS:,} Household objects, each household_id once"
     if name == "lang":
         return "zh or en"
+    if "options" in loc:
+        return f"worklist options: {', '.join(WorklistOptions.model_fields)}"
+    if "triggers" in loc:
+        return f"trigger settings (null switches one off): {', '.join(TriggerConfig.model_fields)}"
     return "see the API schema at /docs.json"
 
 
@@ -261,13 +303,48 @@ _FIELD_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")  # contract and request field na
 _TYPE_TAGS = ("str", "list", "int", "float", "bool")  # union branch names that look like field names
 
 
+def _column_at(loc: Sequence[int | str]) -> Column | None:
+    table = None
+    for part in loc:
+        table = _TABLE_OF_PART.get(part, table) if isinstance(part, str) else table
+    name = next((p for p in reversed(loc) if isinstance(p, str)), "")
+    return table.column(name) if table is not None and name in table.names else None
+
+
+def _problem(loc: Sequence[int | str], error: dict[str, Any], key: str | None) -> str:
+    """The problem in words that fit the contract's types (pydantic's own wording otherwise)."""
+    if key is not None:
+        table = next((_TABLE_OF_PART[p] for p in reversed(loc) if isinstance(p, str) and p in _TABLE_OF_PART), None)
+        english = table.header_map().get(key) if table is not None else None
+        hint = f"; the API names fields in English: {key} is {english}" if english and english != key else ""
+        return f"unknown field {key!r}{hint}"
+    col = _column_at(loc)
+    kind = error["type"]
+    if col is not None and col.type == "int" and kind in ("float_type", "float_parsing", "multiple_of"):
+        return "not a whole number" if kind == "multiple_of" else \
+            "not a number: a whole number is a JSON number (2 or 2.0), not a string or a boolean"
+    if col is not None and col.type == "bool" and kind in ("bool_type", "literal_error", "string_type"):
+        return "not a boolean: a JSON true/false, the number 1/0, or one of the spellings allowed"
+    if col is not None and col.type in ("enum", "enum-list") and kind == "string_type":
+        return "not a string: enum values are strings (the code or the Chinese label)"
+    return error["msg"]
+
+
 def errors_of(exc: ValidationError) -> list[dict[str, str]]:
-    """One ``{field, problem, allowed}`` per pydantic error, in the API's error format (rules beyond the types
-    are reported by ``features.documents.problems``, already at their place)."""
-    out = []
+    """One ``{field, problem, allowed}`` per offending field path, in the API's error format (rules beyond the
+    types are reported by ``features.documents.problems``, already at their place). A value that fails every
+    branch of a union (a boolean, say) is one error; an unknown key is named whatever its script."""
+    out, seen = [], set()
     for e in exc.errors(include_input=False, include_url=False, include_context=False):
-        loc = [p for p in e["loc"] if not (isinstance(p, str) and (p in _TYPE_TAGS or not _FIELD_NAME.match(p)))]
-        out.append({"field": _path(loc) or "(body)", "problem": e["msg"], "allowed": _allowed(loc, e["type"])})
+        raw = list(e["loc"])
+        key = str(raw.pop()) if e["type"] == "extra_forbidden" and raw else None
+        loc = [p for p in raw if not (isinstance(p, str) and (p in _TYPE_TAGS or not _FIELD_NAME.match(p)))]
+        field = _path([*loc, key] if key is not None else loc) or "(body)"
+        if field in seen:
+            continue
+        seen.add(field)
+        out.append({"field": field, "problem": _problem(loc, e, key),
+                    "allowed": _allowed(loc, e["type"])})
     return out
 
 
@@ -275,6 +352,7 @@ def error_body(message: str, errors: list[dict[str, str]]) -> dict[str, Any]:
     return {"error": message, "errors": errors}
 
 
-__all__ = ["Record", "Member", "Event", "HistoryRound", "Household", "HouseholdRef", "HouseholdItem", "ScoreRequest", "ExplainRequest",
-           "ReportRequest", "ScoreResult", "ScoreResponse", "ExplainResponse", "ModelInfo", "ErrorResponse",
+__all__ = ["Record", "Member", "Event", "HistoryRound", "Household", "HouseholdRef", "HouseholdItem", "ScoreRequest",
+           "ExplainRequest", "ReportRequest", "WorklistRequest", "ScoreResult", "ScoreResponse", "ExplainResponse",
+           "ModelInfo", "ErrorResponse",
            "errors_of", "error_body", "field_type", "MAX_HOUSEHOLDS", "TABLES"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from datetime import datetime
 from functools import partial
 from pathlib import Path
@@ -32,9 +31,10 @@ def score_cmd(
                             "spark (default: what spark-submit set, else local[2]).")] = None,
 ) -> None:
     """Score every eligible household with the champion; reasons for the top K%."""
-    from features.warehouse import Warehouse
+    from features.console import progress
     from serving.batch import resolve_as_of, score_warehouse, write_table
-    from training.registry import RegistryError, load_risk_model
+    from serving.exit_codes import fail
+    from serving.preconditions import require_model, require_rounds
 
     if lang not in ("zh", "en"):
         raise typer.BadParameter("expected zh or en", param_hint="--lang")
@@ -44,27 +44,19 @@ def score_cmd(
         return _score_on_spark(out, round_id, as_of, warehouse, explain_top, lang, chunk, alias, spark_master)
     if out.suffix.lower() not in (".csv", ".parquet"):
         raise typer.BadParameter(f"must end in .csv or .parquet, got {out.name!r}", param_hint="--out")
-    wh = Warehouse(warehouse)
+    wh = require_rounds(warehouse)
     try:
         date, rid = resolve_as_of(wh, round_id, as_of)
-        model = load_risk_model(warehouse, alias)
-    except (ValueError, RegistryError) as e:
-        typer.echo(f"error: {e}", err=True)
-        raise typer.Exit(2) from e
+    except ValueError as e:
+        fail(str(e))
+    model = require_model(warehouse, alias)
     run = partial(score_warehouse, model, wh, as_of=date, round_id=rid, explain_top=explain_top / 100,
                   chunk=chunk, lang=lang)
     try:
-        if sys.stderr.isatty():
-            from rich.progress import Progress
-
-            with Progress(transient=True) as bar:
-                task = bar.add_task("scoring", total=None)
-                scores, summary = run(progress=lambda n: bar.advance(task, n))
-        else:
-            scores, summary = run()
+        with progress("scoring households") as advance:
+            scores, summary = run(progress=advance)
     except ValueError as e:  # e.g. a province without a monitoring line
-        typer.echo(f"error: {e}", err=True)
-        raise typer.Exit(2) from e
+        fail(str(e))
     write_table(scores, out)
     typer.echo(f"scored {summary.scored} households at {date.date()} with povwatch-risk v{model.model_version} "
                f"(@{alias}); {summary.below_line} already below the line not scored; reasons for the top "

@@ -38,23 +38,18 @@ def serve_env(warehouse: Path, workers: int, base: dict[str, str] | None = None)
 
 
 def check_model(warehouse: Path, alias: str) -> str:
-    """The version behind ``alias``, or a message naming what is missing (raises ``typer.Exit(1)``)."""
+    """The version behind ``alias``, or one line naming what is missing (exit 2, ``serving.exit_codes``)."""
+    from serving.exit_codes import fail
     from training.registry import MODEL_NAME, RegistryError, connect, quiet_telemetry, resolve, tracking_uri
 
     quiet_telemetry()
-    if not os.environ.get("MLFLOW_TRACKING_URI") and not (warehouse / "mlflow.db").exists():
-        typer.echo(f"error: no model registry in {warehouse} (no mlflow.db); run `povwatch train --warehouse "
-                   f"{warehouse}` first, or set MLFLOW_TRACKING_URI", err=True)
-        raise typer.Exit(1)
     try:
-        return resolve(connect(warehouse), alias).version
+        return resolve(connect(warehouse, create=False), alias).version
     except RegistryError as e:
-        typer.echo(f"error: {e}", err=True)
-        raise typer.Exit(1) from e
+        fail(str(e))
     except Exception as e:  # an unreadable store: say which, without a traceback
-        typer.echo(f"error: cannot read the registry at {tracking_uri(warehouse)} for {MODEL_NAME}@{alias}: "
-                   f"{type(e).__name__}: {e}", err=True)
-        raise typer.Exit(1) from e
+        fail(f"cannot read the registry at {tracking_uri(warehouse)} for {MODEL_NAME}@{alias}: "
+             f"{type(e).__name__}: {e}")
 
 
 def serve_cmd(
@@ -70,7 +65,10 @@ def serve_cmd(
                                                           "interrupted).")] = None,
 ) -> None:
     """Serve the champion over HTTP: /score, /explain, /report, /model (+ /healthz, /readyz, /metrics)."""
+    from serving.preconditions import require_free_port
+
     warehouse = warehouse.resolve()
+    require_free_port(host, port)
     version = check_model(warehouse, alias)
     if host not in ("127.0.0.1", "localhost", "::1") and not os.environ.get("POVWATCH_API_TOKEN"):
         typer.echo(f"warning: binding {host} without POVWATCH_API_TOKEN: anyone who reaches the port can score",

@@ -18,7 +18,6 @@ the API's error format in front of everything; BentoML's own ``/healthz``, ``/li
 from __future__ import annotations
 
 import gc
-import hmac
 import json
 import logging
 import math
@@ -37,16 +36,19 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from features.documents import Problem, checked_frames
+from serving.document_warnings import document_warnings
 from serving.references import ReferenceStore, UnknownHousehold
 from serving.schemas import (ErrorResponse, ExplainRequest, ExplainResponse, Household, HouseholdItem, ModelInfo,
-                             ReportRequest, ScoreRequest, ScoreResponse, error_body, errors_of)
+                             ReportRequest, ScoreRequest, ScoreResponse, WorklistRequest, error_body, errors_of)
+from serving.outcomes_api import OutcomesRequest, OutcomesResponse
+from serving.tokens import Tokens
 
-TOKEN_ENV = "POVWATCH_API_TOKEN"
 MAX_BODY_ENV = "POVWATCH_MAX_REQUEST_MB"
 DEFAULT_MAX_BODY_MB = 100          # ~20,000 households with members, a little history and events
 OPEN_PATHS = frozenset({"/healthz", "/livez", "/readyz", "/metrics"})
 REQUEST_MODELS: dict[str, type[BaseModel]] = {"/score": ScoreRequest, "/explain": ExplainRequest,
-                                              "/report": ReportRequest}
+                                              "/report": ReportRequest, "/outcomes": OutcomesRequest,
+                                              "/worklist": WorklistRequest}
 
 
 # ------------------------------------------------------------------------------------------ middleware
@@ -65,18 +67,18 @@ class ApiGuard:
     def __init__(self, app: Any, *, request_models: dict[str, type[BaseModel]]) -> None:
         self.app = app
         self.request_models = request_models
-        token = os.environ.get(TOKEN_ENV, "")
-        self.token = token.encode() if token else None
+        self.tokens = Tokens.from_environment()  # scoped tokens (serving/tokens.py)
         self.max_body = int(float(os.environ.get(MAX_BODY_ENV, DEFAULT_MAX_BODY_MB)) * 1024 * 1024)
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        send = _JsonErrors(send, scope)
         path = scope["path"]
-        if self.token is not None and path not in OPEN_PATHS and not self._authorised(scope):
-            return await _json(401, error_body("unauthorised", [{
-                "field": "(header) Authorization", "problem": "missing or wrong bearer token",
-                "allowed": "Authorization: Bearer <token>"}]), {"WWW-Authenticate": "Bearer"})(scope, receive, send)
+        denied = self.tokens.check(_header(scope, b"authorization"), path) \
+            if self.tokens.enabled and path not in OPEN_PATHS else None
+        if denied is not None:
+            return await _denied(*denied)(scope, receive, send)
         model = self.request_models.get(path)
         if model is None or scope["method"] != "POST":
             return await self.app(scope, receive, send)
@@ -92,11 +94,6 @@ class ApiGuard:
                 "allowed": f"at most {self.max_body:,} bytes; split the households over several requests"}]
             ))(scope, receive, send)
         await self.app(scope, _replay(body), _RewriteErrors(send, body, model))
-
-    def _authorised(self, scope: dict) -> bool:
-        given = _header(scope, b"authorization")
-        scheme, _, token = given.partition(" ")
-        return scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(), self.token)
 
     async def _read(self, scope: dict, receive: Any) -> bytes | None:
         """The whole body, or None once it exceeds the limit (by header or while streaming)."""
@@ -115,6 +112,16 @@ class ApiGuard:
             chunks.append(chunk)
             more = message.get("more_body", False)
         return b"".join(chunks)
+
+
+def _denied(status: int, problem: str) -> JSONResponse:
+    """401 (no known token) or 403 (a token without the endpoint's scope), in the API's error format."""
+    if status == 401:
+        return _json(401, error_body("unauthorised", [{"field": "(header) Authorization", "problem": problem,
+                                                        "allowed": "Authorization: Bearer <token>"}]),
+                     {"WWW-Authenticate": "Bearer"})
+    return _json(403, error_body("forbidden", [{"field": "(header) Authorization", "problem": problem,
+                                                "allowed": "a token with that scope (POVWATCH_API_TOKENS)"}]))
 
 
 def _header(scope: dict, name: bytes) -> str:
@@ -184,16 +191,84 @@ def _is_api_error(body: bytes) -> bool:
     return isinstance(parsed, dict) and isinstance(parsed.get("errors"), list) and bool(parsed["errors"])
 
 
+class _JsonErrors:
+    """An ASGI ``send`` that makes every error answer JSON in the API's format (BentoML and Starlette answer an
+    unknown path or a wrong method in plain text) and logs each client error as one INFO line: method, path,
+    status and how many problems — never a value of the request."""
+
+    def __init__(self, send: Any, scope: dict) -> None:
+        self.send, self.method, self.path = send, scope.get("method", ""), scope.get("path", "")
+        self.start: dict | None = None
+        self.held: list[bytes] = []
+
+    async def __call__(self, message: dict) -> None:
+        if message["type"] == "http.response.start":
+            status = message["status"]
+            json_body = _header({"headers": message.get("headers", ())}, b"content-type").startswith(
+                "application/json")
+            if status >= 400 and not json_body:
+                self.start = message
+                return
+            if 400 <= status < 500:
+                self.start, self.held = {**message, "_log_only": True}, []
+            return await self.send(message)
+        if self.start is None or message["type"] != "http.response.body":
+            return await self.send(message)
+        self.held.append(message.get("body", b""))
+        if self.start.get("_log_only"):
+            await self.send(message)
+            if not message.get("more_body", False):
+                _log_client_error(self.method, self.path, self.start["status"], b"".join(self.held))
+            return
+        if message.get("more_body", False):
+            return
+        status = self.start["status"]
+        payload = _error_for_status(status, self.method, self.path)
+        raw = json.dumps(payload, ensure_ascii=False).encode()
+        headers = [(k, v) for k, v in self.start.get("headers", ()) if k.lower() not in (b"content-type",
+                                                                                           b"content-length")]
+        await self.send({"type": "http.response.start", "status": status, "headers": [
+            *headers, (b"content-type", b"application/json"), (b"content-length", str(len(raw)).encode())]})
+        await self.send({"type": "http.response.body", "body": raw, "more_body": False})
+        if status < 500:
+            _log_client_error(self.method, self.path, status, raw)
+
+
+def _error_for_status(status: int, method: str, path: str) -> dict[str, Any]:
+    """The API's error body for an answer BentoML or Starlette gave in plain text."""
+    endpoints = ", ".join([f"POST {p}" for p in REQUEST_MODELS] + ["GET /model", "GET /docs.json"])
+    if status == 404:
+        return error_body("not found", [{"field": "(path)", "problem": f"no endpoint {method} {path}",
+                                         "allowed": endpoints}])
+    if status == 405:
+        return error_body("method not allowed", [{"field": "(method)", "problem": f"{method} {path}",
+                                                  "allowed": endpoints}])
+    if status >= 500:
+        return {"error": "internal error; the server log has the details", "errors": []}
+    return error_body("request refused", [{"field": "(request)", "problem": f"HTTP {status}",
+                                           "allowed": "see the API schema at /docs.json"}])
+
+
+REQUEST_LOG = logging.getLogger("bentoml.povwatch.requests")
+
+
+def _log_client_error(method: str, path: str, status: int, body: bytes) -> None:
+    """One INFO line per refused request: no value of the request, only how many problems it had."""
+    try:
+        count = len(json.loads(body).get("errors", []))
+    except (ValueError, AttributeError):
+        count = 0
+    REQUEST_LOG.info("%s %s answered %d (%d problem(s))", method, path, status, count)
+
+
 class QuietRejections(logging.Filter):
-    """BentoML logs a traceback for every rejected request, and pydantic's message in it quotes request values
-    (dates, amounts). Keep one line without the payload; real errors keep their traceback."""
+    """BentoML logs a traceback at ERROR for every rejected request, and pydantic's message in it quotes request
+    values (dates, amounts). Drop it: the guard logs the rejection as one INFO line without values
+    (``_log_client_error``); real errors keep their traceback."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         exc = record.exc_info[1] if record.exc_info else None
-        if isinstance(exc, ValidationError):
-            record.msg, record.args = "rejected an invalid request (%d errors); answered 400", (exc.error_count(),)
-            record.exc_info, record.exc_text = None, None
-        return True
+        return not isinstance(exc, ValidationError)
 
 
 def quiet_rejections() -> None:
@@ -305,9 +380,12 @@ class Povwatch:
         if found:
             return _problems_response(found, single=single)
         try:
-            return self.model.indicators_of_frames(frames)
+            ind = self.model.indicators_of_frames(frames)
         except ValueError as e:
             return _domain_error(e)
+        # household_id -> what was scored without (no members, events after as_of): read by the endpoints
+        ind.attrs["warnings"] = document_warnings(frames, ind, self.model.feature_names)
+        return ind
 
     @bentoml.api(route="/score", input_spec=ScoreRequest, output_spec=ScoreResponse)
     def score(self, households: list[Household]) -> ScoreResponse | JSONResponse:
@@ -318,10 +396,11 @@ class Povwatch:
         ind = self._indicators(households, single=False)
         if isinstance(ind, JSONResponse):
             return ind
+        warned = ind.attrs.get("warnings", {})
         scored = self.model.score_indicators(ind)
         as_of = scored["as_of"].dt.strftime("%Y-%m-%d")
         results = [{"household_id": h, "as_of": a, "risk": float(r), "tier": str(t),
-                    "model_version": str(self.model.model_version)}
+                    "model_version": str(self.model.model_version), "warnings": warned.get(h, [])}
                    for h, a, r, t in zip(scored["household_id"], as_of, scored["risk"], scored["tier"])]
         return ScoreResponse.model_validate({"results": results, "model_version": str(self.model.model_version),
                                              "count": len(results)})
@@ -338,10 +417,13 @@ class Povwatch:
         ind = self._indicators([household], single=True)
         if isinstance(ind, JSONResponse):
             return ind
+        hid = household["record"]["household_id"]
+        warnings = ind.attrs.get("warnings", {}).get(hid, [])
         item = explain(self.model, ind, top=3)[0].to_dict()
-        return ExplainResponse.model_validate({**item, "household_id": household["record"]["household_id"],
+        return ExplainResponse.model_validate({**item, "household_id": hid,
                                                "as_of": ind["as_of"].iloc[0].date().isoformat(),
-                                               "model_version": str(self.model.model_version)})
+                                               "model_version": str(self.model.model_version),
+                                               "warnings": warnings})
 
     @bentoml.api(route="/report", input_spec=ReportRequest)
     def report(self, household: Household, lang: str = "zh") -> Annotated[str, ContentType("text/html")]:
@@ -360,6 +442,41 @@ class Povwatch:
             return render_household_report(self.model, doc, lang=lang)
         except ValueError as e:
             return _domain_error(e)
+
+    @bentoml.api(route="/outcomes", input_spec=OutcomesRequest, output_spec=OutcomesResponse)
+    def outcomes(self, outcomes: list[dict[str, Any]]) -> OutcomesResponse | JSONResponse:
+        """Visit outcomes into the case store, all or nothing (needs the ``outcomes:write`` scope)."""
+        from serving.outcomes_api import store_outcomes
+
+        status, body = store_outcomes(self._case_store(), outcomes)
+        return OutcomesResponse(**body) if status == 200 else JSONResponse(body, status_code=status)
+
+    def _case_store(self) -> Any:
+        """The warehouse's case store, opened (and migrated) on first use: scoring never needs it."""
+        if getattr(self, "_cases", None) is None:
+            from cases.store import open_store
+
+            self._cases = open_store(Path(os.environ.get("POVWATCH_WAREHOUSE", "povwatch-data")))
+        return self._cases
+
+
+    @bentoml.api(route="/worklist", input_spec=WorklistRequest)
+    def worklist(self, households: list[Household], options: Any = None, triggers: Any = None,
+                 round_id: str | None = None, issued: str | None = None) -> Any:
+        """The worklist of the given households (channels, reasons, measures, deadlines) as JSON entries."""
+        from models.worklist import WorklistError
+        from serving.worklist_data import documents_worklist
+        from serving.worklist_output import to_records
+
+        frames, found = checked_frames(households, pd.Timestamp(date.today()))
+        if found:
+            return _problems_response(found, single=False)
+        try:
+            wl = documents_worklist(self.model, households, frames, options=options, triggers=triggers,
+                                    round_id=round_id, issued=date.fromisoformat(issued) if issued else date.today())
+        except (ValueError, WorklistError) as e:
+            return _domain_error(e)
+        return to_records(wl)
 
 
 Povwatch.add_asgi_middleware(ApiGuard, request_models=REQUEST_MODELS)

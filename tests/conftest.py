@@ -93,3 +93,6 @@ def fresh_warehouse(simulated_dir: Path, tmp_path: Path) -> Path:
     truth = next(simulated_dir.glob("truth*.parquet"))
     shutil.copy(truth, wh / "truth.parquet")
     return wh
+
+
+from tests.postgres_server import postgresql_server, postgresql_url  # noqa: E402,F401  (fixtures)

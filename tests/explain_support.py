@@ -80,7 +80,8 @@ def train_tiny_model(docs: list[dict[str, Any]], *, seed: int = 3, num_leaves: i
     from features.derived import default_lines
     from features.indicators import indicators_for
     from models.calibration import Calibrator
-    from models.risk_model import RiskModel
+    from models.risk_model import RiskModel, training_medians
+    from models.scorers import LightGBMScorer
     from models.tiers import fit_thresholds
 
     ind = indicators_for(docs, lines=default_lines())
@@ -95,5 +96,6 @@ def train_tiny_model(docs: list[dict[str, Any]], *, seed: int = 3, num_leaves: i
     margin = booster.predict(X, raw_score=True)
     calibrator = Calibrator(method="platt").fit(margin, y)
     tiers = fit_thresholds(calibrator.predict(margin), high_share=0.05, medium_share=0.10)
-    return RiskModel(booster=booster, calibrator=calibrator, tier_thresholds=tiers, feature_names=names,
-                     lines=default_lines(), metadata={"source": "tests.explain_support"}, model_version="test-1")
+    return RiskModel(scorer=LightGBMScorer(booster), calibrator=calibrator, tier_thresholds=tiers, feature_names=names,
+                     lines=default_lines(), metadata={"source": "tests.explain_support"}, model_version="test-1",
+                     medians=training_medians(X))

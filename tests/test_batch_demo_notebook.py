@@ -27,12 +27,15 @@ def test_score_writes_design_columns_with_reasons_for_the_top_share(trained_ware
     assert "scored" in printed
     scores = pd.read_csv(out, dtype={"household_id": str, "round_id": str}, keep_default_na=False)
     assert list(scores.columns) == ["household_id", "round_id", "as_of", "risk", "tier", "model_version",
-                                    "reason_1", "reason_2", "reason_3"]
+                                    "reason_1", "reason_2", "reason_3", "reason_1_indicator", "reason_1_value",
+                                    "reason_2_indicator", "reason_2_value", "reason_3_indicator", "reason_3_value"]
     assert (scores["round_id"] == newest).all() and scores["household_id"].is_unique
     assert scores["risk"].is_monotonic_decreasing
     top = int(-(-len(scores) * 0.10 // 1))
     assert (scores["reason_1"].iloc[:top] != "").all()
     assert (scores["reason_1"].iloc[top:] == "").all()
+    named = scores["reason_1_indicator"].iloc[:top]
+    assert ((named != "") | (scores["reason_1"].iloc[:top] == "无单一主导因素")).all()
     assert set(scores["tier"]) <= {"high", "medium", "low"}
 
 

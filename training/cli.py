@@ -25,40 +25,52 @@ def train_cmd(
 
     from training.config import TrainConfig
     from training.splits import SplitError
+    from training.intervals import format_intervals
     from training.train import format_table, train
 
     try:
         cfg = TrainConfig.from_file(config)
     except (ValidationError, ValueError) as e:
         raise typer.BadParameter(f"{config}: {e}", param_hint="--config") from e
+    from serving.exit_codes import fail
+    from serving.preconditions import require_rounds
+
+    require_rounds(warehouse)
     try:
         result = train(warehouse, test_round=test_round, cfg=cfg, truth_path=truth)
     except (SplitError, FileNotFoundError, ValueError) as e:
-        typer.echo(f"error: {e}", err=True)
-        raise typer.Exit(2) from e
+        fail(str(e))
     typer.echo(f"run_id: {result.run_id}")
     typer.echo(f"registered: povwatch-risk v{result.version} @{' @'.join(result.aliases)}")
     typer.echo(f"test round {result.split['test_round']} (as-of {result.split['test_as_of']}): "
                f"{result.split['test']['rows']} households, {result.split['test']['positives']} fell")
     typer.echo(format_table(result.table))
+    typer.echo("")
+    typer.echo(f"choice: {result.selection.summary()}")
+    typer.echo("test round, bootstrap 95% intervals (households resampled):")
+    typer.echo(format_intervals(result.intervals))
+    typer.echo(f"verdict: {result.verdict}")
 
 
 def promote_cmd(
     warehouse: WarehouseOpt = Path("povwatch-data"),
     force: Annotated[bool, typer.Option("--force", help="Promote even if the gate refuses; "
                      "records who forced it in the version's tags.")] = False,
+    equity_gate: Annotated[Optional[bool], typer.Option("--equity-gate/--no-equity-gate", help="Refuse a "
+                           "challenger with a new or larger group disparity (default: the challenger's training "
+                           "config, audit.gate, on).")] = None,
 ) -> None:
     """Move @champion to the @challenger if it is not worse on the newest labelled round."""
+    from serving.exit_codes import ExitCode, fail
     from training.promote import promote
     from training.registry import RegistryError
     from training.splits import SplitError
 
     try:
-        result = promote(warehouse, force=force)
+        result = promote(warehouse, force=force, equity_gate=equity_gate)
     except (RegistryError, SplitError) as e:
-        typer.echo(f"error: {e}", err=True)
-        raise typer.Exit(2) from e
+        fail(str(e))
     typer.echo(result.message)
     if not result.promoted and "refused" in result.message:
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.REFUSED)
 

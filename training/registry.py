@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 EXPERIMENT = "povwatch"
+MONITORING_EXPERIMENT = "povwatch-monitoring"  # drift checks, audits, loop reports
 MODEL_NAME = "povwatch-risk"
 CHAMPION = "champion"
 CHALLENGER = "challenger"
@@ -47,12 +48,18 @@ def tracking_uri(warehouse: Path) -> str:
     return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{Path(warehouse).resolve()}/mlflow.db"
 
 
-def connect(warehouse: Path) -> "mlflow.MlflowClient":  # noqa: F821
-    """Point MLflow at the warehouse's store and make sure experiment ``povwatch`` exists."""
+def connect(warehouse: Path, *, create: bool = True) -> "mlflow.MlflowClient":  # noqa: F821
+    """Point MLflow at the warehouse's store and make sure experiment ``povwatch`` exists.
+
+    ``create=False`` (commands that only read a model): a warehouse without a store is a ``RegistryError``, and
+    no ``mlflow.db`` is created for a command that would then fail for lack of a model."""
     quiet_telemetry()
+    warehouse = Path(warehouse)
+    if not create and not os.environ.get("MLFLOW_TRACKING_URI") and not (warehouse / "mlflow.db").exists():
+        raise RegistryError(f"no model registry in {warehouse} (no mlflow.db); run `povwatch train --warehouse "
+                            f"{warehouse}` first, or set MLFLOW_TRACKING_URI")
     import mlflow
 
-    warehouse = Path(warehouse)
     warehouse.mkdir(parents=True, exist_ok=True)
     user_uri = os.environ.get("MLFLOW_TRACKING_URI")
     uri = tracking_uri(warehouse)
@@ -89,10 +96,10 @@ def resolve(client, alias: str) -> ModelRef:
 
 def load_risk_model(warehouse: Path, alias: str = CHAMPION):
     """The RiskModel behind ``models:/povwatch-risk@<alias>``, with its registry version set."""
+    client = connect(warehouse, create=False)
+    ref = resolve(client, alias)
     import mlflow.pyfunc
 
-    client = connect(warehouse)
-    ref = resolve(client, alias)
     pyfunc = mlflow.pyfunc.load_model(f"models:/{MODEL_NAME}/{ref.version}")
     model = pyfunc.unwrap_python_model().risk_model
     model.model_version = ref.version

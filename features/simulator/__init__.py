@@ -4,8 +4,17 @@ Public API: ``simulate`` (a stream of ``RoundOutput`` rounds), ``step`` (one yea
 ``true_risk`` (Monte Carlo through ``step``). See CALIBRATION.md for the figures it is calibrated to.
 """
 
-from features.simulator.run import RoundOutput, simulate
-from features.simulator.step import step
-from features.simulator.truth import true_risk
+from importlib import import_module
+from typing import Any
+
+_HOME = {"RoundOutput": "run", "simulate": "run", "step": "step", "true_risk": "truth"}
 
 __all__ = ["RoundOutput", "simulate", "step", "true_risk"]
+
+
+def __getattr__(name: str) -> Any:
+    """Import the public names on first use: ``povwatch --help`` imports ``features.simulator.cli`` and must not
+    load numpy and pandas."""
+    if name in _HOME:
+        return getattr(import_module(f"features.simulator.{_HOME[name]}"), name)
+    raise AttributeError(f"module 'features.simulator' has no attribute {name!r}")
