@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from serving.batch import OUTPUT_COLUMNS
+from serving.batch import OUTPUT_COLUMNS, REASON_DETAIL_COLUMNS
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -32,7 +32,9 @@ KEY = "household_id"
 BUCKET = "_bucket"
 SCORE_SCHEMA = ("household_id string, round_id string, as_of timestamp_ntz, risk double, tier string, "
                 "model_version string")
-REASON_SCHEMA = "household_id string, reason_1 string, reason_2 string, reason_3 string"
+REASON_COLUMNS = OUTPUT_COLUMNS[6:] + REASON_DETAIL_COLUMNS   # text, then indicator and value of each reason
+REASON_SCHEMA = ", ".join(["household_id string", *(f"{c} {'double' if c.endswith('_value') else 'string'}"
+                                                     for c in REASON_COLUMNS)])
 _MODELS: dict[tuple[str, str], object] = {}  # (tracking URI, version) -> RiskModel, per Python worker
 
 
@@ -152,8 +154,7 @@ def score_on_spark(spark: "SparkSession", root: str, pin: ModelPin, *, as_of: pd
     scores = long.groupBy(BUCKET).applyInPandas(score_group, SCORE_SCHEMA).cache()
     n_explain = math.ceil(explain_top * scores.count())
     if not n_explain:
-        return scores.select(*[F.col(c) for c in OUTPUT_COLUMNS[:6]],
-                             *[F.lit("").alias(c) for c in OUTPUT_COLUMNS[6:]])
+        return scores.select(*[F.col(c) for c in OUTPUT_COLUMNS[:6]], *[_blank(c) for c in REASON_COLUMNS])
     # The same top K as the local path: by risk, ties by household id.
     top = scores.orderBy(F.col("risk").desc(), F.col(KEY).asc()).limit(n_explain).select(KEY)
     wanted = long.join(F.broadcast(top.withColumnRenamed(KEY, "_wanted")), F.col(KEY) == F.col("_wanted"),
@@ -163,12 +164,20 @@ def score_on_spark(spark: "SparkSession", root: str, pin: ModelPin, *, as_of: pd
         hh, mem, ev = split_tables(pdf)
         ids = set(hh[KEY])
         out = partition_reasons(hh, mem, ev, _model(pin), as_of, round_id, ids, lang)
-        return out if len(out) else _empty(["household_id", *OUTPUT_COLUMNS[6:]])
+        return out[["household_id", *REASON_COLUMNS]] if len(out) else _empty(["household_id", *REASON_COLUMNS])
 
     reasons = wanted.groupBy(BUCKET).applyInPandas(reasons_group, REASON_SCHEMA)
     out = scores.join(reasons, on=KEY, how="left")
     return out.select(*[F.col(c) for c in OUTPUT_COLUMNS[:6]],
-                      *[F.coalesce(F.col(c), F.lit("")).alias(c) for c in OUTPUT_COLUMNS[6:]])
+                      *[F.col(c) if c.endswith("_value") else F.coalesce(F.col(c), F.lit("")).alias(c)
+                        for c in REASON_COLUMNS])
+
+
+def _blank(column: str):
+    """A reason column of a household without reasons, as the local path writes it ("" or null)."""
+    from pyspark.sql import functions as F
+
+    return (F.lit(None).cast("double") if column.endswith("_value") else F.lit("")).alias(column)
 
 
 def write_partitioned(scores: "DataFrame", out: Path) -> None:
@@ -180,7 +189,7 @@ def read_scores(out: Path) -> pd.DataFrame:
     """A Spark score folder back as one frame in the local path's order (risk desc, household id)."""
     df = pd.read_parquet(out)
     df["round_id"] = df["round_id"].astype(str)
-    df = df[OUTPUT_COLUMNS]
+    df = df[OUTPUT_COLUMNS + REASON_DETAIL_COLUMNS]
     return df.sort_values(["risk", "household_id"], ascending=[False, True], ignore_index=True)
 
 
