@@ -26,8 +26,8 @@ import re
 from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
-from pydantic import (BaseModel, ConfigDict, Discriminator, Field, StrictBool, StrictStr, Tag, ValidationError,
-                      WithJsonSchema)
+from pydantic import (BaseModel, ConfigDict, Discriminator, Field, RootModel, StrictBool, StrictStr, Tag,
+                      ValidationError, WithJsonSchema)
 from typing_extensions import NotRequired, TypedDict
 
 from features.contract import EVENTS, HOUSEHOLDS, MAX_ITEMS, MEMBERS, TABLES, Column, Table
@@ -151,16 +151,41 @@ class Household(TypedDict):
     as_of: NotRequired[Date | None]
 
 
+class HouseholdRef(TypedDict):
+    """A household the service's warehouse holds, by id: scored from its stored rounds and events up to
+    ``as_of`` (default: today) plus the newly reported ``events`` sent here (see ``serving.references``)."""
+
+    __pydantic_config__ = STRICT  # type: ignore[misc]
+    household_id: Annotated[StrictStr, Field(min_length=1, max_length=MAX_TEXT)]
+    events: NotRequired[Annotated[list[Event], Field(max_length=MAX_EVENTS)]]
+    as_of: NotRequired[Date | None]
+
+
+def _item_kind(value: Any) -> str:
+    """A document has a ``record``; anything else is read as a reference (so its errors speak of its fields)."""
+    return "Household" if isinstance(value, dict) and "record" in value else "HouseholdRef"
+
+
+class HouseholdItem(RootModel):
+    """A Household document or a HouseholdRef, told apart by ``record`` (``.root`` is the validated dict).
+
+    A root model, not a bare annotated union: BentoML rewrites the annotations of list items and loses the
+    union's tags. Tags are capitalised so ``errors_of`` leaves them out of field paths."""
+
+    root: Annotated[Annotated[Household, Tag("Household")] | Annotated[HouseholdRef, Tag("HouseholdRef")],
+                    Discriminator(_item_kind)]
+
+
 class _Strict(BaseModel):
     model_config = STRICT
 
 
 class ScoreRequest(_Strict):
-    households: list[Household] = Field(min_length=1, max_length=MAX_HOUSEHOLDS)
+    households: list[HouseholdItem] = Field(min_length=1, max_length=MAX_HOUSEHOLDS)
 
 
 class ExplainRequest(_Strict):
-    household: Household
+    household: HouseholdItem
 
 
 class WorklistRequest(_Strict):
@@ -176,7 +201,7 @@ class WorklistRequest(_Strict):
 
 
 class ReportRequest(_Strict):
-    household: Household
+    household: HouseholdItem
     lang: Literal["zh", "en"] = "zh"
 
 
@@ -278,6 +303,9 @@ def _allowed(loc: Sequence[int | str], error_type: str) -> str:
         return "see the API schema at /docs.json"
     if name == "as_of":
         return "a date YYYY-MM-DD, not before record.survey_date"
+    if name == "household_id" and table is None:
+        return "the household_id of a household in the service's warehouse (a reference: household_id, events, " \
+               "as_of), or a Household document with its record"
     if name == "households":
         return f"a list of 1 to {MAX_HOUSEHOLDS:,} Household objects, each household_id once"
     if name == "lang":
@@ -342,6 +370,7 @@ def error_body(message: str, errors: list[dict[str, str]]) -> dict[str, Any]:
     return {"error": message, "errors": errors}
 
 
-__all__ = ["Record", "Member", "Event", "HistoryRound", "Household", "ScoreRequest", "ExplainRequest",
-           "ReportRequest", "WorklistRequest", "WorklistResponse", "ScoreResult", "ScoreResponse", "ExplainResponse", "ModelInfo", "ErrorResponse",
+__all__ = ["Record", "Member", "Event", "HistoryRound", "Household", "HouseholdRef", "HouseholdItem", "ScoreRequest",
+           "ExplainRequest", "ReportRequest", "WorklistRequest", "WorklistResponse", "ScoreResult", "ScoreResponse",
+           "ExplainResponse", "ModelInfo", "ErrorResponse",
            "errors_of", "error_body", "field_type", "MAX_HOUSEHOLDS", "TABLES"]

@@ -69,25 +69,25 @@ def score_cmd(
 def _score_on_spark(out: Path, round_id: str | None, as_of: datetime | None, warehouse: Path, explain_top: float,
                     lang: str, chunk: int, alias: str, master: str | None) -> None:
     from features.as_of import resolve_as_of
-    from features.warehouse import Warehouse
     from models.registry import RegistryError
+    from serving.exit_codes import fail
+    from serving.preconditions import require_rounds
 
     if out.suffix.lower() == ".csv":
         raise typer.BadParameter("with --engine spark, --out is a folder (Parquet partitioned by round_id)",
                                  param_hint="--out")
     try:
         import pyspark  # noqa: F401
+    except ImportError:  # pragma: no cover - the spark extra is installed by make test
+        fail("--engine spark needs pyspark: pip install 'povwatch[spark]'")
+    from serving import spark_engine
 
-        from serving import spark_engine
-    except ImportError as e:  # pragma: no cover - the spark extra is installed by make test
-        typer.echo("error: --engine spark needs pyspark: pip install 'povwatch[spark]'", err=True)
-        raise typer.Exit(2) from e
+    wh = require_rounds(warehouse)
     try:
-        when = resolve_as_of(Warehouse(warehouse), round_id, as_of)
+        when = resolve_as_of(wh, round_id, as_of)
         pin, rows = spark_engine.run(warehouse, out, when=when, alias=alias, master=master,
                                      explain_top=explain_top / 100, lang=lang, chunk=chunk)
     except (ValueError, RegistryError) as e:
-        typer.echo(f"error: {e}", err=True)
-        raise typer.Exit(2) from e
+        fail(str(e))
     typer.echo(f"scored {rows} households at {when.date.date()} on Spark with povwatch-risk v{pin.version} (@{alias}, "
                f"pinned by version); wrote {out}/round_id=*/")

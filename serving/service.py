@@ -37,7 +37,8 @@ from features import settings
 from features.documents import DocumentFrames, Problem, checked_frames
 from features.indicators.records import indicators_of_frames
 from serving.document_warnings import document_warnings
-from serving.schemas import (ErrorResponse, ExplainRequest, ExplainResponse, Household, ModelInfo,
+from serving.references import ReferenceStore, UnknownHousehold
+from serving.schemas import (ErrorResponse, ExplainRequest, ExplainResponse, Household, HouseholdItem, ModelInfo,
                              ReportRequest, ScoreRequest, ScoreResponse, WorklistRequest, WorklistResponse, error_body,
                              errors_of)
 from serving.outcomes_api import OutcomesRequest, OutcomesResponse
@@ -320,6 +321,14 @@ def _domain_error(e: ValueError) -> JSONResponse:
     return JSONResponse(body, status_code=422)
 
 
+def _unknown_response(unknown: list[UnknownHousehold], *, single: bool) -> JSONResponse:
+    """404 naming each reference the service's warehouse cannot answer."""
+    errors = [{"field": "household.household_id" if single else f"households[{u.index}].household_id",
+               "problem": u.problem, "allowed": "a household_id in the service's warehouse, known at as_of; or send "
+               "the whole Household document"} for u in unknown]
+    return JSONResponse(error_body("unknown household", errors), status_code=404)
+
+
 def _finite(metrics: dict[str, Any]) -> dict[str, float]:
     return {k: float(v) for k, v in metrics.items()
             if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)}
@@ -342,6 +351,7 @@ class Povwatch:
         warehouse = settings.warehouse()
         self.alias = settings.model_alias()
         self.model = load_risk_model(warehouse, alias=self.alias)
+        self.references = ReferenceStore(warehouse)  # read on the first reference request, then kept
         settle_garbage_collector()
         # Zero-downtime promotion (serving/hot_reload.py): a new @champion is loaded beside this one and swapped
         # in; every endpoint takes ``self.model`` once, so a request keeps the model it started with.
@@ -368,6 +378,13 @@ class Povwatch:
                          training_rounds=[str(r) for r in meta.get("split", {}).get("training_rounds", [])],
                          metrics=_finite(meta.get("metrics", {})), features=list(model.feature_names))
 
+    def _resolved(self, items: list[Any], *, single: bool) -> list[Any] | JSONResponse:
+        """The request's items as documents: references filled in from the warehouse (404 when unknown). A
+        reference's as-of defaults to today: it carries the events reported since the last survey."""
+        items = [i.root if isinstance(i, HouseholdItem) else i for i in items]
+        docs, unknown = self.references.documents(items, pd.Timestamp(date.today()))
+        return _unknown_response(unknown, single=single) if unknown else docs
+
     def _frames(self, households: list[Household], *, single: bool) -> DocumentFrames | JSONResponse:
         """The households as contract frames, or the response that says what is wrong with them."""
         frames, found = checked_frames(households)
@@ -392,6 +409,9 @@ class Povwatch:
     def score(self, households: list[Household]) -> ScoreResponse | JSONResponse:
         """每户在评估日期的返贫致贫风险、等级与是否纳入预警，按请求顺序 / Risk, tier and eligibility of each
         household at its as-of date, in request order; ``warnings`` say what a household was scored without."""
+        households = self._resolved(households, single=False)
+        if isinstance(households, JSONResponse):
+            return households
         model = self.model  # this request's model, whatever a promotion swaps in meanwhile
         ind = self._indicators(households, single=False, model=model)
         if isinstance(ind, JSONResponse):
@@ -412,6 +432,10 @@ class Povwatch:
         contributions and the top reasons (zh/en) with assistance measures."""
         from models.explain import explain
 
+        resolved = self._resolved([household], single=True)
+        if isinstance(resolved, JSONResponse):
+            return resolved
+        household = resolved[0]
         model = self.model
         ind = self._indicators([household], single=True, model=model)
         if isinstance(ind, JSONResponse):
@@ -429,6 +453,10 @@ class Povwatch:
         """一户的入户核实报告（HTML，中文或英文）/ The household's field report as one HTML page (zh or en)."""
         from serving.reports import render_household_report
 
+        resolved = self._resolved([household], single=True)
+        if isinstance(resolved, JSONResponse):
+            return resolved
+        household = resolved[0]
         model = self.model
         ind = self._indicators([household], single=True, model=model)
         if isinstance(ind, JSONResponse):

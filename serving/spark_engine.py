@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from features.as_of import AsOf
-from serving.batch import OUTPUT_COLUMNS, REASON_COLUMNS, SCORE_COLUMNS
+from serving.batch import OUTPUT_COLUMNS, REASON_DETAIL_COLUMNS, SCORE_COLUMNS
+from serving.batch import REASON_COLUMNS as REASON_TEXT_COLUMNS
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -33,7 +34,9 @@ KEY = "household_id"
 BUCKET = "_bucket"
 SCORE_SCHEMA = ("household_id string, round_id string, as_of timestamp_ntz, risk double, tier string, "
                 "eligible boolean, stale boolean, model_version string")
-REASON_SCHEMA = "household_id string, reason_1 string, reason_2 string, reason_3 string"
+REASON_COLUMNS = REASON_TEXT_COLUMNS + REASON_DETAIL_COLUMNS   # text, then indicator and value of each reason
+REASON_SCHEMA = ", ".join(["household_id string", *(f"{c} {'double' if c.endswith('_value') else 'string'}"
+                                                     for c in REASON_COLUMNS)])
 _MODELS: dict[tuple[str, str], object] = {}  # (tracking URI, version) -> RiskModel, per Python worker
 
 
@@ -151,7 +154,7 @@ def score_on_spark(spark: "SparkSession", root: str, pin: ModelPin, *, when: AsO
     scores = long.groupBy(BUCKET).applyInPandas(score_group, SCORE_SCHEMA).cache()
     n_explain = math.ceil(explain_top * scores.where(F.col("eligible")).count())
     if not n_explain:
-        return scores.select(*[F.col(c) for c in SCORE_COLUMNS], *[F.lit("").alias(c) for c in REASON_COLUMNS])
+        return scores.select(*[F.col(c) for c in SCORE_COLUMNS], *[_blank(c) for c in REASON_COLUMNS])
     # The same top K as the local path (``serving.batch.ranked``): eligible first, by risk, ties by id.
     top = scores.orderBy(F.col("eligible").desc(), F.col("risk").desc(), F.col(KEY).asc()).limit(n_explain).select(KEY)
     wanted = long.join(F.broadcast(top.withColumnRenamed(KEY, "_wanted")), F.col(KEY) == F.col("_wanted"),
@@ -166,7 +169,15 @@ def score_on_spark(spark: "SparkSession", root: str, pin: ModelPin, *, when: AsO
     reasons = wanted.groupBy(BUCKET).applyInPandas(reasons_group, REASON_SCHEMA)
     out = scores.join(reasons, on=KEY, how="left")
     return out.select(*[F.col(c) for c in SCORE_COLUMNS],
-                      *[F.coalesce(F.col(c), F.lit("")).alias(c) for c in REASON_COLUMNS])
+                      *[F.col(c) if c.endswith("_value") else F.coalesce(F.col(c), F.lit("")).alias(c)
+                        for c in REASON_COLUMNS])
+
+
+def _blank(column: str):
+    """A reason column of a household without reasons, as the local path writes it ("" or null)."""
+    from pyspark.sql import functions as F
+
+    return (F.lit(None).cast("double") if column.endswith("_value") else F.lit("")).alias(column)
 
 
 def write_partitioned(scores: "DataFrame", out: Path) -> None:
@@ -180,7 +191,7 @@ def read_scores(out: Path) -> pd.DataFrame:
 
     df = pd.read_parquet(out)
     df["round_id"] = df["round_id"].astype(str)
-    return ranked(df[OUTPUT_COLUMNS])
+    return ranked(df[OUTPUT_COLUMNS + REASON_DETAIL_COLUMNS])
 
 
 def pin_model(warehouse: Path, alias: str) -> ModelPin:
