@@ -110,8 +110,14 @@ def test_worklist_to_loop_report_through_the_commands(trained_warehouse: Path, t
     out = tmp_path / "入户核实结果表.csv"
     invoke(["outcomes", "simulate", "--truth", str(trained_warehouse / "truth.parquet"), "--out", str(out), "--zh",
             "--warehouse", str(trained_warehouse)])
+    again = invoke(["outcomes", "simulate", "--truth", str(trained_warehouse / "truth.parquet"), "--out",
+                    str(tmp_path / "again.csv"), "--warehouse", str(trained_warehouse)])
+    assert "nothing to simulate" not in again                       # nothing ingested yet: all still unvisited
     counts = json.loads(invoke(["outcomes", "ingest", str(out), "--warehouse", str(trained_warehouse), "--json"]))
     assert counts["outcomes"]["rejected"] == 0 and counts["outcomes"]["new"] >= issued
+    assert "nothing to simulate" in invoke(["outcomes", "simulate", "--truth", str(trained_warehouse / "truth.parquet"),
+                                            "--out", str(tmp_path / "none.csv"), "--warehouse", str(trained_warehouse)])
+    assert not (tmp_path / "none.csv").exists()
     report = json.loads(invoke(["loop-report", "--warehouse", str(trained_warehouse), "--json", "--no-mlflow"]))
     channels = {c["channel"]: c for c in report["channels"]}
     assert sum(c["alerts"] for c in channels.values()) == issued
