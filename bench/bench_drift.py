@@ -67,7 +67,7 @@ def main(seeds: int, households: int, rounds: int, model_seed: int, first_seed: 
     from features.simulator.shocks import Shock, apply_shocks
     from features.warehouse import Warehouse
     from training.monitoring.report import check_round
-    from training.registry import load_risk_model
+    from models.registry import load_risk_model
 
     quiet()
     model = load_risk_model(simulated_warehouse(households, rounds, model_seed, trained=True))

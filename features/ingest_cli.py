@@ -8,7 +8,8 @@ from typing import Annotated
 
 import typer
 
-from features.defaults import DEFAULT_WAREHOUSE
+from features.options import WAREHOUSE, WarehouseOption
+
 
 
 def ingest_cmd(
@@ -16,8 +17,7 @@ def ingest_cmd(
         help="CSV (UTF-8, BOM or not) or Parquet files, or folders searched for them; the table is "
              "recognised by the file name (households*, members*, events*, monitoring_lines*, or the "
              "Chinese table names).")],
-    warehouse: Annotated[Path, typer.Option(
-        help="Warehouse folder (Parquet tables, quarantine).", envvar="POVWATCH_WAREHOUSE")] = Path(DEFAULT_WAREHOUSE),
+    warehouse: WarehouseOption = WAREHOUSE,
     table: Annotated[str | None, typer.Option(
         help="Load every file as this table (households, members, events, monitoring_lines or the "
              "Chinese name) instead of recognising it by file name.")] = None,

@@ -123,7 +123,7 @@ def test_expected_recall_of_the_labelled_round_lies_in_the_realised_interval(tra
 
 
 def test_cli_writes_json_pages_and_an_mlflow_run(trained_warehouse: Path, tmp_path: Path):
-    from training import registry
+    from models import registry
 
     out = tmp_path / "drift"
     text = invoke(["drift", "--round", ROUND, "--warehouse", str(trained_warehouse), "--out", str(out)])

@@ -13,7 +13,7 @@ def verdict_line(warehouse: Path, round_id: str | None = None, *, log: bool = Tr
     from features.warehouse import Warehouse
     from training.monitoring.report import check_round
     from training.monitoring.tracking import log_drift
-    from training.registry import RegistryError, load_risk_model
+    from models.registry import RegistryError, load_risk_model
 
     wh = Warehouse(warehouse)
     rid = round_id or wh.round_ids()[-1]
