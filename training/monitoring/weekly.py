@@ -67,7 +67,7 @@ def feed_weeks(warehouse, weeks: int = 12) -> dict:
     history, recent = table.loc[:, table.columns < start], table.loc[:, table.columns >= start]
     feeds = []
     county_of = table.index.get_level_values("county")
-    for (source, cty), row in table.iterrows():
+    for source, cty in table.index:
         others = (county_of == cty) & (table.index.get_level_values("source") != source)
         other_ratio = ((recent.loc[others].to_numpy().sum() + 0.5) / max(recent.shape[1], 1)) / \
             ((history.loc[others].to_numpy().sum() + 0.5) / max(history.shape[1], 1))
