@@ -20,7 +20,7 @@ from typing import Literal
 
 Verbosity = Literal["quiet", "normal", "verbose"]
 VERBOSITY_ENV = "POVWATCH_VERBOSITY"
-NOISY_LOGGERS = ("mlflow", "alembic", "matplotlib", "shap", "urllib3", "httpx", "numba", "fsspec")
+NOISY_LOGGERS = ("mlflow", "lightgbm", "alembic", "matplotlib", "shap", "urllib3", "httpx", "numba", "fsspec")
 NOISY_MODULES = r"(lightgbm|mlflow|sklearn|shap|pandera|matplotlib|alembic|sqlalchemy|pydantic|numba)(\.|$)"
 
 
@@ -42,6 +42,8 @@ def configure(level: Verbosity) -> None:
     for name in NOISY_LOGGERS:
         logging.getLogger(name).setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", module=NOISY_MODULES)
+    # pandera and MLflow import pyspark.pandas when the spark extra is installed; it warns about pandas 3.
+    warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
 
 
 @contextlib.contextmanager

@@ -42,7 +42,11 @@ def fit_lightgbm(X: pd.DataFrame, y: np.ndarray, fit: np.ndarray, valid: np.ndar
     """A booster on the fit rows, early-stopped on the validation rows and cut at its best iteration."""
     import lightgbm as lgb
 
-    quiet = {"verbose": params.get("verbose", -1)}  # a Dataset logs its own warnings (negative categorical codes)
+    # A negative category code (a missing value's -1) is what LightGBM treats as missing anyway; made NaN here,
+    # LightGBM does not print "Met negative value in categorical features" whatever its verbosity.
+    negative = {c: X[c].where(X[c] >= 0) for c in categorical if (X[c] < 0).any()}
+    X = X.assign(**negative) if negative else X
+    quiet = {"verbose": params.get("verbose", -1)}
     train_set = lgb.Dataset(X[fit], y[fit], categorical_feature=categorical, free_raw_data=True, params=quiet)
     valid_set = lgb.Dataset(X[valid], y[valid], reference=train_set, categorical_feature=categorical,
                             params=quiet)
