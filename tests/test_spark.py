@@ -45,8 +45,11 @@ def test_spark_scores_equal_local_scores(spark_env, trained_warehouse: Path, cha
     assert (spark["risk"].to_numpy() == local["risk"].to_numpy()).all(), "risks differ"  # exactly, not approx
     from serving.batch import REASON_DETAIL_COLUMNS
 
-    for col in ("round_id", "tier", "model_version", "reason_1", "reason_2", "reason_3", *REASON_DETAIL_COLUMNS):
+    for col in ("round_id", "tier", "eligible", "stale", "model_version", "reason_1", "reason_2", "reason_3",
+                *REASON_DETAIL_COLUMNS):
         assert list(spark[col].astype(str)) == list(local[col].astype(str)), col
     assert (pd.to_datetime(spark["as_of"]) == pd.to_datetime(local["as_of"])).all()
     explained = local["reason_1"].ne("").sum()
-    assert explained >= 0.2 * len(local) - 1 and spark["reason_1"].ne("").sum() == explained
+    # reasons for the top 20% of the households that can still fall (eligible), as locally
+    assert explained >= 0.2 * local["eligible"].sum() - 1 and spark["reason_1"].ne("").sum() == explained
+    assert list(spark["eligible"]) == list(local["eligible"]) and list(spark["stale"]) == list(local["stale"])
