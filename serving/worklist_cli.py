@@ -8,6 +8,8 @@ from typing import Annotated, Literal, Optional
 
 import typer
 
+from features.options import ALIAS, WAREHOUSE, AliasOption, AsOfOption, RoundOption, WarehouseOption
+
 
 def _fail(message: str) -> None:
     typer.echo(f"error: {message}", err=True)
@@ -25,10 +27,8 @@ def record_issued(warehouse: Path, entries) -> int:
 def worklist_cmd(
     out: Annotated[Path, typer.Option("--out", help="FILE.csv (UTF-8 with BOM), FILE.json, or a folder (no "
                                       "suffix) for one printable HTML page per village plus index.html.")],
-    round_id: Annotated[Optional[str], typer.Option("--round", help="List households of this round at its "
-                        "as-of date (the round's last survey date).")] = None,
-    as_of: Annotated[Optional[datetime], typer.Option("--as-of", formats=["%Y-%m-%d"], help="List households "
-                     "as known at this date (YYYY-MM-DD), events included.")] = None,
+    round_id: RoundOption = None,
+    as_of: AsOfOption = None,
     county: Annotated[Optional[str], typer.Option("--county", help="Only this county.")] = None,
     village: Annotated[Optional[str], typer.Option("--village", help="Only this village.")] = None,
     capacity: Annotated[Optional[int], typer.Option("--capacity", min=1, help="Model-channel places per "
@@ -45,19 +45,18 @@ def worklist_cmd(
     issued: Annotated[Optional[datetime], typer.Option("--issued", formats=["%Y-%m-%d"], help="Date the list is "
                       "issued; deadlines count from it (default today).")] = None,
     lang: Annotated[str, typer.Option("--lang", help="Language of texts and pages: zh or en.")] = "zh",
-    warehouse: Annotated[Path, typer.Option("--warehouse", envvar="POVWATCH_WAREHOUSE",
-                                            help="Warehouse folder.")] = Path("povwatch-data"),
-    alias: Annotated[str, typer.Option("--alias", help="Registry alias to score with.")] = "champion",
+    warehouse: WarehouseOption = WAREHOUSE,
+    alias: AliasOption = ALIAS,
 ) -> None:
     """The worklist: below_line, trigger, model, follow_up and audit channels (stale records apart)."""
     import pandas as pd
 
+    from features.as_of import resolve_as_of
     from features.warehouse import Warehouse
     from models.worklist import TriggerConfig, WorklistError, WorklistOptions, build
-    from serving.batch import resolve_as_of
     from serving.worklist_data import listed_from, warehouse_inputs
     from serving.worklist_output import store_table, write
-    from training.registry import RegistryError, load_risk_model
+    from models.registry import RegistryError, load_risk_model
 
     if lang not in ("zh", "en"):
         _fail(f"--lang must be zh or en, got {lang!r}")
@@ -70,7 +69,8 @@ def worklist_cmd(
     if not wh.round_ids():
         _fail(f"warehouse {warehouse} has no households; run `povwatch ingest` first")
     try:
-        when, rid = resolve_as_of(wh, round_id, as_of)
+        resolved = resolve_as_of(wh, round_id, as_of)
+        when, rid = resolved.date, resolved.round_id
         model = load_risk_model(warehouse, alias)
         trig = TriggerConfig.load(triggers)
         options = WorklistOptions(capacity=capacity, capacity_share=capacity_share, audit_share=audit_share,

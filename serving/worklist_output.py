@@ -78,8 +78,9 @@ def write(worklist: Worklist, out: Path, *, lang: Lang = "zh", household_pages: 
     """By ``out``: ``.csv`` (BOM), ``.json``, or a folder (no suffix) of HTML pages."""
     suffix = out.suffix.lower()
     if suffix == ".csv":
-        out.parent.mkdir(parents=True, exist_ok=True)
-        table(worklist, lang).to_csv(out, index=False, encoding="utf-8-sig")
+        from features.tables import write_table
+
+        write_table(table(worklist, lang), out)
     elif suffix == ".json":
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(to_records(worklist), ensure_ascii=False, indent=1), encoding="utf-8")

@@ -126,13 +126,12 @@ def test_scores_equal_povwatch_score(api, docs, trained_warehouse: Path, tmp_pat
     assert r.status_code == 200, r.text
     results = r.json()["results"]
     assert [x["household_id"] for x in results] == [d["record"]["household_id"] for d in docs]
-    # `povwatch score` lists only eligible households (not already below the line); the service scores all.
-    common = [x for x in results if x["household_id"] in batch.index]
-    assert len(common) >= len(results) // 2
-    for x in common:
+    assert {x["household_id"] for x in results} <= set(batch.index)
+    assert {x["eligible"] for x in results} == {True, False}, "the sample should hold both kinds of household"
+    for x in results:
         row = batch.loc[x["household_id"]]
-        assert x["risk"] == pytest.approx(float(row["risk"]), rel=1e-9, abs=1e-12)
-        assert x["tier"] == row["tier"]
+        assert x["risk"] == float(row["risk"])
+        assert (x["tier"], x["eligible"]) == (row["tier"], bool(row["eligible"]))
         assert x["model_version"] == str(row["model_version"]) == champion_model.model_version
         assert x["as_of"] == str(as_of.date())
 
@@ -403,7 +402,8 @@ def test_real_server_logs_no_identifier_or_score(server, docs) -> None:
     r = httpx.post(f"{url}/score", json={"households": docs[:3]}, headers=auth, timeout=60)
     bad = copy.deepcopy(docs[0])
     bad["record"]["public_job_income"] = bad["record"]["wage_income"] + 1234.5
-    httpx.post(f"{url}/score", json={"households": [bad]}, headers=auth, timeout=60)
+    rejected = httpx.post(f"{url}/score", json={"households": [bad]}, headers=auth, timeout=60)
+    assert rejected.status_code == 400, rejected.text
     time.sleep(1.0)
     text = log.read_text(errors="replace")
     for d in docs[:3]:

@@ -71,7 +71,8 @@ def fit_candidates(names: list[str], X: pd.DataFrame, y: np.ndarray, fit: np.nda
                                                            cfg.early_stopping_rounds, categorical)
         elif name == "scorecard":
             scorers[name] = fit_scorecard(X[fit], y[fit], directions={f: by_name(f).direction for f in features},
-                                          categorical=categorical, C=cfg.scorecard_C)
+                                          categorical=categorical, C=cfg.scorecard_C,
+                                          select_on=(X[valid], y[valid]))
         elif name == "rule":
             scorers[name] = fit_rule(X[fit], ratio_column=RULE_RATIO, rigid_share_columns=RULE_RIGID,
                                      line_multiple=cfg.rule_line_multiple, rigid_share=cfg.rule_rigid_share)
