@@ -12,19 +12,19 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from features.as_of import reference_round, stale_mask
-from models.risk_model import RiskModel, eligible
+from features.as_of import reference_round
+from models.risk_model import RiskModel
 from models.worklist import Listed
 
 DEPARTMENT_ALERT = "department_alert"
 SHOCK_SINCE_SURVEY = "_count_since_survey"
 
 
-def below_line(indicators: pd.DataFrame) -> np.ndarray:
-    """Already below the line at the as-of record (``RiskModel.score``'s ``eligible`` false). Unknown income
-    is not 'below'."""
+def below_line(indicators: pd.DataFrame, eligible_now: np.ndarray) -> np.ndarray:
+    """Already below the line at the as-of record: ``RiskModel.score``'s ``eligible`` false where the hardship
+    income is known (unknown income is not 'below')."""
     known = indicators["hardship_income_pc"].notna().to_numpy() & indicators["monitoring_line"].notna().to_numpy()
-    return known & ~eligible(indicators)
+    return known & ~np.asarray(eligible_now, dtype=bool)
 
 
 def department_alert_days(events: pd.DataFrame, as_of: pd.Series | pd.Timestamp) -> pd.Series:
@@ -53,9 +53,9 @@ def status_table(model: RiskModel, indicators: pd.DataFrame, places: pd.DataFram
     where = places.assign(household_id=places["household_id"].astype(str)).set_index("household_id")
     status["village"] = ids.map(where["village"]).fillna("—").astype(str)
     status["county"] = ids.map(where["county"]).fillna("—").astype(str)
-    status["stale"] = stale_mask(status["survey_date"], reference_start)  # re-survey, do not score
-    status["below_line"] = below_line(ind)
-    scored = model.score(ind)
+    scored = model.score(ind, round_start=reference_start)  # the one scoring interface: risk, eligible, stale
+    status["stale"] = scored["stale"].to_numpy(dtype=bool)  # re-survey, do not treat as current
+    status["below_line"] = below_line(ind, scored["eligible"].to_numpy())
     current = ~status["stale"] & ~status["below_line"]
     status["risk"] = np.where(current, scored["risk"].to_numpy(), np.nan)
     status["tier"] = np.where(current, scored["tier"].to_numpy(), "")

@@ -312,3 +312,16 @@ def test_worklist_and_household_pages_in_chromium(trained_warehouse: Path, count
         assert "log-odds" not in page and "对数几率" not in page, "no log-odds beside a percentage"
         img = _shoot(page, DOCS / f"household-report-{lang}.png", tmp_path, "1240,1754")
         assert img.std() > 20 and (img < 100).mean() > 0.005, f"the {lang} household screenshot is blank"
+
+
+def test_worklist_risks_equal_povwatch_score(county_worklist, trained_warehouse: Path, tmp_path: Path):
+    """Same round, same as-of, same model: the list and ``povwatch score`` agree on every household."""
+    wl, newest = county_worklist
+    out = tmp_path / "scores.csv"
+    invoke(["score", "--round", newest, "--warehouse", str(trained_warehouse), "--out", str(out), "--explain-top", "0"])
+    scores = pd.read_csv(out, dtype={"household_id": str}).set_index("household_id")["risk"]
+    listed = {e["household_id"]: e["risk"] for e in wl["entries"] if e["risk"] is not None}
+    assert len(listed) > 50
+    common = [h for h in listed if h in scores.index]
+    assert len(common) == len(listed), "every scored entry is a household povwatch score scores"
+    np.testing.assert_allclose([listed[h] for h in common], scores.loc[common].to_numpy(), rtol=0, atol=1e-12)
