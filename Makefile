@@ -7,7 +7,7 @@ export BENTOML_DO_NOT_TRACK := true
 export MLFLOW_DISABLE_TELEMETRY := true
 export DO_NOT_TRACK := true
 
-.PHONY: install system-deps test demo bench quality mlflow-server clean
+.PHONY: install system-deps test demo bench quality mlflow-server bench-scale clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -44,6 +44,13 @@ bench: install
 # (docs/quality.md). A small try: make quality QUALITY_ARGS="--households 3000 --rounds 5".
 quality: install
 	$(BIN)/python -m bench.bench_quality $(QUALITY_ARGS)
+
+# Ingest and score time and peak memory by county size (docs/performance.md "Scale"); sizes above 20,000
+# households are listed as not run unless SCALE_MAX is raised (a province needs a machine of its own).
+SCALE_SIZES ?= 2000,10000,100000,300000,1000000
+SCALE_MAX   ?= 20000
+bench-scale: install
+	$(BIN)/python -m bench.bench_scale --households $(SCALE_SIZES) --rounds 5 --max-run $(SCALE_MAX) --write
 
 # An MLflow tracking server over the warehouse's registry (mlflow.db, mlartifacts); then, in other shells,
 # export MLFLOW_TRACKING_URI=http://127.0.0.1:$(MLFLOW_PORT)  (see docs/scale.md)

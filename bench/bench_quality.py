@@ -1,4 +1,4 @@
-"""Quality on simulated data (issue 5's claim): 50k households x 6 rounds, default training config; prints the
+"""Quality on simulated data: 50k households x 6 rounds, default training config; prints the
 model vs the rule and logit baselines vs the oracle ceiling on the newest labelled round.
 
 Run: ``make quality`` (or ``.venv/bin/python -m bench.bench_quality [--households N --rounds R]``; ``make

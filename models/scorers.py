@@ -124,7 +124,9 @@ class ScorecardScorer:
 
     def margin(self, X: np.ndarray) -> np.ndarray:
         Z = self.design(self.spec["features"], as_matrix(X))
-        return self.spec["intercept"] + Z @ self._weights
+        # A row-wise sum, not ``Z @ w``: BLAS blocks a matrix-vector product by the number of rows, so a
+        # household's margin could differ in its last digit with the batch it came in (one request, a county).
+        return self.spec["intercept"] + (Z * self._weights).sum(axis=1)
 
     def contributions(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Linear SHAP: ``w · (z − mean z)`` summed per feature; base = the margin at the mean columns."""

@@ -23,7 +23,7 @@ def _train_biased_challenger(warehouse: Path, cfg_data: dict, tmp_path: Path) ->
     from features.labels import build_examples, default_as_of_dates, round_as_of
     from features.warehouse import Warehouse
     from models.pyfunc import ARTIFACT_KEY, CODE_FILE
-    from training import registry
+    from models import registry
     from training.config import TrainConfig
     from training.splits import make_split
     from training.candidates import fit_lightgbm, lightgbm_params, monotone_signs
@@ -52,7 +52,7 @@ def _train_biased_challenger(warehouse: Path, cfg_data: dict, tmp_path: Path) ->
 
 
 def test_gate_refuses_a_biased_challenger_naming_group_and_intervals(fresh_warehouse: Path, tmp_path: Path):
-    from training import registry
+    from models import registry
 
     cfg = {**json.loads(TEST_TRAIN_CONFIG), "audit": AUDIT}
     path = tmp_path / "train.json"

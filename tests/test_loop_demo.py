@@ -91,3 +91,30 @@ def test_outcomes_simulate_command_writes_for_a_worklist_file(county: Path, tmp_
                                 catch_exceptions=False)
     counts = json.loads(result.stdout)["outcomes"]
     assert counts["rejected"] == 0 and counts["accepted"] == counts["read"]
+
+
+def test_worklist_to_loop_report_through_the_commands(trained_warehouse: Path, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """``povwatch worklist`` records its alerts (once), simulated visits come back as a Chinese export through
+    ``outcomes ingest``, and ``loop-report`` counts them. The case store is a database of this test."""
+    from tests.conftest import invoke
+
+    monkeypatch.setenv("POVWATCH_DB_URL", f"sqlite:///{tmp_path / 'cases.db'}")
+    newest = Warehouse(trained_warehouse).round_ids()[-1]
+    args = ["worklist", "--round", newest, "--warehouse", str(trained_warehouse), "--out", str(tmp_path / "w.csv")]
+    first = invoke(args)
+    with open_store(trained_warehouse) as store:
+        issued = len(store.alerts())
+    assert issued > 0 and f"{issued} new alerts in the case store" in first
+    assert "0 new alerts in the case store" in invoke(args)          # the same list twice records nothing
+    out = tmp_path / "入户核实结果表.csv"
+    invoke(["outcomes", "simulate", "--truth", str(trained_warehouse / "truth.parquet"), "--out", str(out), "--zh",
+            "--warehouse", str(trained_warehouse)])
+    counts = json.loads(invoke(["outcomes", "ingest", str(out), "--warehouse", str(trained_warehouse), "--json"]))
+    assert counts["outcomes"]["rejected"] == 0 and counts["outcomes"]["new"] >= issued
+    report = json.loads(invoke(["loop-report", "--warehouse", str(trained_warehouse), "--json", "--no-mlflow"]))
+    channels = {c["channel"]: c for c in report["channels"]}
+    assert sum(c["alerts"] for c in channels.values()) == issued
+    assert set(channels) <= {"below_line", "trigger", "model", "follow_up", "audit", "stale"}
+    if "audit" in channels and channels["audit"]["visits"]:
+        assert report["audit_miss_rate_ci"][0] <= report["audit_miss_rate"] <= report["audit_miss_rate_ci"][1]

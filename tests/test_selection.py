@@ -46,7 +46,7 @@ def test_sparse_profile_writes_only_required_columns_rounded_incomes_and_no_even
 
 
 def test_on_the_sparse_profile_the_registered_model_is_not_worse_than_the_rule(sparse_raw: Path, tmp_path: Path):
-    from training.registry import load_risk_model
+    from models.registry import load_risk_model
 
     out, _ = _train(sparse_raw, tmp_path / "wh", THIN_CONFIG)
     table = _table_of(out)
@@ -110,7 +110,7 @@ def test_where_the_rule_is_best_the_registered_model_ranks_like_the_rule(sparse_
     from features.warehouse import Warehouse
     from models.baselines import RuleBaseline
     from training.candidates import RULE_RATIO, RULE_RIGID
-    from training.registry import load_risk_model
+    from models.registry import load_risk_model
 
     raw = _rule_county(sparse_raw, tmp_path / "rule-county")
     out, _ = _train(raw, tmp_path / "wh", THIN_CONFIG)

@@ -43,7 +43,9 @@ def test_spark_scores_equal_local_scores(spark_env, trained_warehouse: Path, cha
     assert len(spark) == len(local) > 1000
     assert list(spark["household_id"]) == list(local["household_id"])
     assert (spark["risk"].to_numpy() == local["risk"].to_numpy()).all(), "risks differ"  # exactly, not approx
-    for col in ("round_id", "tier", "model_version", "reason_1", "reason_2", "reason_3"):
+    from serving.batch import REASON_DETAIL_COLUMNS
+
+    for col in ("round_id", "tier", "model_version", "reason_1", "reason_2", "reason_3", *REASON_DETAIL_COLUMNS):
         assert list(spark[col].astype(str)) == list(local[col].astype(str)), col
     assert (pd.to_datetime(spark["as_of"]) == pd.to_datetime(local["as_of"])).all()
     explained = local["reason_1"].ne("").sum()

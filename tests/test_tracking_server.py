@@ -34,7 +34,7 @@ def _stop(proc: subprocess.Popen) -> None:
         proc.wait()
 
 
-def _wait_ready(url: str, proc: subprocess.Popen, log: Path, timeout: float = 120) -> None:
+def _wait_ready(url: str, proc: subprocess.Popen, log: Path, timeout: float = 600) -> None:
     deadline = time.monotonic() + timeout
     while True:
         assert proc.poll() is None, f"exited {proc.returncode}:\n{log.read_text()[-3000:]}"
@@ -49,7 +49,8 @@ def _wait_ready(url: str, proc: subprocess.Popen, log: Path, timeout: float = 12
 
 @pytest.fixture()
 def tracking_server(fresh_warehouse: Path, tmp_path: Path) -> Iterator[str]:
-    """``python -m training.tracking_server`` (the Makefile target's command) on a free loopback port."""
+    """``python -m training.tracking_server`` (the Makefile target's command) on a free loopback port (its first
+    start creates the database: minutes on a busy machine, hence the long readiness wait)."""
     port = _free_port()
     log = tmp_path / "mlflow-server.log"
     cmd = [sys.executable, "-m", "training.tracking_server", "--warehouse", str(fresh_warehouse), "--port", str(port)]
