@@ -99,7 +99,10 @@ def test_promote_refuses_a_worse_model_and_force_records_who(fresh_warehouse: Pa
     from serving.cli import app
     from models import registry
 
-    invoke(["train", "--warehouse", str(fresh_warehouse), "--config", str(train_config_file)])
+    good = tmp_path / "good.json"  # the gate is under test here, not the choice: two candidates are enough
+    good.write_text(json.dumps({**json.loads(train_config_file.read_text()), "bootstrap_replicates": 100,
+                                "selection": {"candidates": ["lightgbm", "rule"]}}))
+    invoke(["train", "--warehouse", str(fresh_warehouse), "--config", str(good)])
     bad = tmp_path / "bad.json"
     # A model that barely learns: two leaves, one tree, tiny step — and the only candidate, so it is registered.
     bad.write_text(json.dumps({"num_boost_round": 1, "early_stopping_rounds": 1,
