@@ -99,7 +99,10 @@ def test_promote_refuses_a_worse_model_and_force_records_who(fresh_warehouse: Pa
     from serving.cli import app
     from models import registry
 
-    invoke(["train", "--warehouse", str(fresh_warehouse), "--config", str(train_config_file)])
+    good = tmp_path / "good.json"  # the gate is under test here, not the choice: two candidates are enough
+    good.write_text(json.dumps({**json.loads(train_config_file.read_text()), "bootstrap_replicates": 100,
+                                "selection": {"candidates": ["lightgbm", "rule"]}}))
+    invoke(["train", "--warehouse", str(fresh_warehouse), "--config", str(good)])
     bad = tmp_path / "bad.json"
     # A model that barely learns: two leaves, one tree, tiny step — and the only candidate, so it is registered.
     bad.write_text(json.dumps({"num_boost_round": 1, "early_stopping_rounds": 1,
@@ -220,3 +223,24 @@ def test_promote_refuses_a_challenger_worse_than_the_rule(fresh_warehouse: Path,
     assert result.exit_code == 1, result.output
     assert "worse than the rule" in result.output and "worse than champion" not in result.output
     assert registry.resolve(registry.connect(fresh_warehouse), "champion").version == "1"
+
+
+def test_run_logs_every_candidates_validation_figures_the_choice_and_the_intervals(trained_warehouse: Path):
+    from training import registry
+    from training.config import CANDIDATES
+
+    client = _client(trained_warehouse)
+    ref = registry.resolve(client, registry.CHAMPION)
+    run = client.get_run(ref.run_id)
+    for name in CANDIDATES:
+        assert f"valid_{name}_recall_at_10pct" in run.data.metrics and f"valid_{name}_roc_auc" in run.data.metrics
+        assert f"test_{name}_recall_at_10pct_low" in run.data.metrics or name == "rule"
+    assert {"model_minus_rule_roc_auc", "model_minus_rule_roc_auc_low", "model_minus_rule_recall_at_10pct_high",
+            "test_rule_roc_auc_high"} <= set(run.data.metrics)
+    chosen = run.data.params["candidate"]
+    assert chosen in CANDIDATES
+    assert client.get_model_version(registry.MODEL_NAME, ref.version).tags["candidate"] == chosen
+    artifacts = {a.path for a in client.list_artifacts(ref.run_id, "evaluation")}
+    assert {"evaluation/selection.csv", "evaluation/intervals.csv"} <= artifacts
+    card = Path(client.download_artifacts(ref.run_id, "evaluation/model_card.md")).read_text(encoding="utf-8")
+    assert f"{chosen} chosen on" in card and "model − rule" in card
