@@ -20,7 +20,7 @@ from typing import Literal
 
 Verbosity = Literal["quiet", "normal", "verbose"]
 VERBOSITY_ENV = "POVWATCH_VERBOSITY"
-NOISY_LOGGERS = ("mlflow", "alembic", "matplotlib", "shap", "urllib3", "httpx", "numba", "fsspec")
+NOISY_LOGGERS = ("lightgbm", "mlflow", "alembic", "matplotlib", "shap", "urllib3", "httpx", "numba", "fsspec")
 NOISY_MODULES = r"(lightgbm|mlflow|sklearn|shap|pandera|matplotlib|alembic|sqlalchemy|pydantic|numba)(\.|$)"
 
 

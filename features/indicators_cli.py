@@ -29,14 +29,14 @@ def features_cmd(
     import pandas as pd
 
     from features.labels import build_examples, round_as_of
-    from features.warehouse import Warehouse
+    from serving.preconditions import require_rounds
 
     if (round is None) == (as_of is None):
         raise typer.BadParameter("give exactly one of --round R or --as-of YYYY-MM-DD")
     suffix = out.suffix.lower()
     if suffix not in (".csv", ".parquet"):
         raise typer.BadParameter(f"--out {out}: expected a .csv or .parquet file name")
-    wh = Warehouse(warehouse)
+    wh = require_rounds(warehouse)
     if round is not None:
         rounds = round_as_of(wh)
         if round not in rounds.index:
@@ -46,7 +46,10 @@ def features_cmd(
     else:
         date = pd.Timestamp(as_of).normalize()
     try:
-        table = build_examples(wh, [date])
+        from features.console import progress
+
+        with progress("building indicators"):
+            table = build_examples(wh, [date])
     except ValueError as e:
         from serving.exit_codes import fail
 

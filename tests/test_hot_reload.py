@@ -35,10 +35,12 @@ def two_versions(trained_warehouse: Path, tmp_path: Path) -> Path:
     return wh
 
 
-def _serve(wh: Path, port: int, log: Path, interval: float) -> subprocess.Popen:
+def _serve(wh: Path, port: int, log: Path, interval: float, workers: int = 1) -> subprocess.Popen:
+    """``povwatch serve`` on ``port``, once it answers /readyz."""
     with log.open("wb") as out:
-        proc = subprocess.Popen([POVWATCH, "serve", "--port", str(port), "--warehouse", str(wh),
-                                 "--reload-interval", str(interval)], stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen([POVWATCH, "serve", "--port", str(port), "--warehouse", str(wh), "--workers",
+                                 str(workers), "--reload-interval", str(interval)], stdout=out,
+                                stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 180
     while True:
         assert proc.poll() is None, f"povwatch serve exited {proc.returncode}:\n{log.read_text()}"

@@ -47,7 +47,11 @@ def fit_risk_model(X: pd.DataFrame, y: np.ndarray, split: TemporalSplit, cfg: Tr
     from models.tiers import fit_thresholds
 
     params = lightgbm_params(cfg, list(X.columns))
-    quiet = {"verbose": params.get("verbose", -1)}  # a Dataset logs its own warnings (negative categorical codes)
+    quiet = {"verbose": params.get("verbose", -1)}
+    # -1 codes an unknown category; LightGBM reads negative categories as missing and says so on stdout whatever
+    # its verbosity ("Met negative value in categorical features"). Give it the missing values itself: the same
+    # trees and predictions (checked), without the noise. Scoring may keep -1: LightGBM reads it the same way.
+    X = X.assign(**{c: X[c].where(X[c] >= 0) for c in categorical})  # copy-on-write: other columns shared
     train_set = lgb.Dataset(X[split.fit], y[split.fit], categorical_feature=categorical, free_raw_data=True,
                             params=quiet)
     valid_set = lgb.Dataset(X[split.valid], y[split.valid], reference=train_set, categorical_feature=categorical,
