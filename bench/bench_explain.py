@@ -52,6 +52,7 @@ def _fit(X: pd.DataFrame, y: np.ndarray, fit: np.ndarray, valid: np.ndarray, par
 
     from models.calibration import Calibrator
     from models.risk_model import RiskModel
+    from models.scorers import LightGBMScorer
     from models.tiers import fit_thresholds
     from training.config import TrainConfig
 
@@ -64,7 +65,7 @@ def _fit(X: pd.DataFrame, y: np.ndarray, fit: np.ndarray, valid: np.ndarray, par
     margin = booster.predict(X[valid], raw_score=True)
     cal = Calibrator(method="platt").fit(margin, y[valid])
     tiers = fit_thresholds(cal.predict(margin), high_share=cfg.tier_high_share, medium_share=cfg.tier_medium_share)
-    return RiskModel(booster=booster, calibrator=cal, tier_thresholds=tiers, feature_names=list(X.columns), lines=None)
+    return RiskModel(scorer=LightGBMScorer(booster), calibrator=cal, tier_thresholds=tiers, feature_names=list(X.columns), lines=None)
 
 
 def _depth(booster) -> tuple[float, int]:

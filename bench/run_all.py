@@ -17,7 +17,7 @@ from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-TOPICS = ["simulator", "ingest", "indicators", "training", "explain", "scoring", "service"]
+TOPICS = ["simulator", "ingest", "indicators", "training", "explain", "scoring", "service", "cases"]
 START, END = "<!-- perf:start -->", "<!-- perf:end -->"
 
 
@@ -40,9 +40,10 @@ def render(results: dict[str, dict[str, float]]) -> str:
     return "\n".join(lines)
 
 
-def update_readme(block: str, start: str = START, end: str = END) -> None:
-    """Replace the README block between ``start`` and ``end`` (``block`` includes both markers)."""
-    readme = ROOT / "README.md"
+def update_readme(block: str, start: str = START, end: str = END, page: str = "README.md") -> None:
+    """Replace the block between ``start`` and ``end`` (``block`` includes both markers) of the README or of
+    another page (``page`` relative to the repository root)."""
+    readme = ROOT / page
     text = readme.read_text(encoding="utf-8")
     if start in text and end in text:
         head, rest = text.split(start, 1)

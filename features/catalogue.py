@@ -45,6 +45,11 @@ class Feature:
     categorical: bool = False
     vocabulary: tuple[str, ...] = field(default_factory=tuple)  # integer code i <-> vocabulary[i]; -1 unknown
 
+    @property
+    def concept(self) -> str:
+        """The one fact this indicator states; a reason list names each concept once (see ``CONCEPTS``)."""
+        return concept_of(self.name)
+
 
 UNITS: tuple[str, ...] = ("yuan", "yuan/person", "ratio", "share", "count", "persons", "months", "days", "flag",
                           "years", "mu", "mu/person", "km", "code", "level")
@@ -81,6 +86,52 @@ SHOCK_GROUPS: dict[str, tuple[tuple[str, ...], str, str, str]] = {
                  "business failure or farm price drop"),
     "schooling": (("school_enrollment",), "education", "子女升学", "a child entering a higher school"),
 }
+
+
+# Indicators that state the same fact in other units (an amount and its ratio, a flag and the ratio behind it):
+# concept -> indicator names. An explanation cites a concept once. Indicators not listed are their own concept;
+# every shock indicator of one event group is one concept (``shock_<group>``).
+CONCEPTS: dict[str, tuple[str, ...]] = {
+    # income against the line, before or after rigid spending: the hardship sentence quotes both
+    "income_vs_line": ("net_income", "net_income_pc", "net_income_ratio", "hardship_income_pc", "hardship_ratio",
+                       "hardship_gap_pc"),
+    "subsidy_cliff": ("policy_transfer_income", "policy_transfer_share", "income_without_policy_pc",
+                      "income_without_policy_ratio", "cliff_below_line", "dibao_income", "receives_tekun",
+                      "transfer_share", "programmes_count"),
+    "medical_spending": ("medical_expense", "medical_expense_pc", "medical_share_of_income", "medical_to_capacity",
+                         "catastrophic_health_spending", "capacity_to_pay", "medical_expense_change"),
+    "ill_members": ("chronic_members", "serious_members", "ill_member_share"),
+    "disability": ("disabled_members", "severe_disability_members"),
+    "education_spending": ("education_expense", "education_share_of_income"),
+    "students": ("students_high_school", "students_vocational", "students_college", "students_post_compulsory"),
+    "labour_capacity": ("capable_workers", "skilled_workers", "ordinary_workers", "no_capable_labour"),
+    "dependants": ("dependency_ratio", "elderly_members"),
+    "wage_work": ("members_working", "members_working_away", "work_months_total", "work_months_per_worker",
+                  "wage_income_per_worker"),
+    "public_job": ("public_job_members", "public_job_income_share"),
+    "income_change": ("net_income_pc_change", "net_income_pc_rel_change", "hardship_ratio_change"),
+    "past_hardship": ("prev_hardship_ratio", "min_hardship_ratio", "rounds_below_line", "years_since_below_line"),
+    "monitoring_record": ("times_monitored", "monitored_now", "risk_eliminated", "risk_types_count"),
+    "land": ("cultivated_land_mu", "land_per_capita"),
+    "microcredit": ("microcredit_balance", "microcredit_to_income"),
+}
+_CONCEPT_OF: dict[str, str] = {name: concept for concept, names in CONCEPTS.items() for name in names}
+
+
+def concept_of(name: str) -> str:
+    """The concept an indicator states (its own name when it is the only indicator of its fact)."""
+    if name in _CONCEPT_OF:
+        return _CONCEPT_OF[name]
+    if name.startswith("shock_"):
+        return "shock_" + shock_group_of(name)
+    return name
+
+
+def shock_group_of(name: str) -> str:
+    """The event group of a ``shock_<group>_...`` indicator (``""`` for any other name)."""
+    if not name.startswith("shock_"):
+        return ""
+    return next((g for g in SHOCK_GROUPS if name.startswith(f"shock_{g}_")), "")
 
 
 def _contract_values(table: str, column: str) -> dict[str, str]:
@@ -306,6 +357,12 @@ def by_name(name: str) -> Feature:
     except KeyError:
         raise KeyError(f"no feature {name!r} in the catalogue; {len(FEATURES)} features, e.g. "
                        f"{', '.join(list(_BY_NAME)[:5])}, ... (see features.catalogue.feature_names())") from None
+
+
+def public_table() -> list[dict[str, object]]:
+    """What ``povwatch catalogue`` prints: name, zh, en, unit, family, group, direction (and concept)."""
+    return [{"name": f.name, "zh": f.zh, "en": f.en, "unit": f.unit, "family": f.family, "group": f.risk_group,
+             "direction": f.direction, "concept": f.concept} for f in FEATURES]
 
 
 def as_table() -> list[dict[str, object]]:

@@ -26,7 +26,6 @@ from pathlib import Path
 import pandas as pd
 
 from features.canonical import cast, empty_frame
-from features.defaults import DEFAULT_WAREHOUSE  # re-exported
 from features.derived import default_lines
 
 DATA_FILE = "data.parquet"
@@ -37,8 +36,10 @@ IdRange = tuple[str, str]
 
 
 def default_root() -> Path:
-    """``$POVWATCH_WAREHOUSE`` or ``./povwatch-data``."""
-    return Path(os.environ.get("POVWATCH_WAREHOUSE", DEFAULT_WAREHOUSE))
+    """``$POVWATCH_WAREHOUSE`` or ``./povwatch-data`` (``features.settings``)."""
+    from features.settings import warehouse
+
+    return warehouse()
 
 
 def partition_name(key: str, value: object) -> str:

@@ -12,7 +12,6 @@ skips shap's wrappers. ``engine="shap"`` goes through shap itself; the tests hol
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
@@ -23,11 +22,12 @@ import pandas as pd
 
 from features.catalogue import RISK_GROUPS, by_name
 from models.measures import Measure, recommend
-from models.reasons import Lang, sentence
+from models.citing import CitationRules, Reason, clean_value as _clean
+from models.reasons import Lang
 from models.risk_model import RiskModel
-from models.tiers import assign
 
 Engine = Literal["lightgbm", "shap"]
+CANDIDATES = 40  # risk-raising factors, largest first, that the citation rules may choose from
 ADDITIVITY_TOLERANCE = 1e-6
 
 
@@ -43,14 +43,6 @@ class GroupContribution:
     contribution: float  # summed SHAP log-odds of the group's features
 
 
-@dataclass(frozen=True)
-class Reason:
-    feature: str
-    risk_group: str
-    contribution: float  # SHAP log-odds, always > 0 (the factor raises the risk)
-    value: float | None  # the household's indicator value (None when missing)
-    zh: str
-    en: str
 
 
 @dataclass
@@ -60,6 +52,7 @@ class Explanation:
     as_of: str
     risk: float
     tier: str
+    eligible: bool       # False: already below the line at the as-of record (assistance now, not prediction)
     margin: float
     base_value: float
     contributions: dict[str, float]
@@ -70,12 +63,8 @@ class Explanation:
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON types (NaN values become None)."""
         out = asdict(self)
-        out["reasons"] = [{**r, "value": _clean(r["value"])} for r in out["reasons"]]
+        out["reasons"] = [{**r.public(), "contribution": r.contribution} for r in self.reasons]
         return out
-
-
-def _clean(v: float | None) -> float | None:
-    return None if v is None or math.isnan(v) else float(v)
 
 
 class _Row(Mapping[str, float]):
@@ -98,12 +87,14 @@ class _Row(Mapping[str, float]):
 
 # ---- SHAP values
 
-def shap_contributions(model: RiskModel, X: pd.DataFrame, *, engine: Engine = "lightgbm") -> tuple[np.ndarray, np.ndarray]:
-    """Exact TreeSHAP values ``(n, features)`` and base values ``(n,)`` in log-odds for the feature matrix X."""
+def shap_contributions(model: RiskModel, indicators: pd.DataFrame, *,
+                       engine: Engine = "lightgbm") -> tuple[np.ndarray, np.ndarray]:
+    """Exact contributions ``(n, features)`` and base values ``(n,)`` for an indicator table: the scorer's own
+    (``RiskModel.contributions``, any kind) or, with ``engine="shap"``, shap's TreeExplainer (LightGBM only)."""
     if engine == "lightgbm":
-        raw = model.booster.predict(X, pred_contrib=True)
-        return raw[:, :-1], raw[:, -1]
+        return model.contributions(indicators)
     if engine == "shap":
+        X = model.matrix(indicators)
         import warnings
 
         import shap
@@ -151,35 +142,33 @@ def _top_positive(contrib: np.ndarray, top: int) -> np.ndarray:
 
 @dataclass
 class _Computed:
-    ids: np.ndarray
-    rounds: np.ndarray
+    scores: pd.DataFrame  # RiskModel.scores_from_margin
     as_of: list[str]
     contrib: np.ndarray
     base: np.ndarray
     margin: np.ndarray
-    risk: np.ndarray
-    tier: np.ndarray
     top: np.ndarray
     row_index: dict[str, int]
     values: np.ndarray
 
 
-def _compute(model: RiskModel, indicators: pd.DataFrame, top: int, engine: Engine) -> _Computed:
-    X = model.matrix(indicators)
-    contrib, base = shap_contributions(model, X, engine=engine)
-    margin = model.booster.predict(X, raw_score=True)
-    ids = indicators["household_id"].astype(str).to_numpy() if "household_id" in indicators else np.arange(len(X)).astype(str)
+def _compute(model: RiskModel, indicators: pd.DataFrame, top: int, engine: Engine,
+             margin: np.ndarray | None = None) -> _Computed:
+    if margin is None:
+        margin = model.margin(indicators)
+    contrib, base = shap_contributions(model, indicators, engine=engine)
+    scores = model.scores_from_margin(indicators, margin)
+    ids = (scores["household_id"].astype(str).to_numpy() if "household_id" in scores
+           else np.arange(len(indicators)).astype(str))
     check_additivity(contrib, base, margin, ids)
-    risk = model.calibrator.predict(margin)
-    rounds = indicators["round_id"].astype(str).to_numpy() if "round_id" in indicators else np.full(len(X), "")
     as_of = (pd.to_datetime(indicators["as_of"]).dt.strftime("%Y-%m-%d").tolist() if "as_of" in indicators
-             else [""] * len(X))
+             else [""] * len(indicators))
     # Sentences may quote any catalogue indicator in the table, not only the model's features.
     cols = [c for c in indicators.columns if c not in ("household_id", "round_id", "survey_date", "as_of")
             and pd.api.types.is_numeric_dtype(indicators[c])]
     values = indicators[cols].to_numpy(dtype="float64", na_value=np.nan)
-    return _Computed(ids, rounds, as_of, contrib, base, margin, risk, assign(risk, model.tier_thresholds),
-                     _top_positive(contrib, 2 * top + 2), {c: i for i, c in enumerate(cols)}, values)
+    return _Computed(scores, as_of, contrib, base, margin, _top_positive(contrib, CANDIDATES),
+                     {c: i for i, c in enumerate(cols)}, values)
 
 
 # Indicators of income after rigid spending: the risk they flag is caused by the spending they subtract.
@@ -195,8 +184,10 @@ def measure_groups(reasons: list[Reason], row: Mapping[str, float]) -> tuple[str
     the income."""
     groups = []
     for r in reasons:
-        groups.append(r.risk_group)
-        if r.feature in HARDSHIP_FEATURES:
+        if r.group is None:
+            continue
+        groups.append(r.group)
+        if r.indicator in HARDSHIP_FEATURES:
             gap = (row.get("net_income_ratio") or 0.0) - (row.get("hardship_ratio") or 0.0)
             if gap >= RIGID_SPENDING_SHARE_OF_LINE:
                 medical, education = row.get("medical_expense") or 0.0, row.get("education_expense") or 0.0
@@ -219,48 +210,49 @@ def explain(model: RiskModel, indicators: pd.DataFrame, *, top: int = 3, engine:
     group_codes, G = _group_matrix(names)
     group_sums = c.contrib @ G
     group_order = np.argsort(-group_sums, axis=1, kind="stable")
-    groups_of = [by_name(n).risk_group for n in names]
+    rules = CitationRules.of(model)
     capable = c.row_index.get("capable_workers")
+    n = len(c.contrib)
+    ids = c.scores["household_id"].astype(str).to_numpy() if "household_id" in c.scores else np.arange(n).astype(str)
+    rounds = c.scores["round_id"].astype(str).to_numpy() if "round_id" in c.scores else np.full(n, "")
+    risk, tier, elig = c.scores["risk"].to_numpy(), c.scores["tier"].to_numpy(), c.scores["eligible"].to_numpy()
     out = []
     for i in range(len(c.contrib)):
         row = _Row(c.row_index, c.values[i])
-        reasons = [Reason(names[j], groups_of[j], float(c.contrib[i, j]), row.get(names[j]), zh,
-                          sentence(names[j], row, "en")) for j, zh in _pick(c.top[i], names, row, top)]
+        reasons = rules.pick(c.top[i], c.contrib[i], row, top)
         sums = group_sums[i].tolist()
         groups = [GroupContribution(group_codes[g], *RISK_GROUPS[group_codes[g]], sums[g]) for g in group_order[i]]
         labour = bool(capable is not None and c.values[i, capable] > 0)
         measures = list(_recommend(measure_groups(reasons, row), labour))
         out.append(Explanation(
-            household_id=str(c.ids[i]), round_id=str(c.rounds[i]), as_of=c.as_of[i], risk=float(c.risk[i]),
-            tier=str(c.tier[i]), margin=float(c.margin[i]), base_value=float(c.base[i]),
+            household_id=str(ids[i]), round_id=str(rounds[i]), as_of=c.as_of[i], risk=float(risk[i]),
+            tier=str(tier[i]), eligible=bool(elig[i]), margin=float(c.margin[i]), base_value=float(c.base[i]),
             contributions=dict(zip(names, c.contrib[i].tolist())), groups=groups, reasons=reasons,
             measures=measures))
     return out
 
 
-def _pick(candidates, names: list[str], row: "_Row", top: int) -> list[tuple[int, str]]:
-    """The first ``top`` risk-raising indicators (candidates in order, -1 ends them) with their zh sentence,
-    skipping one whose sentence repeats an earlier one (two indicators of one fact, e.g. a ratio and its
-    amount)."""
-    picked: list[tuple[int, str]] = []
-    for j in candidates:
-        if j < 0 or len(picked) == top:
-            break
-        zh = sentence(names[j], row, "zh")
-        if all(zh != seen for _, seen in picked):
-            picked.append((j, zh))
-    return picked
+def reasons_of(model: RiskModel, indicators: pd.DataFrame, *, top: int = 3,
+               margin: np.ndarray | None = None) -> list[list[Reason]]:
+    """The cited reasons of each indicator row (same order) — the one selection every caller uses.
+    ``margin``: the one ``RiskModel.score`` already computed for these rows."""
+    c = _compute(model, indicators, top, "lightgbm", margin)
+    rules = CitationRules.of(model)
+    return [rules.pick(c.top[i], c.contrib[i], _Row(c.row_index, c.values[i]), top) for i in range(len(c.contrib))]
 
 
-def reason_columns(model: RiskModel, indicators: pd.DataFrame, *, top: int = 3, lang: Lang = "zh") -> pd.DataFrame:
-    """``reason_1..reason_<top>`` sentences per indicator row (blank where fewer risk-raising factors), with a
-    fresh 0..n-1 index like ``RiskModel.score_indicators`` so the two line up column-wise."""
-    c = _compute(model, indicators, top, "lightgbm")
-    names = model.feature_names
-    cols: dict[str, list[str]] = {f"reason_{k + 1}": [] for k in range(top)}
-    for i in range(len(c.contrib)):
-        row = _Row(c.row_index, c.values[i])
-        chosen = [j for j, _ in _pick(c.top[i], names, row, top)]
-        for k in range(top):
-            cols[f"reason_{k + 1}"].append(sentence(names[chosen[k]], row, lang) if k < len(chosen) else "")
+def reason_table(reasons: list[list[Reason]], *, top: int = 3, lang: Lang = "zh") -> pd.DataFrame:
+    """``reason_k_indicator, reason_k_value, reason_k_text`` (k = 1..top) per household: the CSV form of
+    structured reasons (blank where fewer reasons)."""
+    cols: dict[str, list[Any]] = {}
+    for k in range(1, top + 1):
+        cols.update({f"reason_{k}_indicator": [], f"reason_{k}_value": [], f"reason_{k}_text": []})
+    for rs in reasons:
+        for k in range(1, top + 1):
+            r = rs[k - 1] if k <= len(rs) else None
+            cols[f"reason_{k}_indicator"].append((r.indicator or "") if r else "")
+            cols[f"reason_{k}_value"].append(_clean(r.value) if r else None)
+            cols[f"reason_{k}_text"].append((r.text_zh if lang == "zh" else r.text_en) if r else "")
     return pd.DataFrame(cols)
+
+

@@ -166,7 +166,10 @@ TEMPLATES: dict[str, Template] = {
         True: ("一旦停止政策性收入，人均收入将低于监测标准（仅为 {income_without_policy_ratio:x} 倍）",
                "Would fall below the line if policy transfers stopped ({income_without_policy_ratio:x} times the line)"),
         False: ("停止政策性收入后仍高于监测标准", "Stays above the line without policy transfers")},
-    "dibao_income": ("领取低保金 {dibao_income:yuan}", "Receives {dibao_income:yuan} of 低保 (minimum living allowance)"),
+    # 低保/特困 are assistance, not causes: they are worded as the household's dependence on them (the cliff).
+    "dibao_income": ("收入依赖低保金（{dibao_income:yuan}），如停发，人均收入仅为监测标准的 {income_without_policy_ratio:x} 倍",
+                     "Income depends on 低保 ({dibao_income:yuan}); without transfers, income per person would be "
+                     "{income_without_policy_ratio:x} times the line"),
     # ---- labour
     "no_capable_labour": {True: ("家中无技能或普通劳动力", "No member is a skilled or ordinary labourer"),
                           False: ("家中有劳动力", "The household has labourers")},
@@ -212,7 +215,9 @@ TEMPLATES: dict[str, Template] = {
                       False: ("目前未纳入监测", "Not currently monitored")},
     "escaped_household": {True: ("脱贫户", "Household that escaped poverty (脱贫户)"),
                           False: ("一般农户", "General household (一般农户)")},
-    "receives_tekun": {True: ("享受特困供养", "Receives destitute support (特困)"),
+    "receives_tekun": {True: ("基本生活依赖特困供养，如停止政策性收入，人均收入仅为监测标准的 {income_without_policy_ratio:x} 倍",
+                              "Basic living depends on destitute support (特困); without transfers, income per person "
+                              "would be {income_without_policy_ratio:x} times the line"),
                        False: ("未享受特困供养", "No destitute support (特困)")},
     "programmes_count": ("享受 {programmes_count:n} 项政策性收入", "Receives {programmes_count:n} transfer programme(s)"),
     "risk_eliminated": {True: ("风险已标注消除", "Risk marked eliminated"),
@@ -302,7 +307,3 @@ def sentence(name: str, row: Mapping[str, float], lang: Lang = "zh") -> str:
     fmt = template[0] if lang == "zh" else template[1]
     return _render(fmt, row, lang)
 
-
-def sentences(name: str, row: Mapping[str, float]) -> Pair:
-    """The zh and en sentence for one indicator."""
-    return sentence(name, row, "zh"), sentence(name, row, "en")

@@ -23,10 +23,11 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from features.derived import hardship_income_pc, monitoring_line, net_income
+from features.settings import warehouse as default_warehouse
 from features.warehouse import Warehouse
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-WAREHOUSE = Path(os.environ.get("POVWATCH_WAREHOUSE", "povwatch-data"))
+WAREHOUSE = default_warehouse()  # $POVWATCH_WAREHOUSE or ./povwatch-data
 wh = Warehouse(WAREHOUSE)
 rounds = wh.rounds()
 rounds"""),
@@ -46,7 +47,7 @@ shares.round(3)"""),
 risk_types[risk_types != ""].value_counts()"""),
     ("md", "## Compare the latest MLflow runs (model vs baselines)"),
     ("code", """import mlflow
-from training.registry import connect, MODEL_NAME
+from models.registry import connect, MODEL_NAME
 
 client = connect(WAREHOUSE)
 runs = mlflow.search_runs(experiment_names=["povwatch"], order_by=["start_time DESC"], max_results=5)
@@ -57,7 +58,7 @@ runs[["run_id", "params.test_round"] + cols]"""),
     ("md", "## Global SHAP importance of the champion"),
     ("code", """import numpy as np
 from features.labels import build_examples, round_as_of
-from training.registry import load_risk_model
+from models.registry import load_risk_model
 from training.metrics import recall_curve
 from training.splits import default_test_round
 
@@ -67,13 +68,13 @@ examples = build_examples(wh, list(as_of))
 test_round = default_test_round(as_of, examples)
 test = examples[(examples["as_of"] == as_of[test_round]) & (examples["round_id"] == test_round)
                 & examples["eligible"].eq(1) & examples["falls_below_line"].notna()]
-contrib = model.booster.predict(model.matrix(test), pred_contrib=True)[:, :-1]
+contrib, _ = model.contributions(test)
 importance = pd.Series(np.abs(contrib).mean(axis=0), index=model.feature_names).sort_values().tail(15)
 importance.plot.barh(figsize=(6, 5), title=f"mean |SHAP|, round {test_round}")
 plt.tight_layout()"""),
     ("md", "## Recall at a visiting budget\nThe share of next-round fallers found when visiting the top k% by risk."),
     ("code", """y = test["falls_below_line"].to_numpy(float)
-ks, rec = recall_curve(y, model.predict_proba(test))
+ks, rec = recall_curve(y, model.score(test)["risk"].to_numpy())
 plt.figure(figsize=(5, 4))
 plt.plot(ks * 100, rec)
 plt.xlabel("households visited (%)"); plt.ylabel("share of fallers found")
@@ -82,19 +83,23 @@ print({f"recall_at_{int(k*100)}pct": round(float(r), 3) for k, r in zip(ks, rec)
            "`povwatch train` (test on the newest round that has a next round), fitted here in memory."),
     ("code", """from features.catalogue import FEATURES, feature_names
 from features.labels import default_as_of_dates
+from training.candidates import fit_candidates
 from training.config import TrainConfig
 from training.metrics import metric_table
 from training.splits import make_split
-from training.train import fit_risk_model
+from training.train import calibrated_model
 
 config_file = os.environ.get("POVWATCH_TRAIN_CONFIG")
 cfg = TrainConfig.from_file(Path(config_file) if config_file else None)
 all_examples = build_examples(wh, default_as_of_dates(wh, quarterly=cfg.quarterly))
 split = make_split(all_examples, as_of)
 names = feature_names()
+categorical = [f.name for f in FEATURES if f.categorical]
 X = all_examples[names].astype("float64")
 y_all = all_examples["falls_below_line"].fillna(0).to_numpy(float)
-retrained = fit_risk_model(X, y_all, split, cfg, wh.lines(), [f.name for f in FEATURES if f.categorical]).risk_model
+candidate = model.metadata.get("candidate") or cfg.selection.candidates[0]  # the champion's kind of model
+fitted, _ = fit_candidates([candidate], X, y_all, split.fit, split.valid, cfg, categorical)
+retrained = calibrated_model(fitted[candidate], X, y_all, split, cfg, wh.lines())
 test_X, test_y = X[split.test], y_all[split.test]
 comparison = pd.DataFrame({f"champion v{model.model_version}": metric_table(test_y, model.predict_proba(test_X)),
                            "retrained": metric_table(test_y, retrained.predict_proba(test_X))})
@@ -105,12 +110,13 @@ comparison.round(4)"""),
 ax.set_ylim(0, 1)
 plt.tight_layout()"""),
     ("md", "## Top households of one village, newest round"),
-    ("code", """from serving.batch import score_warehouse
+    ("code", """from features.as_of import resolve_as_of
+from serving.batch import score_warehouse
 
-scores, summary = score_warehouse(model, wh, as_of=as_of[latest], round_id=latest, explain_top=0.0)
+scores, summary = score_warehouse(model, wh, when=resolve_as_of(wh, round_id=latest), explain_top=0.0)
 village = hh["village"].value_counts().index[0]
 ids = set(hh.loc[hh["village"] == village, "household_id"])
-scores[scores["household_id"].isin(ids)].head(10)[["household_id", "risk", "tier"]]"""),
+scores[scores["household_id"].isin(ids)].head(10)[["household_id", "risk", "tier", "eligible", "stale"]]"""),
 ]
 
 

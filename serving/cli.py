@@ -63,7 +63,7 @@ def main(
         raise typer.BadParameter("give at most one of --quiet and --verbose")
     configure("quiet" if quiet else "verbose" if verbose else "normal")
 
-# One line per command: name -> function. Keep the DESIGN order.
+# One line per command: name -> function. Keep the order of docs/architecture.md.
 from features.cli import features_cmd, ingest_cmd, simulate_cmd  # noqa: E402
 
 app.command("simulate")(simulate_cmd)
@@ -74,6 +74,14 @@ from training.cli import promote_cmd, train_cmd  # noqa: E402
 
 app.command("train")(train_cmd)
 app.command("promote")(promote_cmd)
+
+from training.audit_cli import audit_cmd  # noqa: E402
+
+app.command("audit")(audit_cmd)
+
+from training.monitoring.cli import drift_cmd  # noqa: E402
+
+app.command("drift")(drift_cmd)
 
 from serving.score_cli import score_cmd  # noqa: E402
 
@@ -86,6 +94,20 @@ app.command("report")(report_cmd)
 from serving.serve_cli import serve_cmd  # noqa: E402
 
 app.command("serve")(serve_cmd)
+
+from cases.cli import cases_cmd, loop_report_cmd, outcomes_app  # noqa: E402
+
+app.add_typer(outcomes_app, name="outcomes")
+app.command("cases")(cases_cmd)
+app.command("loop-report")(loop_report_cmd)
+
+from serving.worklist_cli import worklist_cmd  # noqa: E402
+
+app.command("worklist")(worklist_cmd)
+
+from features.catalogue_cli import catalogue_cmd  # noqa: E402
+
+app.command("catalogue")(catalogue_cmd)
 
 from serving.demo import demo_cmd  # noqa: E402
 

@@ -22,6 +22,8 @@ from typing import Annotated
 
 import typer
 
+from features.options import WAREHOUSE, WarehouseOption
+
 READY_TIMEOUT_S = 120
 
 
@@ -53,7 +55,7 @@ def run(args: list[str], env: dict[str, str] | None = None, ok: tuple[int, ...] 
 def _trained_on_current_data(warehouse: Path) -> str | None:
     """The champion's version if its run saw exactly the warehouse as it is now, else None."""
     from features.warehouse import Warehouse
-    from training import registry
+    from models import registry
     from training.train import fingerprint
 
     if not (warehouse / "mlflow.db").exists() and not os.environ.get("MLFLOW_TRACKING_URI"):
@@ -153,7 +155,9 @@ def demo(settings: DemoSettings) -> None:
     newest = str(rounds.index[-1])
     scores_path = wh / "scores" / f"round-{newest}.csv"
     run(["score", "--round", newest, "--warehouse", str(wh), "--out", str(scores_path)], env)
+    run(["drift", "--round", newest, "--warehouse", str(wh), "--out", str(wh / "drift")], env)
     scores = pd.read_csv(scores_path, dtype={"household_id": str})
+    scores = scores[scores["eligible"] & ~scores["stale"]]  # households of the newest round that can still fall
     top = scores.iloc[0]["household_id"]
     # the service round trip uses a household just below the high tier: the one a new shock may push over
     medium = scores[scores["tier"] == "medium"]
@@ -173,14 +177,14 @@ Where everything is:
   scores           {scores_path.resolve()}
   village list     {(reports / 'village' / 'index.html').resolve()}
   household report {(reports / f'household-{top}.html').resolve()}
+  drift report     {(wh / 'drift' / f'drift-{newest}.zh.html').resolve()}
   MLflow UI        mlflow ui --backend-store-uri sqlite:///{wh.resolve()}/mlflow.db
   serve            povwatch serve --warehouse {wh}
 """)
 
 
 def demo_cmd(
-    warehouse: Annotated[Path, typer.Option("--warehouse", envvar="POVWATCH_WAREHOUSE",
-                                            help="Warehouse folder to build (reused when it exists).")] = Path("povwatch-data"),
+    warehouse: WarehouseOption = WAREHOUSE,
     households: Annotated[int, typer.Option("--households", min=200, help="Households to simulate.")] = 20_000,
     rounds: Annotated[int, typer.Option("--rounds", min=3, help="Yearly survey rounds to simulate.")] = 5,
     seed: Annotated[int, typer.Option("--seed", help="Simulator seed.")] = 2026,

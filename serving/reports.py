@@ -9,11 +9,10 @@ text (``serving.charts``).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any, Literal
 
-import pandas as pd
 
 from features import contract as C
 from models.explain import Explanation, explain
@@ -37,10 +36,13 @@ TEXT: dict[str, tuple[str, str]] = {
     "hardship_ratio": ("扣除刚性支出后 / 监测标准", "After rigid spending / monitoring line"),
     "risk_trend": ("风险概率", "Risk"), "line": ("监测标准", "monitoring line"), "now": ("当前", "now"),
     "contributions": ("主要影响因素", "What drives the score"),
-    "contrib_note": ("红色条使风险上升，绿色条使风险下降（对数几率）。",
-                     "Red bars raise the risk, green bars lower it (log-odds)."),
+    "contrib_note": ("每个因素使风险上升或下降的百分点；从全体农户平均风险开始逐项累加，得到本户风险。",
+                     "How many percentage points each factor adds to or takes from the risk, from the average "
+                     "household's risk to this household's."),
+    "legend_raise": ("使风险上升", "raises the risk"), "legend_lower": ("使风险下降", "lowers the risk"),
+    "legend_total": ("平均风险 / 本户风险 (%)", "average / this household's risk (%)"),
     "base": ("全体农户平均水平", "Average household"), "others": ("其他 {n} 项因素", "{n} other factors"),
-    "final": ("本户得分", "This household"), "axis": ("对风险的影响（对数几率）", "Effect on risk (log-odds)"),
+    "final": ("本户风险", "This household"), "axis": ("风险（%），每步为百分点变化", "Risk (%); each step in percentage points"),
     "reasons": ("风险提示", "Why this household is flagged"),
     "no_reasons": ("未发现明显推高风险的因素。", "No factor raises this household's risk noticeably."),
     "measures": ("建议帮扶措施", "Recommended assistance"),
@@ -60,7 +62,11 @@ TEXT: dict[str, tuple[str, str]] = {
                    "cadres, who verify on the spot."),
     "rank": ("序号", "#"), "top_reason": ("首要风险提示", "Main reason"), "report": ("报告", "Report"),
     "households": ("户数", "households"), "open": ("查看", "open"),
-    "summary": ("共 {n} 户；高风险 {high} 户，中风险 {medium} 户。", "{n} households; {high} high, {medium} medium risk."),
+    "below_line_note": ("本户在评估日期的扣除刚性支出后人均收入已低于监测标准：应立即按程序纳入监测帮扶，而非等待风险预警。"
+                        "上面的风险概率仅供参考。",
+                        "At the assessment date this household's income after rigid spending is already below the "
+                        "monitoring line: it needs assistance now, not an early warning. The risk above is for "
+                        "reference only."),
 }
 INCOME_ROWS = ("wage_income", "public_job_income", "operating_income", "operating_expense", "property_income",
                "transfer_income", "dibao_income", "pension_income", "eco_compensation")
@@ -164,7 +170,7 @@ def trend(model: RiskModel, doc: Mapping[str, Any]) -> list[dict[str, Any]]:
     # depend on the id), instead of one call per round.
     batch = [_renamed(d, f"trend-{k}") for k, (_, d) in enumerate(docs)]
     ind = model.indicators(batch)
-    risk = model.predict_proba(ind)
+    risk = model.score(ind)["risk"].to_numpy()
     return [{"label": label, "risk": float(risk[k]),
              "net_income_ratio": float(ind["net_income_ratio"].iloc[k]) if "net_income_ratio" in ind else None,
              "hardship_ratio": float(ind["hardship_ratio"].iloc[k]) if "hardship_ratio" in ind else None}
@@ -178,19 +184,29 @@ def _renamed(doc: Mapping[str, Any], household_id: str) -> dict[str, Any]:
 
 
 def _waterfall(model: RiskModel, ex: Explanation, ind: Mapping[str, float], lang: Lang, t: dict[str, str]):
+    """The SHAP path in percentage points of risk: the log-odds contributions are added one by one (largest
+    first) and each cumulative margin is put through the model's calibration, so each bar is the change of the
+    calibrated risk and the bars add up exactly from the average household's risk to this household's."""
+    import numpy as np
+
     from features.catalogue import by_name
 
     items = sorted(ex.contributions.items(), key=lambda kv: abs(kv[1]), reverse=True)
     shown, rest = items[:WATERFALL_STEPS], items[WATERFALL_STEPS:]
-    steps = []
-    for name, value in shown:
+    labels = []
+    for name, _ in shown:
         f = by_name(name)
-        steps.append((f"{f.zh if lang == 'zh' else f.en} = {format_value(f, ind.get(name), lang)}", value))
-    rest_sum = sum(v for _, v in rest)
+        labels.append(f"{f.zh if lang == 'zh' else f.en} = {format_value(f, ind.get(name), lang)}")
+    values = [v for _, v in shown]
     if rest:
-        steps.append((t["others"].format(n=len(rest)), rest_sum))
-    return waterfall(ex.base_value, steps, ex.margin, base_label=t["base"], final_label=t["final"],
-                     axis_label=t["axis"], label_width=340 if lang == "en" else 300)
+        labels.append(t["others"].format(n=len(rest)))
+        values.append(sum(v for _, v in rest))
+    margins = ex.base_value + np.concatenate([[0.0], np.cumsum(values)])
+    risk = model.calibrator.predict(margins) * 100
+    steps = list(zip(labels, np.diff(risk).tolist()))
+    return waterfall(float(risk[0]), steps, float(risk[-1]), base_label=t["base"], final_label=t["final"],
+                     axis_label=t["axis"], legend=(t["legend_raise"], t["legend_lower"], t["legend_total"]),
+                     label_width=330 if lang == "en" else 300)
 
 
 def _measures(ex: Explanation, record: Mapping[str, Any], lang: Lang) -> list[dict[str, Any]]:
@@ -205,7 +221,7 @@ def _tier(tier: str, lang: Lang) -> str:
 
 
 def render_household_report(model: RiskModel, doc: dict, *, lang: Lang = "zh") -> str:
-    """The one-page HTML report of one DESIGN Household document."""
+    """The one-page HTML report of one "Household" document."""
     t = texts(lang)
     ind_frame = model.indicators([doc])
     ex = explain(model, ind_frame, top=3)[0]
@@ -226,9 +242,9 @@ def render_household_report(model: RiskModel, doc: dict, *, lang: Lang = "zh") -
     area = " · ".join(str(record.get(k)) for k in ("province", "county", "township") if record.get(k))
     return _env().get_template("household.html").render(
         t=t, lang=lang, ex=ex, record=record, area=area, model_version=model.model_version or "—",
-        risk_pct=f"{ex.risk * 100:.1f}%", tier=ex.tier, tier_label=_tier(ex.tier, lang), charts=charts,
-        reasons=[r.zh if lang == "zh" else r.en for r in ex.reasons],
-        reason_groups=[_group_label(r.risk_group, lang) for r in ex.reasons], measures=_measures(ex, record, lang),
+        risk_pct=f"{ex.risk * 100:.1f}%", risk_exact=repr(ex.risk), tier=ex.tier, tier_label=_tier(ex.tier, lang), charts=charts,
+        reasons=[r.text_zh if lang == "zh" else r.text_en for r in ex.reasons],
+        reason_groups=[_group_label(r.group, lang) if r.group else "" for r in ex.reasons], measures=_measures(ex, record, lang),
         members=_members(doc, lang, t), income=income, spending=spending, events=_events(doc, lang))
 
 
@@ -238,33 +254,19 @@ def _group_label(code: str, lang: Lang) -> str:
     return RISK_GROUPS[code][0 if lang == "zh" else 1]
 
 
-def village_rows(model: RiskModel, docs: Sequence[dict], lang: Lang) -> list[dict[str, Any]]:
-    """One row per household, highest risk first (ties by household id)."""
-    if not docs:
-        return []
-    ind = model.indicators(docs)
-    rows = []
-    for ex in explain(model, ind, top=1):
-        top = ex.reasons[0] if ex.reasons else None
-        rows.append({"household_id": ex.household_id, "risk": ex.risk, "risk_pct": f"{ex.risk * 100:.1f}%",
-                     "tier": ex.tier, "tier_label": _tier(ex.tier, lang),
-                     "reason": (top.zh if lang == "zh" else top.en) if top else "",
-                     "group": _group_label(top.risk_group, lang) if top else ""})
-    return sorted(rows, key=lambda r: (-r["risk"], r["household_id"]))
-
-
 def render_village_report(model: RiskModel, docs: list[dict], *, lang: Lang = "zh",
                           links: dict[str, str] | None = None) -> str:
-    """The village list: households sorted by risk with tier, top reason and a link to each report."""
-    t = texts(lang)
-    rows = village_rows(model, docs, lang)
-    links = links or {}
-    for r in rows:
-        r["link"] = links.get(r["household_id"])
-    villages = sorted({str(d["record"].get("village")) for d in docs})
-    as_of = sorted({str(d.get("as_of") or "")[:10] for d in docs} - {""})
-    counts = pd.Series([r["tier"] for r in rows], dtype="object").value_counts()
-    summary = t["summary"].format(n=len(rows), high=int(counts.get("high", 0)), medium=int(counts.get("medium", 0)))
-    return _env().get_template("village.html").render(
-        t=t, lang=lang, rows=rows, village=" / ".join(villages) or "—", as_of=", ".join(as_of) or "—",
-        model_version=model.model_version or "—", summary=summary)
+    """The village page is the village's worklist (``models.worklist``, default options): channels as
+    sections, deadlines, a blank 核实结论 column; ``links`` maps household ids to their report pages."""
+    from features.documents import checked_frames
+    from serving.worklist_data import documents_worklist
+    from serving.worklist_pages import render_village
+
+    frames, found = checked_frames(docs)
+    if found:
+        raise ValueError(f"documents with problems: {found[0].path}: {found[0].problem}")
+    wl = documents_worklist(model, docs, frames)
+    first = wl.entries.iloc[0] if len(wl.entries) else None
+    village = str(first["village"]) if first is not None else str(docs[0]["record"].get("village"))
+    county = str(first["county"]) if first is not None else str(docs[0]["record"].get("county"))
+    return render_village(wl, village, county, lang=lang, links=links or {})

@@ -1,4 +1,4 @@
-"""Request and response models of the scoring API (DESIGN "Scoring API"), generated from the contract.
+"""Request and response models of the scoring API, generated from the contract.
 
 Nothing here lists a column or an enum value: every field of ``Record``, ``Member`` and ``Event`` is built
 from ``features.contract`` tables. The models are strict because the monitoring platform's bugs must surface
@@ -26,12 +26,13 @@ import re
 from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
-from pydantic import (BaseModel, ConfigDict, Discriminator, Field, StrictBool, StrictStr, Tag, ValidationError,
-                      WithJsonSchema)
+from pydantic import (BaseModel, ConfigDict, Discriminator, Field, RootModel, StrictBool, StrictStr, Tag,
+                      ValidationError, WithJsonSchema)
 from typing_extensions import NotRequired, TypedDict
 
 from features.contract import EVENTS, HOUSEHOLDS, MAX_ITEMS, MEMBERS, TABLES, Column, Table
 from features.documents import allowed
+from models.worklist import TriggerConfig, WorklistOptions
 from serving.examples import EXAMPLE_HOUSEHOLD
 
 MAX_HOUSEHOLDS = 20_000   # per /score call: a county's night run of >= 10,000 in one request, with room
@@ -140,9 +141,10 @@ class HistoryRound(TypedDict):
 
 
 class Household(TypedDict):
-    """一户：最新采集记录、家庭成员、往年记录、此后上报的风险事件与评估日期（默认今天）。
-    A household: the latest record, its members, earlier rounds, shocks reported since, and the as-of date
-    (default: today)."""
+    """一户：最新采集记录、家庭成员、往年记录、此后上报的风险事件与评估日期。
+    The "Household" document: the latest record, its members, earlier rounds, shocks since, and the as-of
+    date (default: the latest date it knows of, see ``features.as_of``). Validates to a plain dict (see the
+    module docstring)."""
 
     __pydantic_config__ = STRICT  # type: ignore[misc]
     record: Record
@@ -150,6 +152,31 @@ class Household(TypedDict):
     history: NotRequired[Annotated[list[HistoryRound], Field(max_length=MAX_HISTORY)]]
     events: NotRequired[Annotated[list[Event], Field(max_length=MAX_EVENTS)]]
     as_of: NotRequired[Date | None]
+
+
+class HouseholdRef(TypedDict):
+    """A household the service's warehouse holds, by id: scored from its stored rounds and events up to
+    ``as_of`` (default: today) plus the newly reported ``events`` sent here (see ``serving.references``)."""
+
+    __pydantic_config__ = STRICT  # type: ignore[misc]
+    household_id: Annotated[StrictStr, Field(min_length=1, max_length=MAX_TEXT)]
+    events: NotRequired[Annotated[list[Event], Field(max_length=MAX_EVENTS)]]
+    as_of: NotRequired[Date | None]
+
+
+def _item_kind(value: Any) -> str:
+    """A document has a ``record``; anything else is read as a reference (so its errors speak of its fields)."""
+    return "Household" if isinstance(value, dict) and "record" in value else "HouseholdRef"
+
+
+class HouseholdItem(RootModel):
+    """A Household document or a HouseholdRef, told apart by ``record`` (``.root`` is the validated dict).
+
+    A root model, not a bare annotated union: BentoML rewrites the annotations of list items and loses the
+    union's tags. Tags are capitalised so ``errors_of`` leaves them out of field paths."""
+
+    root: Annotated[Annotated[Household, Tag("Household")] | Annotated[HouseholdRef, Tag("HouseholdRef")],
+                    Discriminator(_item_kind)]
 
 
 class _Strict(BaseModel):
@@ -161,25 +188,37 @@ def _example(body: dict[str, Any]) -> ConfigDict:
 
 
 class ScoreRequest(_Strict):
-    """农户列表，每户一份文档 / The households to score, one document each."""
+    """农户列表，每户一份文档或户编号 / The households to score: a document or a reference each."""
 
     model_config = _example({"households": [EXAMPLE_HOUSEHOLD]})
-    households: list[Household] = Field(min_length=1, max_length=MAX_HOUSEHOLDS,
-                                        description="1 to 20,000 households / 1 至 20,000 户")
+    households: list[HouseholdItem] = Field(min_length=1, max_length=MAX_HOUSEHOLDS,
+                                            description="1 to 20,000 households / 1 至 20,000 户")
 
 
 class ExplainRequest(_Strict):
     """一户的文档 / One household's document."""
 
     model_config = _example({"household": EXAMPLE_HOUSEHOLD})
-    household: Household
+    household: HouseholdItem
+
+
+class WorklistRequest(_Strict):
+    """Household documents and the worklist options of ``povwatch worklist`` (same names, same defaults)."""
+
+    households: list[Household] = Field(min_length=1, max_length=MAX_HOUSEHOLDS)
+    options: WorklistOptions = Field(default_factory=WorklistOptions)
+    triggers: TriggerConfig = Field(default_factory=TriggerConfig)
+    round_id: str | None = Field(default=None, description="the round households should have a record of; "
+                                 "default: the round of the newest record. Older records are listed as stale.")
+    issued: Date | None = Field(default=None, description="date the list is issued (deadlines count from it); "
+                                "default today")
 
 
 class ReportRequest(_Strict):
     """一户的文档与报告语言 / One household's document and the report's language."""
 
     model_config = _example({"household": EXAMPLE_HOUSEHOLD, "lang": "zh"})
-    household: Household
+    household: HouseholdItem
     lang: Literal["zh", "en"] = Field("zh", description="报告语言 / report language")
 
 
@@ -189,6 +228,8 @@ class ScoreResult(BaseModel):
     as_of: str = Field(description="the date the household was scored at, YYYY-MM-DD")
     risk: float = Field(ge=0, le=1, description="calibrated probability of falling below the line by next round")
     tier: str
+    eligible: bool = Field(description="False when the household is already below the line at its as-of "
+                                       "record: it needs assistance now; its risk is still given")
     model_version: str
     warnings: list[str] = Field(default_factory=list, description="what the household was scored without "
                                 "(no members, events after as_of); empty when nothing")
@@ -208,7 +249,22 @@ class ExplainResponse(BaseModel):
     model_version: str
     risk: float
     tier: str
+    eligible: bool
     warnings: list[str] = Field(default_factory=list, description="what the household was scored without")
+
+
+class WorklistResponse(BaseModel):
+    """``serving.worklist_output.to_records``: entries (channels in order) and the stale households apart, each
+    with structured reasons ``{indicator, value, group, text_zh, text_en}``, measures and deadlines."""
+
+    model_config = ConfigDict(extra="allow")
+    as_of: str
+    issued: str
+    model_version: str
+    seed: int
+    counts: dict[str, int]
+    entries: list[dict[str, Any]]
+    stale: list[dict[str, Any]]
 
 
 class ModelInfo(BaseModel):
@@ -264,10 +320,17 @@ def _allowed(loc: Sequence[int | str], error_type: str) -> str:
         return "see the API schema at /docs.json"
     if name == "as_of":
         return "a date YYYY-MM-DD, not before record.survey_date"
+    if name == "household_id" and table is None:
+        return "the household_id of a household in the service's warehouse (a reference: household_id, events, " \
+               "as_of), or a Household document with its record"
     if name == "households":
         return f"a list of 1 to {MAX_HOUSEHOLDS:,} Household objects, each household_id once"
     if name == "lang":
         return "zh or en"
+    if "options" in loc:
+        return f"worklist options: {', '.join(WorklistOptions.model_fields)}"
+    if "triggers" in loc:
+        return f"trigger settings (null switches one off): {', '.join(TriggerConfig.model_fields)}"
     return "see the API schema at /docs.json"
 
 
@@ -324,6 +387,7 @@ def error_body(message: str, errors: list[dict[str, str]]) -> dict[str, Any]:
     return {"error": message, "errors": errors}
 
 
-__all__ = ["Record", "Member", "Event", "HistoryRound", "Household", "ScoreRequest", "ExplainRequest",
-           "ReportRequest", "ScoreResult", "ScoreResponse", "ExplainResponse", "ModelInfo", "ErrorResponse",
+__all__ = ["Record", "Member", "Event", "HistoryRound", "Household", "HouseholdRef", "HouseholdItem", "ScoreRequest",
+           "ExplainRequest", "ReportRequest", "WorklistRequest", "WorklistResponse", "ScoreResult", "ScoreResponse",
+           "ExplainResponse", "ModelInfo", "ErrorResponse",
            "errors_of", "error_body", "field_type", "MAX_HOUSEHOLDS", "TABLES"]

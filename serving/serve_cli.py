@@ -16,6 +16,9 @@ from typing import Annotated, Optional
 
 import typer
 
+from features import settings
+from features.options import ALIAS, WAREHOUSE, AliasOption, WarehouseOption
+
 SERVICE = "serving.service:Povwatch"
 SERVICE_NAME = "povwatch"  # the name in @bentoml.service, for BENTOML_CONFIG_OPTIONS
 
@@ -24,11 +27,11 @@ def serve_env(warehouse: Path, workers: int, base: dict[str, str] | None = None)
     """The child's environment: telemetry off, registry and BentoML home in the warehouse, thread budget."""
     env = dict(os.environ if base is None else base)
     env.update({"BENTOML_DO_NOT_TRACK": "true", "MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true",
-                "POVWATCH_WAREHOUSE": str(warehouse.resolve())})
+                settings.WAREHOUSE_ENV: str(warehouse.resolve())})
     env.setdefault("BENTOML_HOME", str(warehouse.resolve() / "bentoml"))
-    threads = max(1, (os.cpu_count() or 1) // workers)
-    env.setdefault("POVWATCH_NUM_THREADS", str(threads))
-    env["OMP_NUM_THREADS"] = env["POVWATCH_NUM_THREADS"]  # LightGBM predicts with OpenMP's thread count
+    given = env.get(settings.NUM_THREADS_ENV)
+    env[settings.NUM_THREADS_ENV] = given or str(settings.num_threads(workers))
+    env["OMP_NUM_THREADS"] = env[settings.NUM_THREADS_ENV]  # LightGBM predicts with OpenMP's thread count
     options = [f"services.{SERVICE_NAME}.workers={workers}",
                f"services.{SERVICE_NAME}.logging.access.enabled=false"]
     env["BENTOML_CONFIG_OPTIONS"] = " ".join(filter(None, [env.get("BENTOML_CONFIG_OPTIONS", ""), *options]))
@@ -40,7 +43,7 @@ def serve_env(warehouse: Path, workers: int, base: dict[str, str] | None = None)
 def check_model(warehouse: Path, alias: str) -> str:
     """The version behind ``alias``, or one line naming what is missing (exit 2, ``serving.exit_codes``)."""
     from serving.exit_codes import fail
-    from training.registry import MODEL_NAME, RegistryError, connect, quiet_telemetry, resolve, tracking_uri
+    from models.registry import MODEL_NAME, RegistryError, connect, quiet_telemetry, resolve, tracking_uri
 
     quiet_telemetry()
     try:
@@ -58,9 +61,8 @@ def serve_cmd(
     port: Annotated[int, typer.Option(help="TCP port.", min=1, max=65535)] = 3000,
     workers: Annotated[int, typer.Option(help="Worker processes; each gets cores // workers LightGBM threads.",
                                          min=1, max=64)] = 1,
-    warehouse: Annotated[Path, typer.Option(help="Warehouse whose registry holds the champion.",
-                                            envvar="POVWATCH_WAREHOUSE")] = Path("povwatch-data"),
-    alias: Annotated[str, typer.Option(help="Registry alias to serve.")] = "champion",
+    warehouse: WarehouseOption = WAREHOUSE,
+    alias: AliasOption = ALIAS,
     timeout: Annotated[Optional[float], typer.Option(help="Seconds to run before stopping (default: until "
                                                           "interrupted).")] = None,
     reload_interval: Annotated[float, typer.Option(help="Seconds between looks at the registry alias: a newly "
@@ -80,12 +82,12 @@ def serve_cmd(
     from serving.hot_reload import RELOAD_SECONDS_ENV, RELOAD_TRIGGER_ENV, request_reload
 
     env = serve_env(warehouse, workers)
-    env["POVWATCH_MODEL_ALIAS"] = alias
+    env[settings.MODEL_ALIAS_ENV] = alias
     env[RELOAD_SECONDS_ENV] = str(reload_interval)
     trigger = Path(env["BENTOML_HOME"]) / f"povwatch-reload-{os.getpid()}"
     env[RELOAD_TRIGGER_ENV] = str(trigger)
     typer.echo(f"serving povwatch-risk@{alias} (version {version}) on http://{host}:{port} "
-               f"with {workers} worker(s) x {env['POVWATCH_NUM_THREADS']} thread(s)", err=True)
+               f"with {workers} worker(s) x {env[settings.NUM_THREADS_ENV]} thread(s)", err=True)
     cmd = [sys.executable, "-m", "bentoml", "serve", SERVICE, "--host", host, "--port", str(port)]
     proc = subprocess.Popen(cmd, env=env, cwd=str(Path(__file__).resolve().parent.parent))
 

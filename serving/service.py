@@ -1,4 +1,4 @@
-"""The BentoML scoring service (DESIGN "Scoring API"): ``/score``, ``/explain``, ``/report``, ``GET /model``.
+"""The BentoML scoring service: ``/score``, ``/explain``, ``/report``, ``GET /model``.
 
 The champion RiskModel is resolved from the MLflow registry once, in ``__init__``; every endpoint then runs
 ``models/`` code only (one scoring path: the same indicators, calibration and tiers as training and
@@ -18,13 +18,10 @@ the API's error format in front of everything; BentoML's own ``/healthz``, ``/li
 from __future__ import annotations
 
 import gc
-import hmac
 import json
 import logging
 import math
-import os
 from datetime import date
-from pathlib import Path
 from typing import Annotated, Any
 
 import bentoml
@@ -36,17 +33,21 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from features.documents import Problem, checked_frames
+from features import settings
+from features.documents import DocumentFrames, Problem, checked_frames
+from features.indicators.records import indicators_of_frames
 from serving.document_warnings import document_warnings
-from serving.schemas import (ErrorResponse, ExplainRequest, ExplainResponse, Household, ModelInfo,
-                             ReportRequest, ScoreRequest, ScoreResponse, error_body, errors_of)
+from serving.references import ReferenceStore, UnknownHousehold
+from serving.schemas import (ErrorResponse, ExplainRequest, ExplainResponse, Household, HouseholdItem, ModelInfo,
+                             ReportRequest, ScoreRequest, ScoreResponse, WorklistRequest, WorklistResponse, error_body,
+                             errors_of)
+from serving.outcomes_api import OutcomesRequest, OutcomesResponse
+from serving.tokens import Tokens
 
-TOKEN_ENV = "POVWATCH_API_TOKEN"
-MAX_BODY_ENV = "POVWATCH_MAX_REQUEST_MB"
-DEFAULT_MAX_BODY_MB = 100          # ~20,000 households with members, a little history and events
 OPEN_PATHS = frozenset({"/healthz", "/livez", "/readyz", "/metrics"})
 REQUEST_MODELS: dict[str, type[BaseModel]] = {"/score": ScoreRequest, "/explain": ExplainRequest,
-                                              "/report": ReportRequest}
+                                              "/report": ReportRequest, "/outcomes": OutcomesRequest,
+                                              "/worklist": WorklistRequest}
 
 
 # ------------------------------------------------------------------------------------------ middleware
@@ -65,19 +66,18 @@ class ApiGuard:
     def __init__(self, app: Any, *, request_models: dict[str, type[BaseModel]]) -> None:
         self.app = app
         self.request_models = request_models
-        token = os.environ.get(TOKEN_ENV, "")
-        self.token = token.encode() if token else None
-        self.max_body = int(float(os.environ.get(MAX_BODY_ENV, DEFAULT_MAX_BODY_MB)) * 1024 * 1024)
+        self.tokens = Tokens.from_environment()  # scoped tokens (serving/tokens.py)
+        self.max_body = settings.max_request_bytes()  # default 100 MB: ~20,000 households with some history
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         send = _JsonErrors(send, scope)
         path = scope["path"]
-        if self.token is not None and path not in OPEN_PATHS and not self._authorised(scope):
-            return await _json(401, error_body("unauthorised", [{
-                "field": "(header) Authorization", "problem": "missing or wrong bearer token",
-                "allowed": "Authorization: Bearer <token>"}]), {"WWW-Authenticate": "Bearer"})(scope, receive, send)
+        denied = self.tokens.check(_header(scope, b"authorization"), path) \
+            if self.tokens.enabled and path not in OPEN_PATHS else None
+        if denied is not None:
+            return await _denied(*denied)(scope, receive, send)
         model = self.request_models.get(path)
         if model is None or scope["method"] != "POST":
             return await self.app(scope, receive, send)
@@ -93,11 +93,6 @@ class ApiGuard:
                 "allowed": f"at most {self.max_body:,} bytes; split the households over several requests"}]
             ))(scope, receive, send)
         await self.app(scope, _replay(body), _RewriteErrors(send, body, model))
-
-    def _authorised(self, scope: dict) -> bool:
-        given = _header(scope, b"authorization")
-        scheme, _, token = given.partition(" ")
-        return scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(), self.token)
 
     async def _read(self, scope: dict, receive: Any) -> bytes | None:
         """The whole body, or None once it exceeds the limit (by header or while streaming)."""
@@ -116,6 +111,16 @@ class ApiGuard:
             chunks.append(chunk)
             more = message.get("more_body", False)
         return b"".join(chunks)
+
+
+def _denied(status: int, problem: str) -> JSONResponse:
+    """401 (no known token) or 403 (a token without the endpoint's scope), in the API's error format."""
+    if status == 401:
+        return _json(401, error_body("unauthorised", [{"field": "(header) Authorization", "problem": problem,
+                                                        "allowed": "Authorization: Bearer <token>"}]),
+                     {"WWW-Authenticate": "Bearer"})
+    return _json(403, error_body("forbidden", [{"field": "(header) Authorization", "problem": problem,
+                                                "allowed": "a token with that scope (POVWATCH_API_TOKENS)"}]))
 
 
 def _header(scope: dict, name: bytes) -> str:
@@ -316,6 +321,14 @@ def _domain_error(e: ValueError) -> JSONResponse:
     return JSONResponse(body, status_code=422)
 
 
+def _unknown_response(unknown: list[UnknownHousehold], *, single: bool) -> JSONResponse:
+    """404 naming each reference the service's warehouse cannot answer."""
+    errors = [{"field": "household.household_id" if single else f"households[{u.index}].household_id",
+               "problem": u.problem, "allowed": "a household_id in the service's warehouse, known at as_of; or send "
+               "the whole Household document"} for u in unknown]
+    return JSONResponse(error_body("unknown household", errors), status_code=404)
+
+
 def _finite(metrics: dict[str, Any]) -> dict[str, float]:
     return {k: float(v) for k, v in metrics.items()
             if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)}
@@ -332,12 +345,13 @@ class Povwatch:
     """The champion RiskModel behind HTTP."""
 
     def __init__(self) -> None:
-        from training.registry import CHAMPION, load_risk_model
+        from models.registry import load_risk_model
 
         quiet_rejections()
-        warehouse = Path(os.environ.get("POVWATCH_WAREHOUSE", "povwatch-data"))
-        self.alias = os.environ.get("POVWATCH_MODEL_ALIAS", CHAMPION)
+        warehouse = settings.warehouse()
+        self.alias = settings.model_alias()
         self.model = load_risk_model(warehouse, alias=self.alias)
+        self.references = ReferenceStore(warehouse)  # read on the first reference request, then kept
         settle_garbage_collector()
         # Zero-downtime promotion (serving/hot_reload.py): a new @champion is loaded beside this one and swapped
         # in; every endpoint takes ``self.model`` once, so a request keeps the model it started with.
@@ -354,7 +368,7 @@ class Povwatch:
         self.model = model
 
     def model_info(self) -> ModelInfo:
-        from training.registry import MODEL_NAME
+        from models.registry import MODEL_NAME
 
         model = self.model
         meta = model.metadata
@@ -364,15 +378,27 @@ class Povwatch:
                          training_rounds=[str(r) for r in meta.get("split", {}).get("training_rounds", [])],
                          metrics=_finite(meta.get("metrics", {})), features=list(model.feature_names))
 
+    def _resolved(self, items: list[Any], *, single: bool) -> list[Any] | JSONResponse:
+        """The request's items as documents: references filled in from the warehouse (404 when unknown). A
+        reference's as-of defaults to today: it carries the events reported since the last survey."""
+        items = [i.root if isinstance(i, HouseholdItem) else i for i in items]
+        docs, unknown = self.references.documents(items, pd.Timestamp(date.today()))
+        return _unknown_response(unknown, single=single) if unknown else docs
+
+    def _frames(self, households: list[Household], *, single: bool) -> DocumentFrames | JSONResponse:
+        """The households as contract frames, or the response that says what is wrong with them."""
+        frames, found = checked_frames(households)
+        return _problems_response(found, single=single) if found else frames
+
     def _indicators(self, households: list[Household], *, single: bool, model: Any = None
                     ) -> pd.DataFrame | JSONResponse:
-        """Indicators of valid households, or the response that says what is wrong with them."""
+        """Indicators of valid households (request order), or the response that says what is wrong."""
         model = model or self.model
-        frames, found = checked_frames(households, pd.Timestamp(date.today()))
-        if found:
-            return _problems_response(found, single=single)
+        frames = self._frames(households, single=single)
+        if isinstance(frames, JSONResponse):
+            return frames
         try:
-            ind = model.indicators_of_frames(frames)
+            ind = indicators_of_frames(frames, lines=model.lines)
         except ValueError as e:
             return _domain_error(e)
         # household_id -> what was scored without (no members, events after as_of): read by the endpoints
@@ -381,18 +407,22 @@ class Povwatch:
 
     @bentoml.api(route="/score", input_spec=ScoreRequest, output_spec=ScoreResponse)
     def score(self, households: list[Household]) -> ScoreResponse | JSONResponse:
-        """每户在评估日期的返贫致贫风险与等级，按请求顺序 / Risk and tier of each household at its as-of date
-        (default today), in request order; ``warnings`` say what a household was scored without."""
+        """每户在评估日期的返贫致贫风险、等级与是否纳入预警，按请求顺序 / Risk, tier and eligibility of each
+        household at its as-of date, in request order; ``warnings`` say what a household was scored without."""
+        households = self._resolved(households, single=False)
+        if isinstance(households, JSONResponse):
+            return households
         model = self.model  # this request's model, whatever a promotion swaps in meanwhile
         ind = self._indicators(households, single=False, model=model)
         if isinstance(ind, JSONResponse):
             return ind
         warned = ind.attrs.get("warnings", {})
-        scored = model.score_indicators(ind)
+        scored = model.score(ind)
         as_of = scored["as_of"].dt.strftime("%Y-%m-%d")
-        results = [{"household_id": h, "as_of": a, "risk": float(r), "tier": str(t),
+        results = [{"household_id": h, "as_of": a, "risk": float(r), "tier": str(t), "eligible": bool(e),
                     "model_version": str(model.model_version), "warnings": warned.get(h, [])}
-                   for h, a, r, t in zip(scored["household_id"], as_of, scored["risk"], scored["tier"])]
+                   for h, a, r, t, e in zip(scored["household_id"], as_of, scored["risk"], scored["tier"],
+                                            scored["eligible"])]
         return ScoreResponse.model_validate({"results": results, "model_version": str(model.model_version),
                                              "count": len(results)})
 
@@ -402,6 +432,10 @@ class Povwatch:
         contributions and the top reasons (zh/en) with assistance measures."""
         from models.explain import explain
 
+        resolved = self._resolved([household], single=True)
+        if isinstance(resolved, JSONResponse):
+            return resolved
+        household = resolved[0]
         model = self.model
         ind = self._indicators([household], single=True, model=model)
         if isinstance(ind, JSONResponse):
@@ -419,15 +453,53 @@ class Povwatch:
         """一户的入户核实报告（HTML，中文或英文）/ The household's field report as one HTML page (zh or en)."""
         from serving.reports import render_household_report
 
+        resolved = self._resolved([household], single=True)
+        if isinstance(resolved, JSONResponse):
+            return resolved
+        household = resolved[0]
         model = self.model
         ind = self._indicators([household], single=True, model=model)
         if isinstance(ind, JSONResponse):
             return ind
-        doc = {**household, "as_of": household.get("as_of") or date.today().isoformat()}
+        doc = {**household, "as_of": ind["as_of"].iloc[0].date().isoformat()}  # the one as-of rule
         try:
             return render_household_report(model, doc, lang=lang)
         except ValueError as e:
             return _domain_error(e)
+
+    @bentoml.api(route="/outcomes", input_spec=OutcomesRequest, output_spec=OutcomesResponse)
+    def outcomes(self, outcomes: list[dict[str, Any]]) -> OutcomesResponse | JSONResponse:
+        """Visit outcomes into the case store, all or nothing (needs the ``outcomes:write`` scope)."""
+        from serving.outcomes_api import store_outcomes
+
+        status, body = store_outcomes(self._case_store(), outcomes)
+        return OutcomesResponse(**body) if status == 200 else JSONResponse(body, status_code=status)
+
+    def _case_store(self) -> Any:
+        """The warehouse's case store, opened (and migrated) on first use: scoring never needs it."""
+        if getattr(self, "_cases", None) is None:
+            from cases.store import open_store
+
+            self._cases = open_store(settings.warehouse())
+        return self._cases
+
+    @bentoml.api(route="/worklist", input_spec=WorklistRequest, output_spec=WorklistResponse)
+    def worklist(self, households: list[Household], options: Any = None, triggers: Any = None,
+                 round_id: str | None = None, issued: str | None = None) -> WorklistResponse | JSONResponse:
+        """The worklist of the given households (channels, reasons, measures, deadlines) as JSON entries."""
+        from models.worklist import WorklistError
+        from serving.worklist_data import documents_worklist
+        from serving.worklist_output import to_records
+
+        frames, found = checked_frames(households)
+        if found:
+            return _problems_response(found, single=False)
+        try:
+            wl = documents_worklist(self.model, households, frames, options=options, triggers=triggers,
+                                    round_id=round_id, issued=date.fromisoformat(issued) if issued else date.today())
+        except (ValueError, WorklistError) as e:
+            return _domain_error(e)
+        return WorklistResponse.model_validate(to_records(wl))
 
 
 Povwatch.add_asgi_middleware(ApiGuard, request_models=REQUEST_MODELS)

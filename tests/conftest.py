@@ -80,7 +80,7 @@ def trained_warehouse(ingested_warehouse: Path, train_output: str) -> Path:
 
 @pytest.fixture(scope="session")
 def champion_model(trained_warehouse: Path):
-    from training.registry import load_risk_model
+    from models.registry import load_risk_model
 
     return load_risk_model(trained_warehouse, "champion")
 
@@ -93,3 +93,6 @@ def fresh_warehouse(simulated_dir: Path, tmp_path: Path) -> Path:
     truth = next(simulated_dir.glob("truth*.parquet"))
     shutil.copy(truth, wh / "truth.parquet")
     return wh
+
+
+from tests.postgres_server import postgresql_server, postgresql_url  # noqa: E402,F401  (fixtures)

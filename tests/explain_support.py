@@ -28,7 +28,7 @@ def _member(rng: np.random.Generator, k: int, relation: str, age: int, health: s
 
 
 def household_doc(rng: np.random.Generator, i: int, *, village: str = "Village A") -> dict[str, Any]:
-    """One household over two rounds, as a DESIGN Household document (the latest round is ``record``)."""
+    """One household over two rounds, as a "Household" document (the latest round is ``record``)."""
     size = int(rng.integers(1, 6))
     ages = [int(rng.integers(25, 70))] + [int(rng.integers(1, 80)) for _ in range(size - 1)]
     rounds = []
@@ -80,7 +80,8 @@ def train_tiny_model(docs: list[dict[str, Any]], *, seed: int = 3, num_leaves: i
     from features.derived import default_lines
     from features.indicators import indicators_for
     from models.calibration import Calibrator
-    from models.risk_model import RiskModel
+    from models.risk_model import RiskModel, training_medians
+    from models.scorers import LightGBMScorer
     from models.tiers import fit_thresholds
 
     ind = indicators_for(docs, lines=default_lines())
@@ -95,5 +96,6 @@ def train_tiny_model(docs: list[dict[str, Any]], *, seed: int = 3, num_leaves: i
     margin = booster.predict(X, raw_score=True)
     calibrator = Calibrator(method="platt").fit(margin, y)
     tiers = fit_thresholds(calibrator.predict(margin), high_share=0.05, medium_share=0.10)
-    return RiskModel(booster=booster, calibrator=calibrator, tier_thresholds=tiers, feature_names=names,
-                     lines=default_lines(), metadata={"source": "tests.explain_support"}, model_version="test-1")
+    return RiskModel(scorer=LightGBMScorer(booster), calibrator=calibrator, tier_thresholds=tiers, feature_names=names,
+                     lines=default_lines(), metadata={"source": "tests.explain_support"}, model_version="test-1",
+                     medians=training_medians(X))

@@ -12,8 +12,7 @@ import pytest
 from features.catalogue import RISK_GROUPS, feature_names
 from features.contract import ASSISTANCE
 from models import measures as M
-from models.explain import (AdditivityError, _top_positive, check_additivity, explain, reason_columns,
-                            shap_contributions)
+from models.explain import AdditivityError, _top_positive, check_additivity, explain, shap_contributions
 from models.reasons import TEMPLATES, sentence
 from tests.explain_support import documents, train_tiny_model
 
@@ -56,26 +55,68 @@ def test_tree_explainer_and_pred_contrib_agree(tiny):
     np.testing.assert_allclose(fast_base, ref_base, atol=1e-6, rtol=0)
 
 
-def test_reasons_name_only_risk_raising_factors_largest_first(tiny):
+def test_reasons_name_only_risk_raising_factors_on_the_risk_side_once_per_concept(tiny):
+    from features.catalogue import by_name
+    from models.citing import MIN_CONTRIBUTION, NO_DOMINANT_FACTOR
+
     _, model, ind = tiny
-    for e in explain(model, ind, top=3):
+    assert model.medians, "the model carries its training medians"
+    cited = 0
+    for e, (_, row) in zip(explain(model, ind, top=3), ind.iterrows()):
+        assert 1 <= len(e.reasons) <= 3
+        if e.reasons == [NO_DOMINANT_FACTOR]:
+            continue
         contributions = [r.contribution for r in e.reasons]
-        assert len(e.reasons) <= 3
-        assert all(c > 0 for c in contributions)
+        assert all(c >= MIN_CONTRIBUTION for c in contributions)
         assert contributions == sorted(contributions, reverse=True)
+        concepts = [by_name(r.indicator).concept for r in e.reasons]
+        assert len(set(concepts)) == len(concepts), f"a concept cited twice: {concepts}"
         for r in e.reasons:
-            assert e.contributions[r.feature] == r.contribution
-            assert r.zh and r.en
-        positive = sorted((v for v in e.contributions.values() if v > 0), reverse=True)
-        assert contributions[0] == positive[0] if positive else not contributions
-        assert len({r.zh for r in e.reasons}) == len(e.reasons), "no sentence twice"
+            cited += 1
+            f = by_name(r.indicator)
+            assert e.contributions[r.indicator] == r.contribution
+            assert r.text_zh and r.text_en and r.group == f.risk_group
+            median = model.medians[r.indicator]
+            assert f.direction != 0 and (row[r.indicator] - median) * f.direction > 0, (r.indicator, row[r.indicator], median)
         assert [g.contribution for g in e.groups] == sorted((g.contribution for g in e.groups), reverse=True)
+    assert cited > len(ind) // 2, "most households of the tiny world have a citable reason"
+
+
+def test_a_high_income_is_never_a_reason_even_when_it_pushes_the_score_up():
+    import numpy as np
+
+    from models.citing import CitationRules
+
+    rules = CitationRules(("net_income_ratio", "medical_expense"), (-1, 1), ("income_structure", "illness"),
+                          ("income_level", "medical_spending"), (1.6, 3000.0))
+    row = {"net_income_ratio": 8.75, "net_income_pc": 65_590.0, "medical_expense": 20_000.0,
+           "medical_share_of_income": 0.1}
+    reasons = rules.pick(np.array([0, 1]), np.array([0.9, 0.3]), row, 3)
+    assert [r.indicator for r in reasons] == ["medical_expense"]
+    assert rules.pick(np.array([0, -1]), np.array([0.9, 0.0]), row, 3)[0].text_en == "no single dominant factor"
+
+
+def test_old_shocks_are_not_cited_and_dibao_reads_as_dependence():
+    import numpy as np
+
+    from models.citing import CitationRules
+    from models.reasons import sentence
+
+    rules = CitationRules(("shock_disaster_days_since", "shock_disaster_count_365d"), (-1, 1),
+                          ("disaster", "disaster"), ("shock_disaster", "shock_disaster"), (200.0, 0.0))
+    old = {"shock_disaster_days_since": 1088.0, "shock_disaster_count_365d": 0.0}
+    assert rules.pick(np.array([0, 1]), np.array([0.5, 0.4]), old, 3)[0].indicator is None
+    recent = {"shock_disaster_days_since": 40.0, "shock_disaster_count_365d": 1.0}
+    assert [r.indicator for r in rules.pick(np.array([0, 1]), np.array([0.5, 0.4]), recent, 3)] == [
+        "shock_disaster_days_since"], "one reason per concept"
+    text = sentence("dibao_income", {"dibao_income": 5058.0, "income_without_policy_ratio": 0.86}, "zh")
+    assert "依赖" in text and "0.86" in text and not text.startswith("领取")
 
 
 def test_hardship_reasons_route_measures_to_the_spending_behind_them():
     from models.explain import Reason, measure_groups
 
-    r = Reason("hardship_ratio", "income_structure", 0.5, 0.8, "", "")
+    r = Reason("hardship_ratio", 0.8, "income_structure", "", "", 0.5)
     row = {"net_income_ratio": 1.3, "hardship_ratio": 0.8, "medical_expense": 9000.0, "education_expense": 1000.0}
     assert measure_groups([r], row) == ("illness", "income_structure")
     assert measure_groups([r], {**row, "medical_expense": 500.0}) == ("education", "income_structure")
@@ -87,20 +128,29 @@ def test_top_positive_leaves_out_factors_that_lower_the_risk():
     np.testing.assert_array_equal(_top_positive(contrib, 3), [[0, 3, -1], [-1, -1, -1]])
 
 
-def test_explanation_is_json_and_reason_columns_match(tiny):
+def test_explanation_is_json_and_score_reasons_match(tiny):
     _, model, ind = tiny
     part = ind.iloc[:40]
     exps = explain(model, part)
     data = json.loads(json.dumps([e.to_dict() for e in exps], allow_nan=False))
     assert data[0]["household_id"] == part["household_id"].iloc[0]
-    assert set(data[0]) >= {"risk", "tier", "margin", "base_value", "contributions", "groups", "reasons", "measures"}
-    cols = reason_columns(model, part, top=3, lang="zh")
-    assert list(cols.columns) == ["reason_1", "reason_2", "reason_3"]
+    assert set(data[0]) >= {"risk", "tier", "eligible", "margin", "base_value", "contributions", "groups", "reasons",
+                            "measures"}
+    scored = model.score(part, explain_top=3, lang="zh")
+    assert [c for c in scored.columns if c.startswith("reason_1_")] == [
+        "reason_1_indicator", "reason_1_value", "reason_1_text"]
     for k, e in enumerate(exps):
-        expected = [r.zh for r in e.reasons] + [""] * (3 - len(e.reasons))
-        assert list(cols.iloc[k]) == expected
-    en = reason_columns(model, part, top=2, lang="en")
-    assert list(en.iloc[0][:len(exps[0].reasons[:2])]) == [r.en for r in exps[0].reasons[:2]]
+        row = scored.iloc[k]
+        assert (row["risk"], row["tier"], row["eligible"]) == (e.risk, e.tier, e.eligible)
+        blank = 3 - len(e.reasons)
+        assert [row[f"reason_{j}_text"] for j in (1, 2, 3)] == [r.text_zh for r in e.reasons] + [""] * blank
+        assert [row[f"reason_{j}_indicator"] for j in (1, 2, 3)] == [r.indicator or "" for r in e.reasons] + [""] * blank
+        for j, r in enumerate(e.reasons, start=1):
+            value = row[f"reason_{j}_value"]
+            assert (pd.isna(value) and r.value is None) or value == pytest.approx(r.value)
+    en = model.score(part, explain_top=2, lang="en")
+    assert [en.iloc[0][f"reason_{j}_text"] for j in range(1, len(exps[0].reasons[:2]) + 1)] == [
+        r.text_en for r in exps[0].reasons[:2]]
 
 
 def _fall_ill(doc: dict, *, medical: float = 18_400.0) -> dict:
@@ -120,10 +170,10 @@ def _assert_illness_flagged(model, before: dict, after: dict) -> None:
     risk_before, risk_after = model.score_households([before])["risk"][0], model.score_households([after])["risk"][0]
     assert risk_after > risk_before, f"a new serious illness should raise the risk: {risk_before} -> {risk_after}"
     e = explain(model, model.indicators([after]))[0]
-    groups = [r.risk_group for r in e.reasons]
-    assert "illness" in groups, f"expected an illness reason, got {[r.zh for r in e.reasons]}"
+    groups = [r.group for r in e.reasons]
+    assert "illness" in groups, f"expected an illness reason, got {[r.text_zh for r in e.reasons]}"
     assert any(m.category_zh == "健康帮扶" and m.code == "health" for m in e.measures), [m.zh for m in e.measures]
-    illness = next(r for r in e.reasons if r.risk_group == "illness")
+    illness = next(r for r in e.reasons if r.group == "illness")
     assert illness.contribution > 0
 
 
@@ -135,8 +185,8 @@ def test_new_serious_illness_gives_an_illness_reason_and_a_health_measure(tiny):
     after = _fall_ill(before)
     _assert_illness_flagged(model, before, after)
     e = explain(model, model.indicators([after]))[0]
-    assert any("18,400 元" in r.zh for r in e.reasons if r.risk_group == "illness") or any(
-        "患大病" in r.zh for r in e.reasons)
+    assert any("18,400 元" in r.text_zh for r in e.reasons if r.group == "illness") or any(
+        "患大病" in r.text_zh for r in e.reasons)
 
 
 def test_new_serious_illness_with_the_champion(champion_model, trained_warehouse):
@@ -159,7 +209,7 @@ def test_new_serious_illness_with_the_champion(champion_model, trained_warehouse
     e = explain(champion_model, champion_model.indicators([after]))[0]
     # The champion may name the illness through income after medical spending (a hardship indicator): the
     # sentence must then say so, and the health measures must follow the cause.
-    assert any(r.risk_group == "illness" or "医疗" in r.zh for r in e.reasons), [r.zh for r in e.reasons]
+    assert any(r.group == "illness" or "医疗" in r.text_zh for r in e.reasons), [r.text_zh for r in e.reasons]
     assert any(m.category_zh == "健康帮扶" and m.code == "health" for m in e.measures), [m.zh for m in e.measures]
 
 

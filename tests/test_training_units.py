@@ -124,14 +124,34 @@ def test_centred_isotonic_is_strictly_increasing_between_its_outer_blocks():
 
 def test_monotone_constraints_cover_only_risk_raising_shock_indicators():
     from features.catalogue import by_name, feature_names
-    from training.train import lightgbm_params
+    from training.candidates import lightgbm_params, monotone_signs
 
     names = feature_names()
-    constraints = lightgbm_params(TrainConfig(), names)["monotone_constraints"]
+    cfg = TrainConfig()
+    constraints = lightgbm_params(cfg.lightgbm, names, monotone_signs(cfg, small=False))["monotone_constraints"]
     constrained = {n for n, c in zip(names, constraints) if c}
     assert "shock_health_count_since_survey" in constrained
     assert all(by_name(n).family == "shocks" and by_name(n).direction == 1 for n in constrained)
-    assert "monotone_constraints" not in lightgbm_params(TrainConfig(monotone_shocks=False), names)
+    off = TrainConfig(monotone_shocks=False)
+    assert "monotone_constraints" not in lightgbm_params(off.lightgbm, names, monotone_signs(off, small=False))
+
+
+def test_small_data_lightgbm_holds_income_ratios_and_the_cliff_to_their_direction():
+    from features.catalogue import feature_names
+    from training.candidates import lightgbm_params, monotone_signs
+
+    names = feature_names()
+    cfg = TrainConfig()
+    signs = dict(zip(names, lightgbm_params(cfg.lightgbm_small, names, monotone_signs(cfg, small=True))
+                     ["monotone_constraints"]))
+    assert signs["hardship_ratio"] == signs["net_income_ratio"] == signs["income_without_policy_ratio"] == -1
+    assert signs["cliff_below_line"] == 1 and signs["shock_health_count_since_survey"] == 1
+    assert signs["household_size"] == 0
+
+
+def test_config_names_an_unknown_constrained_indicator():
+    with pytest.raises(ValueError, match="small_monotone_features.*no_such_ratio"):
+        TrainConfig(small_monotone_features=["hardship_ratio", "no_such_ratio"])
 
 
 def test_split_leaves_out_ineligible_and_unknown_eligibility():
@@ -142,3 +162,16 @@ def test_split_leaves_out_ineligible_and_unknown_eligibility():
     split = make_split(ex, rounds)
     used = split.fit | split.valid | split.test
     assert not used[0] and not used[1] and used[2:].any()
+
+
+def test_gate_failures_name_the_metric_the_reference_and_both_values():
+    from training.promote import GateFailure, PromotionResult, gate_failures
+
+    comparison = {"roc_auc": {"challenger": 0.70, "champion": 0.72, "rule": 0.60},
+                  "recall_at_10pct": {"challenger": 0.30, "champion": 0.25, "rule": 0.35}}
+    assert gate_failures(comparison) == [GateFailure("roc_auc", "champion", 0.70, 0.72),
+                                         GateFailure("recall_at_10pct", "rule", 0.30, 0.35)]
+    assert gate_failures({"roc_auc": {"challenger": 0.8, "rule": 0.8 - 1e-12}}) == []
+    assert [GateFailure("roc_auc", "rule", float("nan"), 0.6)][0].metric == gate_failures(
+        {"roc_auc": {"challenger": float("nan"), "rule": 0.6}})[0].metric
+    assert PromotionResult("forced", "", "2", "1").promoted and not PromotionResult("refused", "", "2", "1").promoted

@@ -7,12 +7,12 @@ from typing import Annotated, Optional
 
 import typer
 
-WarehouseOpt = Annotated[Path, typer.Option("--warehouse", envvar="POVWATCH_WAREHOUSE",
-                                            help="Warehouse folder (its MLflow store lives inside it).")]
+from features.options import WAREHOUSE, WarehouseOption
+
 
 
 def train_cmd(
-    warehouse: WarehouseOpt = Path("povwatch-data"),
+    warehouse: WarehouseOption = WAREHOUSE,
     test_round: Annotated[Optional[str], typer.Option("--test-round", help="Round R: test on households at R's "
                           "survey date, labelled by R+1. Default: the newest round with a next round.")] = None,
     config: Annotated[Optional[Path], typer.Option("--config", help="Training config (JSON or YAML), "
@@ -25,6 +25,7 @@ def train_cmd(
 
     from training.config import TrainConfig
     from training.splits import SplitError
+    from training.intervals import format_intervals
     from training.train import format_table, train
 
     try:
@@ -47,27 +48,35 @@ def train_cmd(
     typer.echo(f"test round {result.split['test_round']} (as-of {result.split['test_as_of']}): "
                f"{result.split['test']['rows']} households, {result.split['test']['positives']} fell")
     typer.echo(format_table(result.table))
+    typer.echo("")
+    typer.echo(f"choice: {result.selection.summary()}")
+    typer.echo("test round, bootstrap 95% intervals (households resampled):")
+    typer.echo(format_intervals(result.intervals))
+    typer.echo(f"verdict: {result.verdict}")
 
 
 def promote_cmd(
-    warehouse: WarehouseOpt = Path("povwatch-data"),
+    warehouse: WarehouseOption = WAREHOUSE,
     force: Annotated[bool, typer.Option("--force", help="Promote even if the gate refuses; "
                      "records who forced it in the version's tags.")] = False,
+    equity_gate: Annotated[Optional[bool], typer.Option("--equity-gate/--no-equity-gate", help="Refuse a "
+                           "challenger with a new or larger group disparity (default: the challenger's training "
+                           "config, audit.gate, on).")] = None,
 ) -> None:
     """Move @champion to the @challenger if it is not worse on the newest labelled round."""
     from serving.exit_codes import ExitCode, fail
     from training.promote import promote
-    from training.registry import RegistryError
+    from models.registry import RegistryError
     from training.splits import SplitError
 
     from features.console import progress
 
     try:
         with progress("promotion gate: scoring champion and challenger"):
-            result = promote(warehouse, force=force)
+            result = promote(warehouse, force=force, equity_gate=equity_gate)
     except (RegistryError, SplitError) as e:
         fail(str(e))
     typer.echo(result.message)
-    if not result.promoted and "refused" in result.message:
+    if result.outcome == "refused":
         raise typer.Exit(ExitCode.REFUSED)
 

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, model_validator
 
 
 class LightGBMParams(BaseModel):
@@ -27,9 +27,95 @@ class LightGBMParams(BaseModel):
     seed: int = 17
 
 
+class AuditConfig(BaseModel):
+    """The equity audit run by ``povwatch audit``, by every ``train`` run and by the promotion gate."""
+
+    model_config = ConfigDict(extra="forbid")
+    budget: float = Field(0.10, gt=0, lt=1, description="share of the round a county visits (top by risk)")
+    attributes: list[str] = Field(default_factory=lambda: list(_default_attributes()),
+                                  description="group attributes compared, each alone")
+    intersections: list[str] = Field(default_factory=list, description="e.g. county×head_sex (or county*head_sex)")
+    references: dict[str, str] = Field(default_factory=dict, description="attribute -> reference group "
+                                       "(default: the largest group)")
+    n_boot: int = Field(400, ge=20, le=20000, description="bootstrap replicates for every interval")
+    seed: int = 2026
+    min_falls: int = Field(30, ge=1, description="fewer falls in a group: insufficient evidence")
+    min_households: int = Field(300, ge=1, description="fewer households in a group: insufficient evidence")
+    fair_band: tuple[float, float] = Field((0.8, 1.25), description="a recall or FNR ratio whose interval lies "
+                                           "wholly outside this band is a disparity")
+    gate: bool = Field(True, description="promote refuses a challenger with a new or larger disparity")
+
+    @model_validator(mode="after")
+    def _known(self) -> "AuditConfig":
+        from training.audit_groups import check_attribute
+
+        self.attributes = [check_attribute(a) for a in self.attributes]
+        self.intersections = [check_attribute(a) for a in self.intersections]
+        if not 0 < self.fair_band[0] < 1 < self.fair_band[1]:
+            raise ValueError(f"fair_band must straddle 1 (low < 1 < high), got {self.fair_band}")
+        return self
+
+    def all_attributes(self) -> list[str]:
+        return [*self.attributes, *[a for a in self.intersections if a not in self.attributes]]
+
+
+def _default_attributes() -> tuple[str, ...]:
+    from training.audit_groups import DEFAULT_ATTRIBUTES
+
+    return DEFAULT_ATTRIBUTES
+
+Candidate = Literal["lightgbm", "lightgbm_small", "scorecard", "rule", "blend"]
+CANDIDATES: tuple[str, ...] = ("lightgbm", "lightgbm_small", "scorecard", "rule", "blend")
+
+
+def _small_data_lightgbm() -> LightGBMParams:
+    """Fewer, shallower, smoother trees for a county of a few thousand households."""
+    return LightGBMParams(learning_rate=0.05, num_leaves=7, max_depth=3, min_data_in_leaf=80, feature_fraction=0.7,
+                          lambda_l2=10.0)
+
+
+class SelectionConfig(BaseModel):
+    """How the registered candidate is chosen — declared before any fitting, never looking at the test round.
+
+    Each candidate is fitted as the final model will be, at every forward origin inside the training period
+    (each earlier round whose next round is known by the test round's date), and scored on that origin's
+    households; the criterion is averaged over the origins."""
+
+    model_config = ConfigDict(extra="forbid")
+    candidates: list[Candidate] = Field(default_factory=lambda: list(CANDIDATES),
+                                        description="candidates to fit and compare (blend stacks the others)")
+    criterion: Literal["recall_at_budget", "roc_auc", "pr_auc"] = "recall_at_budget"
+    budget: float = Field(0.10, gt=0, lt=1, description="visiting budget: share of households a county visits")
+    tie_break: Literal["roc_auc", "pr_auc", "recall_at_budget"] = "roc_auc"
+    tie_tolerance: float = Field(0.005, ge=0, description="criterion values this close to the best are ties")
+
+    @model_validator(mode="after")
+    def _candidates_usable(self) -> "SelectionConfig":
+        if not self.candidates or len(set(self.candidates)) != len(self.candidates):
+            raise ValueError(f"selection.candidates must list distinct candidates of {', '.join(CANDIDATES)}; "
+                             f"got {self.candidates}")
+        if "blend" in self.candidates and len(self.candidates) < 3:
+            raise ValueError("selection.candidates: 'blend' stacks the other candidates and needs at least two")
+        return self
+
+
 class TrainConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     lightgbm: LightGBMParams = Field(default_factory=LightGBMParams)
+    audit: AuditConfig = Field(default_factory=AuditConfig)
+    lightgbm_small: LightGBMParams = Field(default_factory=_small_data_lightgbm)
+    small_num_boost_round: int = Field(400, ge=1, le=20000)
+    # Income-to-line ratios and the subsidy cliff: the small-data LightGBM may only let risk fall as a ratio
+    # rises (and rise with the cliff flag), the direction in the feature catalogue.
+    small_monotone_features: list[str] = Field(default_factory=lambda: [
+        "net_income_ratio", "hardship_ratio", "prev_hardship_ratio", "min_hardship_ratio",
+        "income_without_policy_ratio", "cliff_below_line"])
+    scorecard_C: list[PositiveFloat] = Field(default_factory=lambda: [0.1, 0.01, 0.001], min_length=1,
+                                     description="inverse L2 strengths tried for the sign-constrained scorecard; "
+                                     "the best roc_auc on the forward validation slice is kept")
+    selection: SelectionConfig = Field(default_factory=SelectionConfig)
+    bootstrap_replicates: int = Field(500, ge=0, le=20000, description="household resamples for the intervals "
+                                      "of the test-round metrics (0: none)")
     num_boost_round: int = Field(600, ge=1, le=20000)
     early_stopping_rounds: int = Field(50, ge=1)
     # Platt by default: strictly increasing everywhere and never exactly 0 or 1, so a newly reported shock
@@ -45,6 +131,15 @@ class TrainConfig(BaseModel):
     rule_line_multiple: float = Field(1.5, gt=0)
     rule_rigid_share: float = Field(0.5, gt=0)
     min_test_rows: int = Field(50, ge=1)
+
+    @model_validator(mode="after")
+    def _monotone_features_known(self) -> "TrainConfig":
+        from features.catalogue import feature_names
+
+        unknown = sorted(set(self.small_monotone_features) - set(feature_names()))
+        if unknown:
+            raise ValueError(f"small_monotone_features: {unknown} are not indicators of the feature catalogue")
+        return self
 
     @model_validator(mode="after")
     def _tiers_fit(self) -> "TrainConfig":

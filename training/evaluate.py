@@ -45,3 +45,25 @@ def by_slice(context: pd.DataFrame, y: np.ndarray, scores: dict[str, np.ndarray]
                 rows.append({"slice": col, "value": value, "scorer": scorer, "rows": int(sel.sum()),
                              "positives": int(y[sel].sum()), **m})
     return pd.DataFrame(rows)
+
+
+NOT_MONITORED_METRIC = "not_monitored_recall_at_10pct"
+
+
+def add_not_monitored_recall(table: pd.DataFrame, y: np.ndarray, scores: dict[str, np.ndarray],
+                             is_monitored: pd.Series, k: float = 0.10) -> pd.DataFrame:
+    """Add the headline row beside overall recall: recall at the k budget (drawn over the whole round) among
+    households not yet monitored — the ones an early warning exists to find."""
+    from training.metrics import top_k_mask
+
+    not_mon = ~is_monitored.astype("boolean").fillna(False).to_numpy(bool)
+    y = np.asarray(y, float)
+    row = {}
+    for name, s in scores.items():
+        flags = top_k_mask(np.asarray(s, float), k)
+        falls = y[not_mon].sum()
+        row[name] = float((y * flags)[not_mon].sum() / falls) if falls else float("nan")
+    table.loc[NOT_MONITORED_METRIC] = pd.Series(row)
+    order = [m for m in table.index if m != NOT_MONITORED_METRIC]
+    at = order.index("recall_at_10pct") + 1 if "recall_at_10pct" in order else len(order)
+    return table.loc[order[:at] + [NOT_MONITORED_METRIC] + order[at:]]

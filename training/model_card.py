@@ -5,9 +5,51 @@ from __future__ import annotations
 import pandas as pd
 
 
+def _visited_lines(visited: dict | None) -> str:
+    """The issued lists' precision on visited households, by channel (when the case store has outcomes)."""
+    if not visited:
+        return "No visit outcomes in the case store yet."
+    rows = []
+    for c in visited["channels"]:
+        share = "—" if c["identified_share"] is None else f"{c['identified_share']:.3f}"
+        ci = f" ({c['identified_ci'][0]:.3f}–{c['identified_ci'][1]:.3f})" if c["identified_ci"] else ""
+        rows.append(f"- `{c['channel']}`: {c['visits']} visits of {c['alerts']} alerts, share identified {share}{ci}")
+    return "Issued lists, share identified among visited households (95 % Wilson interval):\n" + "\n".join(rows)
+
+
 def model_card(*, split: dict, table: pd.DataFrame, config: dict, n_features: int, calibration: str,
-               tiers: dict[str, float]) -> str:
+               tiers: dict[str, float], selection=None, intervals: pd.DataFrame | None = None,
+               verdict: str = "", audit: dict | None = None, visited: dict | None = None) -> str:
+    from training.audit_run import model_card_section
+    from training.intervals import format_intervals
+
     fmt = table.map(lambda v: "" if pd.isna(v) else f"{v:.4f}")
+    chosen = selection.chosen if selection is not None else "lightgbm"
+    choice = ""
+    if selection is not None:
+        means = selection.table.map(lambda v: "" if pd.isna(v) else f"{v:.4f}")
+        choice = f"""
+## Which candidate, and why
+Chosen before looking at the test round, by the criterion declared in the config
+(`{config['selection']['criterion']}` at budget {config['selection']['budget']:g}, ties within
+{config['selection']['tie_tolerance']:g} by `{config['selection']['tie_break']}`):
+**{selection.summary()}**.
+
+Mean over the forward origins (each candidate fitted as the final model is, scored on the households of the
+origin round against their next round; per-origin figures in `selection.csv`):
+```
+{means.to_string()}
+```
+"""
+    ci = ""
+    if intervals is not None:
+        ci = f"""
+## Test round with bootstrap 95 % intervals (households resampled)
+```
+{format_intervals(intervals)}
+```
+{verdict}
+"""
     return f"""# povwatch-risk — model card
 
 ## What it predicts
@@ -25,7 +67,8 @@ above the monitoring line at the as-of date falls below the line at its **next**
 - {n_features} indicators from the feature catalogue (`feature_catalogue.json`); no identifiers.
 
 ## Model
-LightGBM (`{config['lightgbm']}`), {calibration} calibration, tiers: high ≥ {tiers['high']:.3f},
+Candidate `{chosen}` (LightGBM default `{config['lightgbm']}`; small-data LightGBM `{config['lightgbm_small']}`;
+sign-constrained logistic scorecard; the rule; or a logistic blend of these), {calibration} calibration, tiers: high ≥ {tiers['high']:.3f},
 medium ≥ {tiers['medium']:.3f}.
 
 ## Test-round metrics (model vs baselines)
@@ -33,10 +76,23 @@ medium ≥ {tiers['medium']:.3f}.
 {fmt.to_string()}
 ```
 
+`not_monitored_recall_at_10pct`: recall at the same 10 % budget among households not yet monitored — the
+households an early warning exists to find — beside overall `recall_at_10pct`.
+{ci}{choice}
 `rule`: official-style threshold rule (hardship income < 1.5 × line or rigid spending > share of income).
 `logit`: regularised logistic regression on the same indicators. `oracle` (simulated data only): the
 simulator's true risk, the ceiling for any model.
 
+## Visit outcomes and the selection effect
+Outcomes of home visits (contract table `outcomes`) are never model inputs and never the training label: they
+exist only for households somebody chose to visit — those the lists named — so their share identified measures
+the lists' precision, not the model's recall, and a model trained on them would learn the lists' own choices
+(a feedback loop). The label stays the survey's `falls_below_line`. What the lists miss is estimated only from
+the audit channel, a random sample of households no list named.
+
+{_visited_lines(visited)}
+
+{model_card_section(audit)}
 ## Limits
 - Trained on the rounds above; a new province, a change of the monitoring line policy, or a change in the
   survey instrument calls for retraining and a look at the slice metrics (`slices.csv`).

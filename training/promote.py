@@ -1,7 +1,9 @@
 """``povwatch promote``: champion ← challenger only through the gate.
 
-The gate: on the newest labelled round (same rows for both), the challenger's ``roc_auc`` and
-``recall_at_10pct`` are each not worse than the champion's. ``--force`` skips the gate and records who
+The gate: on the newest labelled round (same rows for all), the challenger's ``roc_auc`` and
+``recall_at_10pct`` are each not worse than the champion's, nor than the county's rule (with the rule
+settings the challenger was trained with) — a model that loses to the rule it replaces never becomes the
+champion, even the first one. ``--force`` skips the gate and records who
 forced it, when, and what the gate said, in the version's tags.
 """
 
@@ -12,23 +14,59 @@ import os
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
 GATE_METRICS = ("roc_auc", "recall_at_10pct")
+TOLERANCE = 1e-9  # a calibrated rule ranks exactly like the rule; rounding must not refuse it
+
+
+Outcome = Literal["promoted", "forced", "refused", "unchanged"]
+
+
+@dataclass(frozen=True)
+class GateFailure:
+    """One reason the gate refused: ``metric`` of the challenger below ``against`` (champion or rule)."""
+
+    metric: str
+    against: str
+    challenger: float
+    other: float
 
 
 @dataclass
 class PromotionResult:
-    promoted: bool
+    """What ``promote`` did: ``promoted`` (passed the gate), ``forced`` (past a refusal), ``refused`` (with
+    each failing metric and both values in ``failures``; the equity gate's verdict is in ``message``) or
+    ``unchanged`` (the challenger already is the champion). The command's exit code follows ``outcome``."""
+
+    outcome: Outcome
     message: str
     challenger: str
     champion_before: str | None
     comparison: dict[str, dict[str, float]] = field(default_factory=dict)
+    failures: list[GateFailure] = field(default_factory=list)
+
+    @property
+    def promoted(self) -> bool:
+        return self.outcome in ("promoted", "forced")
+
+
+def rule_scores(challenger, rows):
+    """The county's rule on the gate rows, as configured when the challenger was trained."""
+    from models.baselines import RuleBaseline
+    from training.candidates import RULE_RATIO, RULE_RIGID
+    from training.config import TrainConfig
+
+    cfg = TrainConfig.model_validate(challenger.metadata.get("config") or {})
+    return RuleBaseline(ratio_column=RULE_RATIO, rigid_share_columns=RULE_RIGID, line_multiple=cfg.rule_line_multiple,
+                        rigid_share=cfg.rule_rigid_share).score(rows)
 
 
 def gate_comparison(warehouse_root: Path, champion, challenger) -> tuple[dict[str, dict[str, float]], str]:
-    """Both models on the newest labelled round: metric -> {"champion": x, "challenger": y}."""
+    """The challenger, the rule and the champion (if any) on the newest labelled round:
+    metric -> {"challenger": x, "rule": y, "champion": z}."""
     from features.labels import build_examples, round_as_of
     from features.warehouse import Warehouse
     from training.metrics import metric_table
@@ -48,16 +86,41 @@ def gate_comparison(warehouse_root: Path, champion, challenger) -> tuple[dict[st
         raise SplitError("no round has a next round yet: ingest at least two rounds before promoting")
     y = rows["falls_below_line"].to_numpy(float)
     out: dict[str, dict[str, float]] = {}
-    for name, model in (("champion", champion), ("challenger", challenger)):
-        m = metric_table(y, model.predict_proba(rows))
+    scored = {"challenger": challenger.score(rows)["risk"].to_numpy(), "rule": rule_scores(challenger, rows)}
+    if champion is not None:
+        scored["champion"] = champion.score(rows)["risk"].to_numpy()
+    for name, score in scored.items():
+        m = metric_table(y, score, is_probability=name != "rule")
         for metric in GATE_METRICS:
             out.setdefault(metric, {})[name] = m[metric]
     return out, rid
 
 
-def promote(warehouse_root: Path, *, force: bool = False) -> PromotionResult:
+def _equity(warehouse_root: Path, champ, chall, round_id: str, enabled: bool | None):
+    from training.audit_gate import equity_gate, gate_config
+
+    cfg = gate_config(chall)
+    if not (cfg.gate if enabled is None else enabled):
+        return None
+    return equity_gate(warehouse_root, champ, chall, cfg, round_id)
+
+
+def worse_than(comparison: dict[str, dict[str, float]], other: str) -> list[str]:
+    """Gate metrics on which the challenger is below ``other`` (or not a number)."""
+    return [m for m, v in comparison.items() if other in v
+            and (np.isnan(v["challenger"]) or v["challenger"] < v[other] - TOLERANCE)]
+
+
+def gate_failures(comparison: dict[str, dict[str, float]]) -> list[GateFailure]:
+    """Every (metric, champion or rule) the challenger is worse on, with both values."""
+    return [GateFailure(m, other, comparison[m]["challenger"], comparison[m][other])
+            for other in ("champion", "rule") for m in worse_than(comparison, other)]
+
+
+def promote(warehouse_root: Path, *, force: bool = False, equity_gate: bool | None = None) -> PromotionResult:
+    """``equity_gate``: None follows the challenger's training config (``audit.gate``, on by default)."""
     from models.risk_model import ModelFeatureMismatch
-    from training import registry
+    from models import registry
 
     client = registry.connect(warehouse_root, create=False)
     challenger = registry.resolve(client, registry.CHALLENGER)
@@ -66,26 +129,34 @@ def promote(warehouse_root: Path, *, force: bool = False) -> PromotionResult:
     except registry.RegistryError:
         champion_ref = None
     if champion_ref is not None and champion_ref.version == challenger.version:
-        return PromotionResult(False, f"version {challenger.version} is already the champion", challenger.version,
-                               champion_ref.version)
+        return PromotionResult("unchanged", f"version {challenger.version} is already the champion",
+                               challenger.version, champion_ref.version)
     comparison: dict[str, dict[str, float]] = {}
-    verdict = "no champion yet"
-    passed = True
-    if champion_ref is not None:
-        try:
-            champ = registry.load_risk_model(warehouse_root, registry.CHAMPION)
-            chall = registry.load_risk_model(warehouse_root, registry.CHALLENGER)
-            comparison, rid = gate_comparison(warehouse_root, champ, chall)
-            worse = [m for m, v in comparison.items() if not (v["challenger"] >= v["champion"]) or np.isnan(v["challenger"])]
-            passed = not worse
-            detail = ", ".join(f"{m} {v['challenger']:.4f} vs {v['champion']:.4f}" for m, v in comparison.items())
-            verdict = (f"on round {rid}: " + detail + ("" if passed else f" — worse on {', '.join(worse)}"))
-        except ModelFeatureMismatch as e:
-            passed, verdict = False, f"the champion cannot run with this code ({e})"
+    failures: list[GateFailure] = []
+    try:
+        chall = registry.load_risk_model(warehouse_root, registry.CHALLENGER)
+        champ = registry.load_risk_model(warehouse_root, registry.CHAMPION) if champion_ref is not None else None
+        comparison, rid = gate_comparison(warehouse_root, champ, chall)
+        failures = gate_failures(comparison)
+        below_champion = [f.metric for f in failures if f.against == "champion"]
+        below_rule = [f.metric for f in failures if f.against == "rule"]
+        passed = not failures
+        detail = "; ".join(f"{m} {v['challenger']:.4f} vs " + ", ".join(
+            f"{k} {x:.4f}" for k, x in v.items() if k != "challenger") for m, v in comparison.items())
+        why = ([f"worse than champion v{champion_ref.version} on {', '.join(below_champion)}"] if below_champion
+               else []) + ([f"worse than the rule on {', '.join(below_rule)}"] if below_rule else [])
+        verdict = f"on round {rid}: {detail}" + (f" — {'; '.join(why)}" if why else "")
+        if champ is not None:
+            equity = _equity(warehouse_root, champ, chall, rid, equity_gate)
+            if equity is not None:
+                passed = passed and equity.passed
+                verdict += f"; {equity.message()}"
+    except ModelFeatureMismatch as e:
+        passed, verdict = False, f"the champion cannot run with this code ({e})"
     if not passed and not force:
-        return PromotionResult(False, f"refused: challenger v{challenger.version} is worse than champion "
-                                      f"v{champion_ref.version} {verdict}; use --force to override", challenger.version,
-                               champion_ref.version if champion_ref else None, comparison)
+        return PromotionResult("refused", f"refused: challenger v{challenger.version} {verdict}; use --force to "
+                                          "override", challenger.version,
+                               champion_ref.version if champion_ref else None, comparison, failures)
     registry.set_alias(client, registry.CHAMPION, challenger.version)
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
     client.set_model_version_tag(registry.MODEL_NAME, challenger.version, "promoted_at", now)
@@ -94,6 +165,8 @@ def promote(warehouse_root: Path, *, force: bool = False) -> PromotionResult:
         who = os.environ.get("POVWATCH_USER") or getpass.getuser()
         client.set_model_version_tag(registry.MODEL_NAME, challenger.version, "forced_by", who)
         client.set_model_version_tag(registry.MODEL_NAME, challenger.version, "forced_at", now)
-    how = "forced past the gate" if force and not passed else "passed the gate"
-    return PromotionResult(True, f"champion is now v{challenger.version} ({how}: {verdict})", challenger.version,
-                           champion_ref.version if champion_ref else None, comparison)
+    forced = force and not passed
+    how = "forced past the gate" if forced else "passed the gate"
+    return PromotionResult("forced" if forced else "promoted", f"champion is now v{challenger.version} ({how}: "
+                           f"{verdict})", challenger.version, champion_ref.version if champion_ref else None,
+                           comparison, failures)

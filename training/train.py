@@ -1,10 +1,10 @@
-"""``povwatch train``: examples → forward split → LightGBM + calibration → evaluation vs baselines → MLflow run
-→ registered version ``@challenger`` (the first version also ``@champion``)."""
+"""``povwatch train``: examples → forward split → candidates chosen forward in time (``training.selection``)
+→ the chosen one calibrated → evaluation vs baselines, with bootstrap intervals → MLflow run → registered
+version ``@challenger`` (the first version also ``@champion``)."""
 
 from __future__ import annotations
 
 import hashlib
-import json
 import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -29,60 +29,42 @@ class TrainResult:
     table: pd.DataFrame       # metric x scorer
     metrics: dict[str, float]
     split: dict
+    selection: object = None  # training.selection.Selection
+    intervals: pd.DataFrame | None = None  # scorer x (roc_auc, recall_at_10pct, their bounds)
+    verdict: str = ""
+    model: object = None      # the fitted RiskModel, as it was in memory before it was logged
 
 
-@dataclass
-class FittedModel:
-    risk_model: object        # models.risk_model.RiskModel
-    best_iteration: int
-
-
-def fit_risk_model(X: pd.DataFrame, y: np.ndarray, split: TemporalSplit, cfg: TrainConfig, lines: pd.DataFrame,
-                   categorical: list[str]) -> FittedModel:
-    """LightGBM on the fit slice, early-stopped, calibrated and tiered on the forward validation slice."""
-    import lightgbm as lgb
-
+def calibrated_model(scorer, X: pd.DataFrame, y: np.ndarray, split: TemporalSplit, cfg: TrainConfig,
+                     lines: pd.DataFrame):
+    """A RiskModel around a fitted scorer: calibrated and tiered on the forward validation slice."""
     from models.calibration import Calibrator
-    from models.risk_model import RiskModel
+    from models.risk_model import RiskModel, training_medians
     from models.tiers import fit_thresholds
 
-    params = lightgbm_params(cfg, list(X.columns))
-    quiet = {"verbose": params.get("verbose", -1)}
-    # -1 codes an unknown category; LightGBM reads negative categories as missing and says so on stdout whatever
-    # its verbosity ("Met negative value in categorical features"). Give it the missing values itself: the same
-    # trees and predictions (checked), without the noise. Scoring may keep -1: LightGBM reads it the same way.
-    X = X.assign(**{c: X[c].where(X[c] >= 0) for c in categorical})  # copy-on-write: other columns shared
-    train_set = lgb.Dataset(X[split.fit], y[split.fit], categorical_feature=categorical, free_raw_data=True,
-                            params=quiet)
-    valid_set = lgb.Dataset(X[split.valid], y[split.valid], reference=train_set, categorical_feature=categorical,
-                            params=quiet)
-    booster = lgb.train(params, train_set, num_boost_round=cfg.num_boost_round, valid_sets=[valid_set],
-                        callbacks=[lgb.early_stopping(cfg.early_stopping_rounds, verbose=False)])
-    best = booster.best_iteration or cfg.num_boost_round
-    booster = lgb.Booster(model_str=booster.model_to_string(num_iteration=best))
-    margin_valid = booster.predict(X[split.valid], raw_score=True)
+    margin_valid = scorer.margin(X[split.valid])
     calibrator = Calibrator(method=cfg.calibration).fit(margin_valid, y[split.valid])
     tiers = fit_thresholds(calibrator.predict(margin_valid), high_share=cfg.tier_high_share,
                            medium_share=cfg.tier_medium_share)
-    model = RiskModel(booster=booster, calibrator=calibrator, tier_thresholds=tiers,
-                      feature_names=list(X.columns), lines=lines)
-    return FittedModel(model, best)
+    return RiskModel(scorer=scorer, calibrator=calibrator, tier_thresholds=tiers, feature_names=list(X.columns),
+                     lines=lines, medians=training_medians(X[split.fit]))
 
 
-def lightgbm_params(cfg: TrainConfig, features: list[str]) -> dict:
-    """LightGBM parameters from the config; with ``monotone_shocks``, the catalogue's risk-raising shock
-    indicators are constrained so that a newly reported shock can only raise the score."""
-    from features.catalogue import by_name
-
-    params = {"objective": "binary", "verbose": -1, "deterministic": True, "force_row_wise": True,
-              **cfg.lightgbm.model_dump()}
-    if params["num_threads"] == 0:
-        params.pop("num_threads")
-    if cfg.monotone_shocks:
-        params["monotone_constraints"] = [
-            1 if (f := by_name(name)).family == "shocks" and f.direction == 1 else 0 for name in features]
-        params["monotone_constraints_method"] = "advanced"
-    return params
+def verdict(intervals: pd.DataFrame, chosen: str, test_round: str, recall: str = "recall_at_10pct") -> str:
+    """One line: does the registered model beat the rule on the test round, with the intervals of the gaps."""
+    if chosen == "rule":
+        return (f"the rule is best on this data (forward validation); registered the rule itself, calibrated "
+                f"(round {test_round})")
+    d = intervals.loc["model − rule"]
+    gap = {m: f"{m} {d[m]:+.4f} [{d[m + '_low']:+.4f}, {d[m + '_high']:+.4f}]" for m in (recall, "roc_auc")}
+    behind = [m for m in (recall, "roc_auc") if d[m] < 0]
+    if behind:
+        return (f"model ({chosen}) is behind the rule on round {test_round} on {' and '.join(behind)}: "
+                f"{gap[recall]}; {gap['roc_auc']} — `povwatch promote` refuses a challenger worse than the rule")
+    if d[recall + "_low"] > 0:
+        return f"model ({chosen}) beats rule on round {test_round} by {gap[recall]}; {gap['roc_auc']}"
+    return (f"model ({chosen}) is not behind the rule on round {test_round}, but the gap is within the noise: "
+            f"{gap[recall]}; {gap['roc_auc']}")
 
 
 def fingerprint(warehouse) -> dict[str, object]:
@@ -120,7 +102,11 @@ def train(warehouse_root: Path, *, test_round: str | None = None, cfg: TrainConf
     from features.labels import build_examples, default_as_of_dates, round_as_of
     from features.warehouse import Warehouse
     from models.baselines import LogitBaseline, RuleBaseline
-    from training.evaluate import by_slice, compare, flat_metrics
+    from training.audit_run import train_audit
+    from training.candidates import RULE_RATIO, RULE_RIGID, fit_candidates
+    from training.evaluate import add_not_monitored_recall, by_slice, compare, flat_metrics
+    from training.intervals import bootstrap_table
+    from training.selection import select
 
     cfg = cfg or TrainConfig()
     wh = Warehouse(warehouse_root)
@@ -136,8 +122,9 @@ def train(warehouse_root: Path, *, test_round: str | None = None, cfg: TrainConf
     categorical = [f.name for f in FEATURES if f.categorical]
     X = examples[names].astype("float64")
     y = examples["falls_below_line"].fillna(0).to_numpy(float)
-    fitted = fit_risk_model(X, y, split, cfg, wh.lines(), categorical)
-    model = fitted.risk_model
+    selection = select(examples, X, y, rounds, split, cfg, categorical)
+    candidates, iterations = fit_candidates(cfg.selection.candidates, X, y, split.fit, split.valid, cfg, categorical)
+    model = calibrated_model(candidates[selection.chosen], X, y, split, cfg, wh.lines())
 
     test_X, test_y = X[split.test], y[split.test]
     rule = RuleBaseline(ratio_column=RULE_RATIO, rigid_share_columns=RULE_RIGID,
@@ -153,8 +140,18 @@ def train(warehouse_root: Path, *, test_round: str | None = None, cfg: TrainConf
             scores["oracle"] = joined["true_risk"].to_numpy(float)
             probabilities.add("oracle")
     table = compare(test_y, scores, probabilities)
+    table = add_not_monitored_recall(table, test_y, scores, examples.loc[split.test, "is_monitored"])
     metrics = flat_metrics(table)
+    households = examples.loc[split.test, "household_id"].to_numpy()
+    ranked = {"model": scores["model"], **{n: c.margin(test_X) for n, c in candidates.items() if n != "rule"},
+              "rule": scores["rule"]}
+    intervals = bootstrap_table(test_y, ranked, households, reference="rule", subject="model",
+                                replicates=cfg.bootstrap_replicates, seed=cfg.lightgbm.seed)
+    line = verdict(intervals, selection.chosen, split.test_round)
+    metrics.update(selection_metrics(selection, intervals))
     slices = by_slice(examples.loc[split.test].reset_index(drop=True), test_y, scores, probabilities)
+    audit = train_audit(wh.root, examples.loc[split.test], scores["model"], model.tier_thresholds, cfg.audit,
+                        round_id=split.test_round)
 
     split_info = split.describe(examples)
     split_info["training_rounds"] = sorted(set(examples.loc[split.fit | split.valid, "round_id"].astype(str)))
@@ -162,51 +159,81 @@ def train(warehouse_root: Path, *, test_round: str | None = None, cfg: TrainConf
         "povwatch_version": package_version("povwatch"),
         "trained_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "test_round": split.test_round, "split": split_info, "metrics": metrics,
-        "best_iteration": fitted.best_iteration, "calibration": model.calibrator.method_,
+        "candidate": selection.chosen, "selection": selection.summary(), "verdict": line,
+        "best_iteration": iterations.get(selection.chosen), "calibration": model.calibrator.method_,
         "config": cfg.model_dump(),
     }
     run_id, version, aliases = _log_run(wh, cfg, model, split_info, table, metrics, slices, examples, split,
-                                       test_X, test_y, scores, FEATURES)
-    return TrainResult(run_id, version, aliases, table, metrics, split_info)
+                                       test_X, test_y, scores, FEATURES, selection, intervals, line, audit)
+    return TrainResult(run_id, version, aliases, table, metrics, split_info, selection, intervals, line, model)
 
 
-# Indicators the rule baseline reads (see features.catalogue).
-RULE_RATIO = "hardship_ratio"
-RULE_RIGID = ("medical_share_of_income", "education_share_of_income")
+def selection_metrics(selection, intervals: pd.DataFrame) -> dict[str, float]:
+    """MLflow names: ``valid_<candidate>_<metric>`` (mean over the forward origins),
+    ``valid_<candidate>_<metric>_<origin>``, ``test_<scorer>_<metric>[_low|_high]`` and ``model_minus_rule_...``."""
+    out: dict[str, float] = {}
+    for name, row in selection.table.iterrows():
+        out.update({f"valid_{name}_{m}": float(v) for m, v in row.items() if pd.notna(v)})
+    for _, row in selection.per_origin.iterrows():
+        for m in selection.table.columns:
+            if pd.notna(row[m]):
+                out[f"valid_{row['candidate']}_{m}_{row['origin']}"] = float(row[m])
+    for name, row in intervals.iterrows():
+        key = "model_minus_rule" if "−" in str(name) else f"test_{name}"
+        out.update({f"{key}_{m}": float(v) for m, v in row.items() if pd.notna(v)})
+    return out
 
 
-def _log_run(wh, cfg, model, split_info, table, metrics, slices, examples, split, test_X, test_y, scores, features):
+def _log_run(wh, cfg, model, split_info, table, metrics, slices, examples, split, test_X, test_y, scores, features,
+             selection, intervals, line, audit=None):
     """One MLflow run with params, dates, fingerprints, metrics, artifacts and the registered pyfunc."""
     import mlflow
 
+    from cases.evaluation import visited_metrics, visited_outcomes
+    from features.catalogue import as_table
+    from models import registry
     from models.pyfunc import ARTIFACT_KEY, CODE_FILE
-    from training import plots, registry
+    from training import plots
+    from training.audit_run import audit_metrics, write_artifacts
     from training.model_card import model_card
+    from training.provenance import input_example, pyfunc_signature, run_tags
 
     client = registry.connect(wh.root)
     with mlflow.start_run(run_name=f"test-{split.test_round}") as run, tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         params = {f"lgb_{k}": v for k, v in cfg.lightgbm.model_dump().items()}
-        params.update({k: v for k, v in cfg.model_dump().items() if k != "lightgbm"})
+        params.update({f"lgb_small_{k}": v for k, v in cfg.lightgbm_small.model_dump().items()})
+        params.update({f"selection_{k}": v for k, v in cfg.selection.model_dump().items()})
+        params.update({f"audit_{k}": v for k, v in cfg.audit.model_dump().items()})
+        params.update({k: v for k, v in cfg.model_dump().items()
+                       if k not in ("lightgbm", "lightgbm_small", "selection", "audit")})
+        params.update({"candidate": selection.chosen, "selection_basis": selection.basis[:500]})
         params.update({"test_round": split.test_round, "split_kind": split_info["kind"],
                        "test_as_of": split_info["test_as_of"], "valid_as_of": split_info["valid_as_of"],
                        "training_rounds": ",".join(split_info["training_rounds"]),
                        "fit_as_of_min": split_info["fit"]["as_of_min"], "fit_as_of_max": split_info["fit"]["as_of_max"],
-                       "best_iteration": model.metadata["best_iteration"], "calibration_method": model.calibrator.method_,
+                       "best_iteration": model.metadata["best_iteration"] or "", "calibration_method": model.calibrator.method_,
                        "n_features": len(model.feature_names)})
         params.update(fingerprint(wh))
         mlflow.log_params(params)
+        mlflow.set_tags(run_tags())
         mlflow.log_metrics(metrics)
+        if audit is not None:
+            mlflow.log_metrics(audit_metrics(audit))
+            write_artifacts(audit, tmp)
         mlflow.log_metrics({"test_rows": split_info["test"]["rows"], "test_positives": split_info["test"]["positives"],
                             "fit_rows": split_info["fit"]["rows"], "valid_rows": split_info["valid"]["rows"]})
         mlflow.log_dict(split_info, "split.json")
-        catalogue = [{"name": f.name, "zh": f.zh, "en": f.en, "unit": f.unit, "family": f.family,
-                      "risk_group": f.risk_group, "direction": f.direction, "categorical": f.categorical}
-                     for f in features]
-        mlflow.log_dict({"features": catalogue}, "feature_catalogue.json")
+        visited = visited_outcomes(wh.root)  # precision of the issued lists on visited households; never a label
+        if visited is not None:
+            mlflow.log_metrics(visited_metrics(visited))
+            mlflow.log_dict(visited, "visited_outcomes.json")
+        mlflow.log_dict({"features": as_table()}, "feature_catalogue.json")
         table.to_csv(tmp / "metrics_table.csv")
         slices.to_csv(tmp / "slices.csv", index=False)
-        contrib = model.booster.predict(test_X.iloc[:5000], pred_contrib=True)[:, :-1]
+        selection.per_origin.to_csv(tmp / "selection.csv", index=False)
+        intervals.to_csv(tmp / "intervals.csv", index_label="scorer")
+        contrib, _ = model.contributions(test_X.iloc[:5000])
         importance = pd.Series(np.abs(contrib).mean(axis=0), index=model.feature_names)
         importance.sort_values(ascending=False).to_csv(tmp / "shap_importance.csv", header=["mean_abs_shap"])
         plots.calibration_plot(test_y, scores["model"], tmp / "calibration.png")
@@ -215,7 +242,8 @@ def _log_run(wh, cfg, model, split_info, table, metrics, slices, examples, split
         plots.importance_plot(importance, tmp / "shap_importance.png")
         (tmp / "model_card.md").write_text(model_card(
             split=split_info, table=table, config=cfg.model_dump(), n_features=len(model.feature_names),
-            calibration=model.calibrator.method_, tiers=model.tier_thresholds), encoding="utf-8")
+            calibration=model.calibrator.method_, tiers=model.tier_thresholds, selection=selection,
+            intervals=intervals, verdict=line, audit=audit, visited=visited), encoding="utf-8")
         mlflow.log_artifacts(str(tmp), artifact_path="evaluation")
         model_dir = model.save(tmp / "risk_model")
         from features.console import third_party_output
@@ -224,6 +252,8 @@ def _log_run(wh, cfg, model, split_info, table, metrics, slices, examples, split
             info = mlflow.pyfunc.log_model(
                 name="model", python_model=str(CODE_FILE), artifacts={ARTIFACT_KEY: str(model_dir)},
                 pip_requirements=PIP_REQUIREMENTS, registered_model_name=registry.MODEL_NAME,
+                signature=pyfunc_signature(model.feature_names),
+                input_example=input_example(test_X, model.feature_names),
                 metadata={"feature_names": model.feature_names, "test_round": split.test_round})
         version = str(info.registered_model_version)
         aliases = [registry.CHALLENGER]
@@ -233,6 +263,7 @@ def _log_run(wh, cfg, model, split_info, table, metrics, slices, examples, split
             registry.set_alias(client, registry.CHAMPION, version)
             aliases.append(registry.CHAMPION)
         client.set_model_version_tag(registry.MODEL_NAME, version, "test_round", split.test_round)
+        client.set_model_version_tag(registry.MODEL_NAME, version, "candidate", selection.chosen)
         client.set_model_version_tag(registry.MODEL_NAME, version, "roc_auc", f"{metrics.get('roc_auc', float('nan')):.4f}")
         return run.info.run_id, version, aliases
 
@@ -241,6 +272,3 @@ def format_table(table: pd.DataFrame) -> str:
     """The metrics table as the CLI prints it: metric rows, scorer columns (model, rule, logit, oracle)."""
     return table.to_string(float_format=lambda v: f"{v:.4f}", na_rep="—")
 
-
-def dumps_metrics(metrics: dict[str, float]) -> str:
-    return json.dumps(metrics, indent=1, sort_keys=True)

@@ -74,6 +74,7 @@ def households_frame(s: State, round_id: str) -> pd.DataFrame:
         "education_expense": hh["education"], "housing_safe": hh["housing_safe"], "water_safe": hh["water_safe"],
         "cultivated_land_mu": np.round(hh["land_mu"], 1), "road_distance_km": np.round(hh["road_km"], 1),
         "in_cooperative": hh["in_coop"], "microcredit_balance": hh["microcredit"],
+        "ethnic_minority": hh["minority"],
         "assistance": _lists(C.ASSISTANCE, hh["assist_bits"]),
     }
     df = pd.DataFrame(data)

@@ -10,6 +10,7 @@ import pandas as pd
 
 from features.simulator import frames
 from features.simulator.events import event_rows
+from features.simulator.population import ethnic_minority
 from features.simulator.state import State, keep_households
 from features.simulator.step import initial_state, step
 from features.simulator.truth import DEFAULT_REPLICATES, true_risk
@@ -43,6 +44,8 @@ def simulate(households: int, rounds: int, seed: int, first_year: int = 2021,
     root = np.random.SeedSequence(seed)
     init_seq, burn_seq, *round_seqs = root.spawn(2 + rounds)
     s = initial_state(households, first_year - BURN_IN_YEARS, np.random.default_rng(init_seq))
+    # A child spawned after the others: every other draw stays what it was before this attribute existed.
+    s.hh["minority"] = ethnic_minority(s.hh["village"], s.geo["remote_km"], np.random.default_rng(root.spawn(1)[0]))
     for seq in burn_seq.spawn(BURN_IN_YEARS):
         s, _ = step(s, np.random.default_rng(seq))
         s = _drop_gone(s)
@@ -53,7 +56,8 @@ def simulate(households: int, rounds: int, seed: int, first_year: int = 2021,
             prev = s
             s, happened = step(prev, step_rng)
             prev_day = frames.survey_day(s, s.year - 1)
-            rows = event_rows(happened, prev_day, frames.survey_day(s, s.year), ~s.hh["gone"], event_rng)
+            rows = event_rows(happened, prev_day, frames.survey_day(s, s.year), ~s.hh["gone"], event_rng,
+                              minority=s.hh["minority"])
             rows["hh"] = np.cumsum(~s.hh["gone"])[rows["hh"]] - 1  # indices after dropping leavers
             s = _drop_gone(s)
         round_id = str(s.year)

@@ -71,10 +71,12 @@ def _csv_text(df: pd.DataFrame, t: Table, zh: bool) -> pd.DataFrame:
 class RoundWriter:
     """Appends rounds to ``households``, ``members`` and ``events`` files in ``out`` plus ``truth.parquet``."""
 
-    def __init__(self, out: Path, fmt: Format = "parquet", zh: bool = False) -> None:
+    def __init__(self, out: Path, fmt: Format = "parquet", zh: bool = False,
+                 tables: dict[str, Table] | None = None) -> None:
         if fmt not in ("parquet", "csv"):
             raise ValueError(f"format must be 'parquet' or 'csv'; got {fmt!r}")
         self.out, self.fmt, self.zh = Path(out), fmt, zh
+        self.tables = tables or {}  # a table with fewer columns than the contract's (simulator profiles)
         self._parquet: dict[str, pq.ParquetWriter] = {}
         self._started: set[str] = set()
 
@@ -82,7 +84,7 @@ class RoundWriter:
         return self.out / f"{table}.{self.fmt}"
 
     def write(self, table: str, df: pd.DataFrame) -> None:
-        t = TABLES[table]
+        t = self.tables.get(table, TABLES[table])
         frame = to_zh(t, df) if self.zh else df[t.names]
         if self.fmt == "parquet":
             data = _arrow(frame, t, self.zh)

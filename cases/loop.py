@@ -1,0 +1,79 @@
+"""The loop report end to end: read the case store, compute, print, write the page, log the MLflow run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from cases.loop_page import log_loop_report, render_loop_page
+from cases.loop_report import loop_report
+from cases.population import unlisted_households
+from cases.store import open_store
+from features.warehouse import Warehouse
+
+
+@dataclass
+class LoopResult:
+    report: dict[str, Any]
+    text: str
+    run_id: str | None
+    html_path: Path | None
+
+
+def report_text(r: dict[str, Any]) -> str:
+    """The report as the table ``povwatch loop-report`` prints."""
+    def pct(x: float | None) -> str:
+        return "—" if x is None else f"{100 * x:.1f}%"
+
+    lines = [f"loop report at {r['at']}" + (f", alerts since {r['since']}" if r["since"] else ""),
+             f"{'channel':<11}{'alerts':>7}{'visits':>7}{'ident.':>7}  {'share (95% CI)':<22}"
+             f"{'days→visit':>11}{'days→decision':>14}{'overdue':>9}"]
+    for c in r["channels"]:
+        ci = f" ({pct(c['identified_ci'][0])}–{pct(c['identified_ci'][1])})" if c["identified_ci"] else ""
+        lines.append(f"{c['channel']:<11}{c['alerts']:>7}{c['visits']:>7}{c['identified']:>7}  "
+                     f"{pct(c['identified_share']) + ci:<22}{c['median_days_to_visit'] or '—':>11}"
+                     f"{c['median_days_to_decision'] or '—':>14}{pct(c['overdue_share']):>9}")
+    if r["audit_miss_rate"] is not None:
+        lo, hi = r["audit_miss_rate_ci"]
+        line = f"audit miss rate: {pct(r['audit_miss_rate'])} (95% CI {pct(lo)}–{pct(hi)})"
+        if r["implied_missed_households"]:
+            m = r["implied_missed_households"]
+            line += (f"; about {m['estimate']} at-risk households outside the lists "
+                     f"({m['ci'][0]}–{m['ci'][1]}) among {r['unlisted_households']} not listed")
+        lines.append(line)
+    else:
+        lines.append("audit miss rate: no audit visits yet")
+    api = r["alerts_per_identified"]
+    lines.append(f"alerts per identified household: triggers only {api['trigger'] or '—'}, "
+                 f"triggers + model {api['trigger+model'] or '—'}")
+    for v in r["by_model_version"]:
+        lines.append(f"model version {v['model_version']}: {v['alerts']} alerts, {v['visits']} visits, "
+                     f"{pct(v['identified_share'])} identified")
+    return "\n".join(lines)
+
+
+def build_loop_report(warehouse: Path, *, since: str | None = None, at: str | None = None,
+                      html: Path | None = None, log_run: bool = True) -> LoopResult:
+    """Compute the loop report of ``warehouse``'s case store; write ``html`` and log an MLflow run if asked."""
+    when = pd.Timestamp(at) if at else pd.Timestamp(date.today())
+    start = pd.Timestamp(since) if since else None
+    with open_store(warehouse) as store:
+        alerts, current = store.alerts(), store.outcomes()
+    scoped = alerts if start is None else alerts[alerts["as_of"] >= start]
+    unlisted = unlisted_households(Warehouse(warehouse), scoped)
+    report = loop_report(alerts, current, at=when, since=start, unlisted_households=unlisted)
+    page = render_loop_page(report)
+    if html is not None:
+        html.parent.mkdir(parents=True, exist_ok=True)
+        html.write_text(page, encoding="utf-8")
+    run_id = log_loop_report(Path(warehouse), report, page) if log_run else None
+    text = report_text(report)
+    if run_id:
+        text += f"\nMLflow run {run_id} (experiment povwatch-monitoring)"
+    if html is not None:
+        text += f"\npage: {html}"
+    return LoopResult(report, text, run_id, html)

@@ -1,0 +1,114 @@
+"""Which factors an explanation may cite, and how: the rules that make every reason defensible.
+
+A factor with a positive SHAP contribution raised this household's score, but that alone does not make it a
+reason a cadre can repeat: trees split on income both ways, so "net income 8.75 times the line" can carry a
+positive contribution. A factor is cited only when
+
+1. its contribution raises the risk by at least ``MIN_CONTRIBUTION`` (log-odds);
+2. the catalogue gives it a direction and the household's value is on the risk side of the median of the
+   model's training population (medians saved with the model at training, never recomputed from a batch):
+   above the median for a risk-raising indicator, below it for a protective one;
+3. a reported shock is recent: its latest event of that kind is at most ``RECENT_SHOCK_DAYS`` old;
+4. its concept has not been cited yet (the subsidy cliff in yuan and as a ratio is one fact).
+
+A household with no factor passing these rules gets ``NO_DOMINANT_FACTOR`` rather than a weak reason.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from features.catalogue import by_name, shock_group_of
+from models.reasons import sentence
+
+if TYPE_CHECKING:
+    from models.risk_model import RiskModel
+
+MIN_CONTRIBUTION = 0.02   # log-odds; smaller pushes are noise, not reasons
+RECENT_SHOCK_DAYS = 365   # older shocks are history, not a recent event
+
+
+def clean_value(v: float | None) -> float | None:
+    """A float for JSON: None for missing or NaN."""
+    return None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One cited factor, structured the same way everywhere (CLI, service, reports, worklists)."""
+
+    indicator: str | None  # catalogue name; None for "no single dominant factor"
+    value: float | None    # the household's indicator value (None when missing)
+    group: str | None      # a RISK_GROUPS key
+    text_zh: str
+    text_en: str
+    contribution: float = 0.0  # SHAP log-odds, > 0 for a cited factor
+
+    def public(self) -> dict[str, Any]:
+        """``{indicator, value, group, text_zh, text_en}`` with plain JSON values."""
+        return {"indicator": self.indicator, "value": clean_value(self.value), "group": self.group,
+                "text_zh": self.text_zh, "text_en": self.text_en}
+
+
+NO_DOMINANT_FACTOR = Reason(None, None, None, "无单一主导因素", "no single dominant factor")
+
+
+def on_risk_side(direction: int, value: float | None, median: float | None) -> bool:
+    """True when ``value`` lies strictly on the risk side of ``median`` for the catalogue ``direction``."""
+    if direction == 0 or value is None or median is None or math.isnan(value) or math.isnan(median):
+        return False
+    return value > median if direction > 0 else value < median
+
+
+def recent_shock(name: str, row: Mapping[str, float]) -> bool:
+    """For a shock indicator: its group's latest event is at most ``RECENT_SHOCK_DAYS`` before as-of.
+    Other indicators pass."""
+    group = shock_group_of(name)
+    if not group:
+        return True
+    days = row.get(f"shock_{group}_days_since")
+    return days is not None and not math.isnan(days) and days <= RECENT_SHOCK_DAYS
+
+
+@dataclass(frozen=True)
+class CitationRules:
+    """The citation rules bound to one model's features and training medians."""
+
+    names: tuple[str, ...]
+    directions: tuple[int, ...]
+    groups: tuple[str, ...]
+    concepts: tuple[str, ...]
+    medians: tuple[float | None, ...]
+
+    @classmethod
+    def of(cls, model: RiskModel) -> CitationRules:
+        feats = [by_name(n) for n in model.feature_names]
+        return cls(tuple(model.feature_names), tuple(f.direction for f in feats), tuple(f.risk_group for f in feats),
+                   tuple(f.concept for f in feats), tuple(model.medians.get(n) for n in model.feature_names))
+
+    def citable(self, j: int, contribution: float, row: Mapping[str, float]) -> bool:
+        name = self.names[j]
+        return (contribution >= MIN_CONTRIBUTION and on_risk_side(self.directions[j], row.get(name), self.medians[j])
+                and recent_shock(name, row))
+
+    def pick(self, candidates: np.ndarray, contrib: np.ndarray, row: Mapping[str, float], top: int) -> list[Reason]:
+        """Up to ``top`` reasons from ``candidates`` (feature indices, largest contribution first, -1 ends them);
+        ``[NO_DOMINANT_FACTOR]`` when none passes."""
+        out: list[Reason] = []
+        seen: set[str] = set()
+        for j in candidates:
+            if j < 0 or len(out) == top:
+                break
+            c = float(contrib[j])
+            if self.concepts[j] in seen or not self.citable(j, c, row):
+                continue
+            seen.add(self.concepts[j])
+            name = self.names[j]
+            out.append(Reason(name, row.get(name), self.groups[j], sentence(name, row, "zh"),
+                              sentence(name, row, "en"), c))
+        return out or [NO_DOMINANT_FACTOR]

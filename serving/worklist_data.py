@@ -1,0 +1,182 @@
+"""The worklist's status table from the warehouse or from request documents, and the reasons of the listed
+households — the data side of ``models.worklist``, which decides.
+
+Both paths compute indicators with the model's own code (``RiskModel``), score with it, and explain the listed
+households with ``models.explain`` (the one reason-selection rule).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+from features.as_of import reference_round, stale_mask
+from models.risk_model import RiskModel, eligible
+from models.worklist import Listed
+
+DEPARTMENT_ALERT = "department_alert"
+SHOCK_SINCE_SURVEY = "_count_since_survey"
+
+
+def below_line(indicators: pd.DataFrame) -> np.ndarray:
+    """Already below the line at the as-of record (``RiskModel.score``'s ``eligible`` false). Unknown income
+    is not 'below'."""
+    known = indicators["hardship_income_pc"].notna().to_numpy() & indicators["monitoring_line"].notna().to_numpy()
+    return known & ~eligible(indicators)
+
+
+def department_alert_days(events: pd.DataFrame, as_of: pd.Series | pd.Timestamp) -> pd.Series:
+    """Days from each household's latest department alert (``events.source``) to its as-of date."""
+    if events.empty or "source" not in events.columns:
+        return pd.Series(dtype="float64")
+    ev = events.loc[events["source"].astype("object") == DEPARTMENT_ALERT, ["household_id", "event_date"]].copy()
+    ev["household_id"] = ev["household_id"].astype(str)
+    if isinstance(as_of, pd.Series):
+        ev["as_of"] = ev["household_id"].map(as_of)
+    else:
+        ev["as_of"] = pd.Timestamp(as_of)
+    ev = ev[pd.to_datetime(ev["event_date"]) <= ev["as_of"]]
+    days = (ev["as_of"] - pd.to_datetime(ev["event_date"])).dt.days
+    return days.groupby(ev["household_id"]).min().astype("float64")
+
+
+def status_table(model: RiskModel, indicators: pd.DataFrame, places: pd.DataFrame, events: pd.DataFrame, *,
+                 reference_start: pd.Timestamp | None, previous_risk: pd.Series | None = None) -> pd.DataFrame:
+    """``models.worklist.STATUS_COLUMNS`` for every household of ``indicators``; ``places`` gives each
+    household's ``village`` and ``county``."""
+    ind = indicators.reset_index(drop=True)
+    ids = ind["household_id"].astype(str)
+    status = pd.DataFrame({"household_id": ids, "round_id": ind["round_id"].astype(str),
+                           "survey_date": pd.to_datetime(ind["survey_date"])})
+    where = places.assign(household_id=places["household_id"].astype(str)).set_index("household_id")
+    status["village"] = ids.map(where["village"]).fillna("—").astype(str)
+    status["county"] = ids.map(where["county"]).fillna("—").astype(str)
+    status["stale"] = stale_mask(status["survey_date"], reference_start)  # re-survey, do not score
+    status["below_line"] = below_line(ind)
+    scored = model.score(ind)
+    current = ~status["stale"] & ~status["below_line"]
+    status["risk"] = np.where(current, scored["risk"].to_numpy(), np.nan)
+    status["tier"] = np.where(current, scored["tier"].to_numpy(), "")
+    status["monitored"] = ind["monitored_now"].fillna(0).to_numpy() >= 0.5
+    status["previous_risk"] = ids.map(previous_risk).to_numpy(dtype="float64") if previous_risk is not None else np.nan
+    shock_cols = [c for c in ind.columns if c.startswith("shock_") and c.endswith(SHOCK_SINCE_SURVEY)]
+    status["new_shock"] = (ind[shock_cols].fillna(0).to_numpy() > 0).any(axis=1) if shock_cols else False
+    as_of = pd.Series(pd.to_datetime(ind["as_of"]).to_numpy(), index=ids)
+    status["department_alert_days"] = ids.map(department_alert_days(events, as_of)).to_numpy(dtype="float64")
+    medical = ind["medical_expense"].fillna(0) + ind["shock_health_amount_since_survey"].fillna(0)
+    status["medical_spending"] = medical.to_numpy()
+    status["rigid_spending"] = (medical + ind["education_expense"].fillna(0)).to_numpy()
+    status["net_income"] = ind["net_income"].to_numpy()
+    status["hardship_ratio"] = ind["hardship_ratio"].to_numpy()
+    return status
+
+
+def listed_from(model: RiskModel, indicators: pd.DataFrame, *, top: int = 3) -> Callable[[list[str]], dict[str, Listed]]:
+    """The ``listed`` callback of ``models.worklist.build``: reasons and measures of the given households."""
+    from models.explain import explain
+
+    def listed(ids: list[str]) -> dict[str, Listed]:
+        part = indicators[indicators["household_id"].astype(str).isin(set(ids))].reset_index(drop=True)
+        if part.empty:
+            return {}
+        return {e.household_id: Listed(e.reasons, e.measures) for e in explain(model, part, top=top)}
+
+    return listed
+
+
+def warehouse_inputs(model: RiskModel, warehouse, *, as_of: pd.Timestamp, round_id: str | None = None,
+                     county: str | None = None, village: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Status table and indicators of the households of a county or village (all when neither) at ``as_of``.
+
+    Reads the area's households whole: a county fits in memory; a province runs county by county."""
+    from features.indicators import build_indicators
+
+    rounds = warehouse.rounds()
+    known = list(rounds.loc[rounds["first_date"] <= as_of, "round_id"])
+    if not known:
+        raise ValueError(f"no survey round has records on or before {as_of.date()}")
+    hh = warehouse.households(known)
+    hh = hh[hh["survey_date"] <= as_of]
+    latest = hh.sort_values(["household_id", "survey_date"]).groupby("household_id", sort=True).tail(1)
+    area = latest
+    if county is not None:
+        area = area[area["county"].astype(str) == county]
+    if village is not None:
+        area = area[area["village"].astype(str) == village]
+    if area.empty:
+        what = f"village {village!r}" if village is not None else f"county {county!r}" if county else "any area"
+        names = sorted(latest["village" if village is not None else "county"].astype(str).unique())
+        shown = ", ".join(names[:10]) + (", ..." if len(names) > 10 else "")
+        raise ValueError(f"no household of {what} surveyed on or before {as_of.date()}; known: {shown}")
+    ids = set(area["household_id"].astype(str))
+    hh = hh[hh["household_id"].astype(str).isin(ids)]
+    mem = warehouse.members(known)
+    mem = mem[mem["household_id"].astype(str).isin(ids)]
+    ev = warehouse.events(end=as_of)
+    ev = ev[ev["household_id"].astype(str).isin(ids)]
+    ind = build_indicators(hh, mem, ev, model.lines, as_of)
+    _, ref_start = reference_round(rounds, as_of, round_id)
+    previous = _previous_risk(model, hh, mem, ev, ind)
+    status = status_table(model, ind, area[["household_id", "village", "county"]], ev, reference_start=ref_start,
+                          previous_risk=previous)
+    return status, ind
+
+
+def _previous_risk(model: RiskModel, hh: pd.DataFrame, mem: pd.DataFrame, ev: pd.DataFrame,
+                   ind: pd.DataFrame) -> pd.Series | None:
+    """Risk of each monitored household at its previous record, as known on that record's survey date (the
+    same as the documents path: the document's last history round)."""
+    from features.indicators import build_indicators
+
+    monitored = set(ind.loc[ind["monitored_now"].fillna(0) >= 0.5, "household_id"].astype(str))
+    current = ind.assign(household_id=ind["household_id"].astype(str)).set_index("household_id")["survey_date"]
+    old = hh[hh["household_id"].astype(str).isin(monitored)]
+    old = old[old["survey_date"] < old["household_id"].astype(str).map(current)]
+    if old.empty:
+        return None
+    when = old.sort_values("survey_date").groupby("household_id")["survey_date"].last()
+    when.index = when.index.astype(str)
+    before = build_indicators(old, mem[mem["household_id"].astype(str).isin(monitored)], ev, model.lines, when)
+    return pd.Series(model.score(before)["risk"].to_numpy(), index=before["household_id"].astype(str).to_numpy())
+
+
+def _previous_documents(docs) -> list[dict]:
+    """Each monitored document with history as it was at its previous round (for 'risk rose')."""
+    out = []
+    for d in docs:
+        history = d.get("history") or []
+        if not history or not d["record"].get("is_monitored"):
+            continue
+        prev = history[-1]
+        out.append({"record": prev["record"], "members": prev.get("members") or [], "history": history[:-1],
+                    "events": d.get("events") or [], "as_of": str(prev["record"]["survey_date"])[:10]})
+    return out
+
+
+def documents_worklist(model: RiskModel, docs, frames, *, options=None, triggers=None, round_id: str | None = None,
+                       issued=None):
+    """The worklist of request documents (the service's ``POST /worklist``): checked ``frames`` of ``docs``."""
+    from features.indicators.records import indicators_of_frames
+    from models.worklist import build
+
+    ind = indicators_of_frames(frames, lines=model.lines)
+    records = pd.DataFrame([{"household_id": str(d["record"]["household_id"]), "round_id": str(d["record"]["round_id"]),
+                             "survey_date": pd.Timestamp(str(d["record"]["survey_date"])[:10]),
+                             "village": d["record"].get("village"), "county": d["record"].get("county")} for d in docs])
+    ref = round_id or str(records.sort_values("survey_date")["round_id"].iloc[-1])
+    in_ref = records.loc[records["round_id"] == ref, "survey_date"]
+    if in_ref.empty:
+        raise ValueError(f"round_id {ref!r}: no household record of that round; rounds given: "
+                         f"{', '.join(sorted(records['round_id'].unique()))}")
+    previous = None
+    prev_docs = _previous_documents(docs)
+    if prev_docs:
+        before = model.indicators(prev_docs)
+        previous = pd.Series(model.score(before)["risk"].to_numpy(), index=before["household_id"].astype(str).to_numpy())
+    status = status_table(model, ind, records[["household_id", "village", "county"]], frames.events,
+                          reference_start=in_ref.min(), previous_risk=previous)
+    as_of = pd.to_datetime(ind["as_of"]).max().date().isoformat()
+    return build(status, as_of=as_of, model_version=str(model.model_version), listed=listed_from(model, ind),
+                 triggers=triggers, options=options, issued=issued)

@@ -1,0 +1,97 @@
+"""A worklist written out: CSV (UTF-8 with BOM, one row per entry, reasons as ``reason_k_*`` columns), JSON
+(structured reasons and measures, stale households apart, the options and seed recorded), or a folder of
+printable HTML pages, one per village, plus an index."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+
+from models.worklist import CHANNEL_LABELS, CHANNELS, STALE, Worklist
+
+Lang = Literal["zh", "en"]
+TOP_REASONS = 3
+CSV_COLUMNS = ["alert_id", "household_id", "county", "village", "channel", "rank", "risk", "tier",
+               *[f"reason_{k}_{p}" for k in range(1, TOP_REASONS + 1) for p in ("indicator", "value", "text")],
+               "basis", "measures", "check_by", "decide_by", "as_of", "round_id", "model_version", "audit_seed"]
+
+
+def _nan_none(v: Any) -> Any:
+    return None if v is None or (isinstance(v, float) and math.isnan(v)) else v
+
+
+def measure_text(m: Any, lang: Lang) -> str:
+    return f"{m.category_zh}：{m.zh}" if lang == "zh" else f"{m.category_en}: {m.en}"
+
+
+def table(worklist: Worklist, lang: Lang = "zh") -> pd.DataFrame:
+    """The flat form (``CSV_COLUMNS``): reasons in ``reason_k_indicator/value/text``, measures joined."""
+    e = worklist.entries
+    rows = []
+    for _, r in e.iterrows():
+        row = {c: r[c] for c in ("alert_id", "household_id", "county", "village", "channel", "rank", "risk", "tier",
+                                 "check_by", "decide_by", "as_of", "round_id", "model_version", "audit_seed")}
+        row["risk"] = None if pd.isna(r["risk"]) else round(float(r["risk"]), 4)
+        row["basis"] = r["basis_zh"] if lang == "zh" else r["basis_en"]
+        row["measures"] = ("；" if lang == "zh" else "; ").join(measure_text(m, lang) for m in r["measures"])
+        for k in range(1, TOP_REASONS + 1):
+            reason = r["reasons"][k - 1] if k <= len(r["reasons"]) else None
+            row[f"reason_{k}_indicator"] = (reason.indicator or "") if reason else ""
+            row[f"reason_{k}_value"] = _nan_none(reason.value) if reason else None
+            row[f"reason_{k}_text"] = (reason.text_zh if lang == "zh" else reason.text_en) if reason else ""
+        rows.append(row)
+    return pd.DataFrame(rows, columns=CSV_COLUMNS)
+
+
+def store_table(worklist: Worklist, lang: Lang = "zh") -> pd.DataFrame:
+    """The flat table plus ``reasons`` as JSON text of the structured reasons: what the case store records."""
+    out = table(worklist, lang)
+    out["reasons"] = [json.dumps([x.public() for x in rs], ensure_ascii=False) for rs in worklist.entries["reasons"]]
+    return out
+
+
+def to_records(worklist: Worklist) -> dict[str, Any]:
+    """JSON-ready: ``entries`` (channels in order) and ``stale`` apart, both with structured reasons."""
+    def entry(r: pd.Series) -> dict[str, Any]:
+        return {"alert_id": r["alert_id"], "household_id": r["household_id"], "county": r["county"],
+                "village": r["village"], "channel": r["channel"], "rank": int(r["rank"]),
+                "risk": None if pd.isna(r["risk"]) else float(r["risk"]), "tier": r["tier"] or None,
+                "triggers": [t for t in str(r["triggers"]).split(";") if t],
+                "basis_zh": r["basis_zh"], "basis_en": r["basis_en"],
+                "reasons": [x.public() for x in r["reasons"]], "measures": [m.to_dict() for m in r["measures"]],
+                "check_by": r["check_by"], "decide_by": r["decide_by"], "as_of": r["as_of"],
+                "round_id": r["round_id"], "survey_date": r["survey_date"], "model_version": r["model_version"],
+                "audit_seed": None if pd.isna(r["audit_seed"]) else int(r["audit_seed"])}
+
+    return {"as_of": worklist.as_of, "issued": worklist.issued, "model_version": worklist.model_version,
+            "seed": worklist.seed, "options": worklist.options.model_dump(), "triggers": worklist.triggers.model_dump(),
+            "counts": {c: int((worklist.entries["channel"] == c).sum()) for c in (*CHANNELS, STALE)},
+            "entries": [entry(r) for _, r in worklist.active.iterrows()],
+            "stale": [entry(r) for _, r in worklist.stale.iterrows()]}
+
+
+def write(worklist: Worklist, out: Path, *, lang: Lang = "zh", household_pages: dict[str, str] | None = None) -> Path:
+    """By ``out``: ``.csv`` (BOM), ``.json``, or a folder (no suffix) of HTML pages."""
+    suffix = out.suffix.lower()
+    if suffix == ".csv":
+        from features.tables import write_table
+
+        write_table(table(worklist, lang), out)
+    elif suffix == ".json":
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(to_records(worklist), ensure_ascii=False, indent=1), encoding="utf-8")
+    elif suffix == "":
+        from serving.worklist_pages import write_pages
+
+        write_pages(worklist, out, lang=lang, household_pages=household_pages or {})
+    else:
+        raise ValueError(f"--out must end in .csv or .json, or be a folder (no suffix) for HTML pages; got {out.name!r}")
+    return out
+
+
+def channel_label(channel: str, lang: Lang) -> str:
+    return CHANNEL_LABELS[channel][0 if lang == "zh" else 1]

@@ -1,0 +1,102 @@
+"""Reference requests: ``{"household_id", "events", "as_of"}`` scored from the service's warehouse plus the events
+sent — the same answers as the whole document, and a clear 404 for a household the warehouse does not hold."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tests.test_service import _as_of, _fields, service_client
+
+HOSPITAL = {"event_type": "hospitalization", "amount": 30000.0, "source": "cadre_visit"}
+
+
+@pytest.fixture(scope="module")
+def api(trained_warehouse: Path):
+    return service_client(trained_warehouse)
+
+
+@pytest.fixture(scope="module")
+def sample(trained_warehouse: Path) -> tuple[pd.Timestamp, list[dict]]:
+    from features.records import household_documents
+    from features.warehouse import Warehouse
+
+    wh = Warehouse(trained_warehouse)
+    as_of = _as_of(trained_warehouse)
+    ids = sorted(wh.households()["household_id"].unique())[::50][:40]
+    return as_of, household_documents(wh, ids, as_of)
+
+
+def _risks(api, items: list[dict]) -> list[float]:
+    r = api.post("/score", json={"households": items})
+    assert r.status_code == 200, r.text
+    return [x["risk"] for x in r.json()["results"]]
+
+
+def _ref(doc: dict, events: list[dict] | None = None) -> dict:
+    ref = {"household_id": doc["record"]["household_id"], "as_of": doc["as_of"]}
+    return {**ref, "events": events} if events is not None else ref
+
+
+def test_reference_scores_equal_the_document(api, sample) -> None:
+    _, docs = sample
+    assert _risks(api, [_ref(d) for d in docs]) == _risks(api, docs)  # exactly
+
+
+def test_new_event_by_reference_equals_the_document_with_it(api, sample) -> None:
+    as_of, docs = sample
+    event = {**HOSPITAL, "event_date": (as_of - pd.Timedelta(days=10)).date().isoformat()}
+    with_event = copy.deepcopy(docs)
+    for d in with_event:
+        d["events"].append(event)
+    by_document = _risks(api, with_event)
+    by_reference = _risks(api, [_ref(d, [event]) for d in docs])
+    assert by_reference == by_document
+    before = _risks(api, [_ref(d) for d in docs])
+    assert all(a >= b for a, b in zip(by_reference, before)) and sum(by_reference) > sum(before)
+
+
+def test_documents_and_references_mix_in_one_request(api, sample) -> None:
+    _, docs = sample
+    mixed = [d if i % 2 else _ref(d) for i, d in enumerate(docs)]
+    r = api.post("/score", json={"households": mixed})
+    assert r.status_code == 200, r.text
+    assert [x["household_id"] for x in r.json()["results"]] == [d["record"]["household_id"] for d in docs]
+    assert [x["risk"] for x in r.json()["results"]] == _risks(api, docs)
+
+
+def test_explain_and_report_take_a_reference(api, sample) -> None:
+    _, docs = sample
+    r = api.post("/explain", json={"household": _ref(docs[3])})
+    assert r.status_code == 200, r.text
+    assert r.json()["household_id"] == docs[3]["record"]["household_id"]
+    assert r.json()["risk"] == _risks(api, [docs[3]])[0]
+    r = api.post("/report", json={"household": _ref(docs[3]), "lang": "en"})
+    assert r.status_code == 200 and "<html" in r.text.lower()
+
+
+def test_unknown_household_is_404_naming_it(api, sample) -> None:
+    _, docs = sample
+    r = api.post("/score", json={"households": [_ref(docs[0]), {"household_id": "NOT-A-HOUSEHOLD"}]})
+    assert r.status_code == 404, r.text
+    assert _fields(r) == ["households[1].household_id"]
+    assert "NOT-A-HOUSEHOLD" in r.json()["errors"][0]["problem"]
+    r = api.post("/explain", json={"household": {"household_id": "NOT-A-HOUSEHOLD"}})
+    assert r.status_code == 404 and _fields(r) == ["household.household_id"]
+    early = {**_ref(docs[0]), "as_of": "2000-01-01"}
+    r = api.post("/score", json={"households": [early]})
+    assert r.status_code == 404 and "no record surveyed on or before" in r.json()["errors"][0]["problem"]
+
+
+def test_bad_events_in_a_reference_are_400_at_their_place(api, sample) -> None:
+    as_of, docs = sample
+    good = {**HOSPITAL, "event_date": (as_of - pd.Timedelta(days=3)).date().isoformat()}
+    r = api.post("/score", json={"households": [_ref(docs[0], [good, {**good, "amount": "lots"}])]})
+    assert r.status_code == 400 and _fields(r) == ["households[0].events[1].amount"]
+    r = api.post("/score", json={"households": [{"household_id": docs[0]["record"]["household_id"], "x": 1}]})
+    assert r.status_code == 400 and _fields(r) == ["households[0].x"]
+    r = api.post("/score", json={"households": [_ref(docs[0], [good, dict(good)])]})
+    assert r.status_code == 400 and "households[0].events[1].event_type" in _fields(r)

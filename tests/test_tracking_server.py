@@ -1,0 +1,119 @@
+"""MLflow as a server: a real ``mlflow server`` (what ``make mlflow-server`` starts) on a free port, and train,
+promote, score and serve all going through ``MLFLOW_TRACKING_URI=http://127.0.0.1:PORT``."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pandas as pd
+import pytest
+
+from tests.conftest import invoke
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def _wait_ready(url: str, proc: subprocess.Popen, log: Path, timeout: float = 600) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        assert proc.poll() is None, f"exited {proc.returncode}:\n{log.read_text()[-3000:]}"
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        assert time.monotonic() < deadline, f"{url} not ready within {timeout} s:\n{log.read_text()[-3000:]}"
+        time.sleep(0.5)
+
+
+@pytest.fixture()
+def tracking_server(fresh_warehouse: Path, tmp_path: Path) -> Iterator[str]:
+    """``python -m training.tracking_server`` (the Makefile target's command) on a free loopback port (its first
+    start creates the database: minutes on a busy machine, hence the long readiness wait)."""
+    port = _free_port()
+    log = tmp_path / "mlflow-server.log"
+    cmd = [sys.executable, "-m", "training.tracking_server", "--warehouse", str(fresh_warehouse), "--port", str(port)]
+    with log.open("wb") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=Path(__file__).parent.parent)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_ready(f"{url}/health", proc, log)
+        yield url
+    finally:
+        _stop(proc)
+
+
+def test_train_promote_score_serve_through_a_tracking_server(tracking_server: str, fresh_warehouse: Path,
+                                                             train_config_file: Path, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    from mlflow import MlflowClient
+
+    from features.warehouse import Warehouse
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", tracking_server)
+    wh = str(fresh_warehouse)
+    out = invoke(["train", "--warehouse", wh, "--config", str(train_config_file)])
+    assert "registered: povwatch-risk v1 @challenger @champion" in out
+
+    # The run and the model are in the server's store; the artifacts went through the server's proxy into the
+    # warehouse's artifact folder (the client wrote none itself: the experiment's root is mlflow-artifacts:/).
+    client = MlflowClient(tracking_server)
+    assert client.get_experiment_by_name("povwatch").artifact_location.startswith("mlflow-artifacts:")
+    assert client.get_model_version_by_alias("povwatch-risk", "champion").version in (1, "1")
+    assert list((fresh_warehouse / "mlartifacts").rglob("model.txt")), "model artifacts not in the server's store"
+
+    out = invoke(["promote", "--warehouse", wh])
+    assert "champion" in out
+
+    newest = Warehouse(fresh_warehouse).round_ids()[-1]
+    scores = tmp_path / "scores.parquet"
+    out = invoke(["score", "--round", newest, "--warehouse", wh, "--out", str(scores), "--explain-top", "5"])
+    assert "povwatch-risk v1 (@champion)" in out
+    batch = pd.read_parquet(scores).set_index("household_id")
+    assert len(batch) > 100 and set(batch["model_version"].astype(str)) == {"1"}
+
+    # `povwatch serve` resolves the champion through the server too, and answers what `povwatch score` wrote.
+    from features.records import household_documents
+
+    as_of = pd.Timestamp(batch["as_of"].iloc[0])
+    ids = list(batch.index[:5])
+    docs = household_documents(Warehouse(fresh_warehouse), ids, as_of)
+    port = _free_port()
+    log = tmp_path / "serve.log"
+    env = {**os.environ, "MLFLOW_TRACKING_URI": tracking_server}
+    with log.open("wb") as sink:
+        proc = subprocess.Popen([str(Path(sys.executable).parent / "povwatch"), "serve", "--port", str(port),
+                                 "--warehouse", wh], stdout=sink, stderr=subprocess.STDOUT, env=env)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        _wait_ready(f"{url}/readyz", proc, log)
+        assert httpx.get(f"{url}/model", timeout=10).json()["version"] == "1"
+        r = httpx.post(f"{url}/score", json={"households": docs}, timeout=60)
+        assert r.status_code == 200, r.text
+        for x in r.json()["results"]:
+            assert x["risk"] == pytest.approx(float(batch.loc[x["household_id"], "risk"]), rel=1e-12)
+            assert x["tier"] == batch.loc[x["household_id"], "tier"]
+    finally:
+        _stop(proc)
+    assert not (fresh_warehouse / "mlruns").exists()

@@ -1,0 +1,177 @@
+"""Drift of one round against a reference: indicators, segments, the score and its expected performance.
+
+Segments are judged by contrast, not by their own change: a county is drifted when it differs from the rest
+of the round more than it did in the reference rounds (same bootstrap as ``null``), and changed more than
+the rest did. What moves every county alike (a year's prices, a new round of panel history) cancels; what
+moves one county shows. Within each catalogue family the indicators beyond their thresholds are summed into
+one score (log of how far each is beyond), so that one indicator far off (transfers halved) and several a
+little off both count; each family has its own limit, because reported shocks cluster by county in ordinary
+years (a price slump, a hailstorm) while survey income does not.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from training.monitoring import null as N
+from training.monitoring.rounds import SEGMENT_COLUMNS, RoundFrames
+from training.monitoring.stats import chi_square_p, ks_statistic, psi_from_counts, total_variation
+
+MIN_SEGMENT_ROWS = 100     # a segment smaller than this in the round or a reference round is not judged
+PSI_FLOOR = 0.01           # a PSI below this is no change at all, whatever the bootstrap says
+
+
+@dataclass
+class IndicatorDrift:
+    name: str
+    psi: float
+    statistic: float          # KS distance (numeric) or total variation (flags, codes)
+    statistic_name: str
+    threshold: float
+    drifted: bool
+    missing_reference: float
+    missing_round: float
+    missing_threshold: float
+    chi2_p: float | None = None
+    shares_reference: list[float] = field(default_factory=list)   # per bin, missing last (for the charts)
+    shares_round: list[float] = field(default_factory=list)
+
+    @property
+    def missing_jump(self) -> bool:
+        return abs(self.missing_round - self.missing_reference) > self.missing_threshold
+
+
+@dataclass
+class SegmentDrift:
+    by: str
+    value: str
+    psi_max: float            # the largest own change (round vs the segment's reference) of any indicator
+    drifted: bool
+    indicators: list[str] = field(default_factory=list)   # moved against the rest of the round, furthest first
+    families: list[str] = field(default_factory=list)     # indicator families beyond their limit
+    family: str = ""          # the family closest to (or furthest beyond) its limit
+    score: float = 0.0        # that family's sum over moved indicators of log(contrast / threshold)
+    score_limit: float = 0.0  # the score a held-out reference round reaches (99th percentile)
+    moved: int = 0            # indicators that moved against the rest of the round
+    rows: int = 0
+
+
+def categorical_columns(names: list[str]) -> np.ndarray:
+    """Flags and codes are compared as categories (total variation, chi-square); the rest as numbers (KS)."""
+    from features.catalogue import by_name
+
+    return np.array([by_name(n).categorical or by_name(n).unit in ("flag", "code") for n in names])
+
+
+def indicator_families(names: list[str]) -> np.ndarray:
+    """Catalogue family of each indicator (income structure, illness, shocks, ...): a segment is judged family
+    by family, since reported shocks cluster by county in ordinary years while survey income does not."""
+    from features.catalogue import by_name
+
+    return np.array([by_name(n).family for n in names])
+
+
+def indicator_drift(ref: RoundFrames, cur: RoundFrames, rng: np.random.Generator,
+                    replicates: int = N.DEFAULT_REPLICATES) -> list[IndicatorDrift]:
+    """Per indicator: PSI on the reference's quantile bins, its threshold, KS or TV, missing shares."""
+    bref, bcur = N.bin_by_reference(ref.values, cur.values)
+    psi = psi_from_counts(bref.counts(), bcur.counts())
+    null_counts = [(bref.counts(r), bref.counts(c))
+                   for r, c in N.held_out_pairs(ref.rounds, len(cur.values), replicates, rng)]
+    null_psi = np.array([psi_from_counts(r, c) for r, c in null_counts])
+    null_missing = np.array([np.abs(c[:, -1] / c.sum(axis=1) - r[:, -1] / r.sum(axis=1)) for r, c in null_counts])
+    thresholds, miss_thr = N.upper(null_psi), N.upper(null_missing)
+    categorical = categorical_columns(ref.names)
+    rc, cc = bref.counts(), bcur.counts()
+    out = []
+    for j, name in enumerate(ref.names):
+        a, b = ref.values[:, j], cur.values[:, j]
+        if categorical[j]:
+            stat, stat_name, p = total_variation(rc[j, :-1], cc[j, :-1]), "total_variation", chi_square_p(rc[j, :-1], cc[j, :-1])
+        else:
+            stat, stat_name, p = ks_statistic(a, b), "ks", None
+        out.append(IndicatorDrift(name, float(psi[j]), stat, stat_name, float(thresholds[j]),
+                                  bool(psi[j] > max(thresholds[j], PSI_FLOOR)), float(rc[j, -1] / max(rc[j].sum(), 1)),
+                                  float(cc[j, -1] / max(cc[j].sum(), 1)), float(miss_thr[j]), p,
+                                  list(np.round(rc[j] / max(rc[j].sum(), 1), 4)),
+                                  list(np.round(cc[j] / max(cc[j].sum(), 1), 4))))
+    return out
+
+
+def _contrast_null(binned: N.Binned, rounds: np.ndarray, inside: np.ndarray, n_in: int, n_out: int,
+                   replicates: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """PSI of the segment against the rest within each reference round, resampled to the round's sizes;
+    and the round each replicate came from."""
+    ids = [r for r in np.unique(rounds) if (inside & (rounds == r)).sum() >= MIN_SEGMENT_ROWS]
+    out, which = [], []
+    for b in range(replicates):
+        k = rounds == ids[b % len(ids)]
+        seg, rest = np.flatnonzero(k & inside), np.flatnonzero(k & ~inside)
+        out.append(psi_from_counts(binned.counts(rng.choice(rest, n_out)), binned.counts(rng.choice(seg, n_in))))
+        which.append(ids[b % len(ids)])
+    return np.array(out), np.array(which)
+
+
+def excess(contrast: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+    """How far each indicator is beyond its threshold, in log units (0 when within it); thresholds below
+    ``PSI_FLOOR`` count as the floor, so an indicator constant in the reference cannot explode the sum."""
+    return np.log(np.maximum(contrast, 1e-12) / np.maximum(thresholds, PSI_FLOOR)).clip(min=0)
+
+
+def score_limit(null: np.ndarray, which: np.ndarray, columns: np.ndarray) -> float:
+    """The segment score a reference round reaches when its own replicates did not set the thresholds
+    (each round held out in turn): a new round brings year effects the thresholds have not seen, and this
+    is how large they were in the reference. One round: the in-sample replicates."""
+    ids = np.unique(which)
+    if len(ids) < 2:
+        return float(np.quantile(excess(null, N.upper(null))[:, columns].sum(axis=1), N.ALARM_QUANTILE))
+    honest = np.concatenate([excess(null[which == k], N.upper(null[which != k]))[:, columns].sum(axis=1)
+                             for k in ids])
+    return float(np.quantile(honest, N.ALARM_QUANTILE))
+
+
+def segment_drift(ref: RoundFrames, cur: RoundFrames, rng: np.random.Generator,
+                  replicates: int = N.DEFAULT_REPLICATES) -> list[SegmentDrift]:
+    """Each county and household type against the rest of its round (see the module docstring)."""
+    bref, bcur = N.bin_by_reference(ref.values, cur.values)
+    families = indicator_families(ref.names)
+    last_round = ref.frame.sort_values("as_of")["round_id"].iloc[-1]
+    out = []
+    for by in SEGMENT_COLUMNS:
+        ref_v, cur_v = ref.frame[by].to_numpy(dtype=str), cur.frame[by].to_numpy(dtype=str)
+        values = sorted(set(cur_v))
+        for value in values:
+            inside_cur, inside_ref = cur_v == value, ref_v == value
+            n_in, n_out = int(inside_cur.sum()), int((~inside_cur).sum())
+            per_round = [(inside_ref & (ref.rounds == r)).sum() for r in np.unique(ref.rounds)]
+            judged = (len(values) >= 2 and n_in >= MIN_SEGMENT_ROWS and n_out >= MIN_SEGMENT_ROWS
+                      and max(per_round, default=0) >= MIN_SEGMENT_ROWS)
+            own = psi_from_counts(bref.counts(inside_ref), bcur.counts(inside_cur)) if inside_ref.any() else \
+                np.zeros(len(ref.names))
+            seg = SegmentDrift(by, value, float(own.max()) if len(own) else 0.0, False, rows=n_in)
+            if judged:
+                contrast = psi_from_counts(bcur.counts(~inside_cur), bcur.counts(inside_cur))
+                null, which = _contrast_null(bref, ref.rounds, inside_ref, n_in, n_out, replicates, rng)
+                thr = N.upper(null)
+                # Which side moved: against the latest reference round, the segment changed more than the rest.
+                latest = ref.rounds == last_round
+                own_last = psi_from_counts(bref.counts(inside_ref & latest), bcur.counts(inside_cur))
+                rest_last = psi_from_counts(bref.counts(~inside_ref & latest), bcur.counts(~inside_cur))
+                moved = (contrast > np.maximum(thr, PSI_FLOOR)) & (own_last > rest_last)
+                ex = np.where(moved, excess(contrast, thr), 0.0)
+                for fam in np.unique(families):
+                    cols = families == fam
+                    score, limit = float(ex[cols].sum()), score_limit(null, which, cols)
+                    if score > limit:
+                        seg.families.append(str(fam))
+                    if score - limit > seg.score - seg.score_limit or not seg.family:
+                        seg.score, seg.score_limit, seg.family = score, limit, str(fam)
+                seg.moved = int(moved.sum())
+                seg.drifted = bool(seg.families)
+                keep = np.isin(families, seg.families) if seg.families else np.ones(len(families), bool)
+                order = np.argsort(-ex)
+                seg.indicators = [ref.names[j] for j in order if moved[j] and keep[j]]
+            out.append(seg)
+    return out

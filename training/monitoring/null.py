@@ -1,0 +1,88 @@
+"""Thresholds from the data: what the statistics look like when nothing is wrong.
+
+A reference of several rounds is its own control. Each bootstrap replicate holds one reference round out,
+resamples it to the size of the round under check, and compares it with the other rounds (resampled too)
+exactly as the round under check is compared with the whole reference. The spread of these replicates is
+the round-to-round variation plus sampling noise; a threshold is a high quantile of it. With a single
+reference round only the sampling noise is left (the reference against resamples of itself).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from training.monitoring.stats import DEFAULT_BINS, bin_codes, psi_from_counts, quantile_edges
+
+N_BINS = DEFAULT_BINS + 2          # quantile bins + the top bin beyond the last cut + missing
+DEFAULT_REPLICATES = 60
+ALARM_QUANTILE = 0.99              # a statistic above the 99th percentile of its replicates is "drifted"
+
+
+@dataclass
+class Binned:
+    """Bin codes of several columns, offset so that one ``bincount`` counts every column at once."""
+
+    codes: np.ndarray              # (rows, columns) int64, code + column * N_BINS
+
+    @property
+    def n_columns(self) -> int:
+        return self.codes.shape[1]
+
+    def counts(self, rows: np.ndarray | slice = slice(None)) -> np.ndarray:
+        flat = self.codes[rows].ravel()
+        return np.bincount(flat, minlength=self.n_columns * N_BINS).reshape(self.n_columns, N_BINS).astype(float)
+
+
+def bin_by_reference(reference: np.ndarray, *others: np.ndarray) -> list[Binned]:
+    """Quantile bins of each column of ``reference``, applied to it and to ``others`` (same columns)."""
+    edges = [quantile_edges(reference[:, j]) for j in range(reference.shape[1])]
+    offset = np.arange(reference.shape[1], dtype=np.int64) * N_BINS
+
+    def codes(x: np.ndarray) -> Binned:
+        cols = [bin_codes(x[:, j], edges[j]) for j in range(x.shape[1])]
+        c = np.column_stack(cols).astype(np.int64) if cols else np.zeros((len(x), 0), np.int64)
+        return Binned(c + offset)
+
+    return [codes(reference), *(codes(o) for o in others)]
+
+
+def held_out_pairs(rounds: np.ndarray, size: int, replicates: int,
+                   rng: np.random.Generator) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """(reference-like rows, round-like rows) per replicate: a held-out reference round resampled to
+    ``size`` rows against the other rounds resampled; one round: the reference against itself."""
+    ids = np.unique(rounds)
+    for b in range(replicates):
+        if len(ids) >= 2:
+            held = rounds == ids[b % len(ids)]
+            inside, rest = np.flatnonzero(held), np.flatnonzero(~held)
+        else:
+            inside = rest = np.arange(len(rounds))
+        yield rng.choice(rest, len(rest)), rng.choice(inside, size)
+
+
+def null_psi(binned: Binned, rounds: np.ndarray, size: int, replicates: int,
+             rng: np.random.Generator) -> np.ndarray:
+    """PSI of every column in every replicate, ``(replicates, columns)``."""
+    return np.array([psi_from_counts(binned.counts(ref), binned.counts(cur))
+                     for ref, cur in held_out_pairs(rounds, size, replicates, rng)])
+
+
+def null_of(stat: Callable[[np.ndarray, np.ndarray], float], rounds: np.ndarray, size: int, replicates: int,
+            rng: np.random.Generator) -> np.ndarray:
+    """Any statistic of (reference-like rows, round-like rows) over the replicates."""
+    return np.array([stat(ref, cur) for ref, cur in held_out_pairs(rounds, size, replicates, rng)])
+
+
+def upper(null: np.ndarray, q: float = ALARM_QUANTILE) -> np.ndarray:
+    """The alarm threshold: the ``q`` quantile of the replicates (per column)."""
+    return np.quantile(null, q, axis=0)
+
+
+def count_threshold(null: np.ndarray, thresholds: np.ndarray, q: float = ALARM_QUANTILE) -> int:
+    """How many columns exceed their thresholds together in a replicate, at the ``q`` quantile (at least 1):
+    indicators are correlated, so "many at once" is judged against the same replicates, not a binomial."""
+    together = (null > thresholds).sum(axis=1)
+    return max(1, int(np.ceil(np.quantile(together, q))))

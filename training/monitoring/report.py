@@ -1,0 +1,128 @@
+"""``povwatch drift --round R``: the whole check of one round and its verdict, as one JSON-ready dict.
+
+Verdicts, most urgent first:
+- ``data problem suspected``: indicators of one county or household type moved together against the rest of
+  the round, a department feed changed its rate, or an indicator's missing share jumped — check the data
+  before trusting (or retraining on) the round;
+- ``retrain recommended``: the score's distribution or the expected performance at the 10% budget left the
+  range the reference's own rounds show;
+- ``stable``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict
+
+import numpy as np
+
+from training.monitoring import null as N
+from training.monitoring.drift import PSI_FLOOR, indicator_drift, segment_drift
+from training.monitoring.expected import realised_interval, realised_metrics, score_drift
+from training.monitoring.feeds import feed_drift
+from training.monitoring.rounds import load_rounds
+
+STABLE, DATA_PROBLEM, RETRAIN = "stable", "data problem suspected", "retrain recommended"
+VERDICT_ZH = {STABLE: "稳定", DATA_PROBLEM: "疑似数据问题", RETRAIN: "建议重新训练"}
+MIN_MISSING_JUMP = 0.02   # a missing share must also move by two points to count as a jump
+TOP_IN_REASON = 5
+CHARTED = 12              # top movers that carry their bin shares (the page's small multiples)
+BY_ZH = {"county": "县", "household_type": "户类型"}
+
+
+def default_reference(model) -> list[str]:
+    """The model's training rounds (its metadata), the period whose data it learned."""
+    rounds = (model.metadata.get("split") or {}).get("training_rounds") or []
+    if not rounds:
+        raise ValueError("the model records no training rounds; pass --reference")
+    return [str(r) for r in rounds]
+
+
+def _reason(kind: str, zh: str, en: str, **detail: object) -> dict:
+    return {"kind": kind, "zh": zh, "en": en, **detail}
+
+
+def check_round(warehouse, model, round_id: str, reference: Sequence[str] | None = None, *, seed: int = 0,
+                replicates: int = N.DEFAULT_REPLICATES) -> dict:
+    """Drift of ``round_id`` against ``reference`` (default: the model's training rounds)."""
+    ref_ids = [str(r) for r in (reference or default_reference(model))]
+    if round_id in ref_ids:
+        raise ValueError(f"round {round_id} is part of the reference ({', '.join(ref_ids)}); pick a later round "
+                         "or another --reference")
+    rng = np.random.default_rng(seed)
+    rows = load_rounds(warehouse, [*ref_ids, round_id], model)
+    cur = rows.take(rows.rounds == round_id)
+    ref = rows.take(rows.rounds != round_id)
+    indicators = indicator_drift(ref, cur, rng, replicates)
+    segments = segment_drift(ref, cur, rng, replicates)
+    feeds = feed_drift(warehouse, round_id)
+    score = score_drift(ref.risk, ref.rounds, cur.risk, model.tier_thresholds, rng, replicates)
+    y_ref = ref.frame["falls_below_line"].to_numpy(dtype=float)
+    y_cur = cur.frame["falls_below_line"].to_numpy(dtype=float)
+    reference_realised = {**realised_metrics(y_ref, ref.risk), "rounds": ref_ids,
+                          "note": "in the model's training rounds: optimistic",
+                          "test": _test_metrics(model)}
+    realised = None
+    if np.isfinite(y_cur[np.isfinite(cur.risk)]).any():
+        realised = {**realised_metrics(y_cur, cur.risk), "interval": realised_interval(y_cur, cur.risk, rng)}
+    reasons, verdict = verdict_of(indicators, segments, feeds, score)
+    return {
+        "round": round_id, "reference": ref_ids, "verdict": verdict, "verdict_zh": VERDICT_ZH[verdict],
+        "reasons": reasons,
+        "indicators": [{"name": d.name, "psi": d.psi, "statistic": d.statistic, "statistic_name": d.statistic_name,
+                        "threshold": d.threshold, "drifted": d.drifted, "missing_reference": d.missing_reference,
+                        "missing_round": d.missing_round, "chi2_p": d.chi2_p,
+                        **({"shares_reference": d.shares_reference, "shares_round": d.shares_round}
+                           if i < CHARTED else {})}
+                       for i, d in enumerate(sorted(indicators, key=lambda d: -d.psi / max(d.threshold, PSI_FLOOR)))],
+        "segments": [asdict(s) for s in segments] + [
+            {"by": "source", "value": f"{f.source}/{f.county}", "psi_max": None, "drifted": f.drifted,
+             "events": f.events, "expected_events": f.expected, "rate_ratio": f.rate_ratio, "p_value": f.p_value}
+            for f in feeds],
+        "score": score["score"], "expected": score["expected"], "reference_realised": reference_realised,
+        "realised": realised, "model_version": getattr(model, "model_version", ""),
+        "rows": {"round": int(len(cur.frame)), "reference": int(len(ref.frame))},
+    }
+
+
+def _test_metrics(model) -> dict:
+    m = model.metadata.get("metrics") or {}
+    split = model.metadata.get("split") or {}
+    test = split.get("test") or {}
+    rate = test.get("positives") / test["rows"] if test.get("rows") else None
+    return {"round": model.metadata.get("test_round"), "positive_rate": rate,
+            "recall_at_10pct": m.get("recall_at_10pct"), "precision_at_10pct": m.get("precision_at_10pct")}
+
+
+def verdict_of(indicators, segments, feeds, score) -> tuple[list[dict], str]:
+    """Reasons (zh and en) and the verdict they add up to."""
+    data, retrain = [], []
+    for s in segments:
+        if s.drifted:
+            top = ", ".join(s.indicators[:TOP_IN_REASON])
+            data.append(_reason("segment", f"{BY_ZH[s.by]}「{s.value}」有 {s.moved} 个指标与本轮其他部分"
+                                f"同时偏移（{top}）", f"{s.by} {s.value}: {s.moved} indicators moved together against the rest "
+                                f"of the round ({top})", by=s.by, value=s.value, indicators=s.indicators))
+    for f in feeds:
+        if f.drifted:
+            word_zh, word_en = ("骤减或中断", "fell silent or dropped") if f.rate_ratio < 1 else ("激增", "surged")
+            data.append(_reason("feed", f"来源 {f.source} 在「{f.county}」的事件{word_zh}：{f.events} 条，"
+                                f"按往期应约 {f.expected:.0f} 条", f"source {f.source} in {f.county} {word_en}: "
+                                f"{f.events} events where earlier rates give {f.expected:.0f}",
+                                by="source", value=f.source, county=f.county))
+    for d in indicators:
+        if d.missing_jump and abs(d.missing_round - d.missing_reference) >= MIN_MISSING_JUMP:
+            data.append(_reason("missing", f"指标 {d.name} 缺失比例由 {d.missing_reference:.1%} 变为 {d.missing_round:.1%}",
+                                f"{d.name}: missing share {d.missing_reference:.1%} -> {d.missing_round:.1%}",
+                                indicator=d.name))
+    sc, ex = score["score"], score["expected"]
+    if sc["drifted"]:
+        retrain.append(_reason("score", f"风险分布偏移（PSI {sc['psi']:.3f}，阈值 {sc['threshold']:.3f}）",
+                               f"risk distribution moved (PSI {sc['psi']:.3f}, threshold {sc['threshold']:.3f})"))
+    for m in ex["outside_interval"]:
+        lo, hi = ex["interval"][m]
+        retrain.append(_reason("expected", f"预期 {m} 为 {ex[m]:.3f}，超出参考期范围 [{lo:.3f}, {hi:.3f}]",
+                               f"expected {m} {ex[m]:.3f} outside the reference's range [{lo:.3f}, {hi:.3f}]",
+                               metric=m))
+    verdict = DATA_PROBLEM if data else RETRAIN if retrain else STABLE
+    return data + retrain, verdict

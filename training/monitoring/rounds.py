@@ -1,0 +1,76 @@
+"""The rounds a drift check compares: each household at its round's as-of date, with indicators, risk, the
+label where the next round is known, and the segments (county, household type)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+SEGMENT_COLUMNS = ("county", "household_type")
+# Set by policy each year, not observed: its change is the new line, not drift.
+NOT_COMPARED = ("monitoring_line",)
+MONEY_UNITS = ("yuan", "yuan/person")
+
+
+@dataclass
+class RoundFrames:
+    """Rows of several rounds: ``frame`` (ids, round, segments, eligible, label), the compared indicator
+    matrix ``values`` (money in units of the row's monitoring line) and ``risk`` (NaN where not eligible)."""
+
+    frame: pd.DataFrame
+    names: list[str]
+    values: np.ndarray
+    risk: np.ndarray
+
+    def take(self, mask: np.ndarray) -> RoundFrames:
+        return RoundFrames(self.frame.loc[mask].reset_index(drop=True), self.names, self.values[mask], self.risk[mask])
+
+    @property
+    def rounds(self) -> np.ndarray:
+        return self.frame["round_id"].to_numpy(dtype=str)
+
+
+def compared_indicators() -> tuple[list[str], np.ndarray]:
+    """Catalogue indicators compared, and which of them are money (divided by the line)."""
+    from features.catalogue import FEATURES
+
+    feats = [f for f in FEATURES if f.name not in NOT_COMPARED]
+    return [f.name for f in feats], np.array([f.unit in MONEY_UNITS for f in feats])
+
+
+def in_line_units(examples: pd.DataFrame, names: list[str], money: np.ndarray) -> np.ndarray:
+    """The indicator matrix with money divided by the monitoring line of the row's year and province: the
+    line follows rural income and prices, so a year's growth is not reported as drift."""
+    x = examples[names].to_numpy(dtype="float64", na_value=np.nan).copy()
+    line = examples["monitoring_line"].to_numpy(dtype="float64", na_value=np.nan)
+    x[:, money] /= np.where(line > 0, line, np.nan)[:, None]
+    return x
+
+
+def load_rounds(warehouse, round_ids: Sequence[str], model) -> RoundFrames:
+    """Every household of each round at the round's as-of date (its last survey date), scored by ``model``
+    where eligible (not already below the line)."""
+    from features.labels import build_examples, round_as_of
+
+    as_of = round_as_of(warehouse)
+    unknown = [r for r in round_ids if r not in as_of.index]
+    if unknown:
+        raise ValueError(f"unknown round(s) {', '.join(unknown)}; rounds in the warehouse: "
+                         f"{', '.join(map(str, as_of.index))}")
+    dates = {pd.Timestamp(as_of[r]): r for r in round_ids}
+    ex = build_examples(warehouse, sorted(dates))
+    own = ex["as_of"].map(dates).astype("object") == ex["round_id"].astype("object")
+    ex = ex.loc[own.to_numpy()].reset_index(drop=True)
+    names, money = compared_indicators()
+    risk = np.full(len(ex), np.nan)
+    eligible = ex["eligible"].eq(1).to_numpy()
+    if eligible.any():
+        risk[eligible] = model.predict_proba(ex.loc[eligible])
+    frame = ex[["round_id", "as_of", *SEGMENT_COLUMNS, "eligible", "falls_below_line"]].copy()
+    frame["round_id"] = frame["round_id"].astype(str)
+    for c in SEGMENT_COLUMNS:
+        frame[c] = frame[c].astype("object").fillna("(missing)").astype(str)
+    return RoundFrames(frame, names, in_line_units(ex, names, money), risk)
