@@ -221,7 +221,7 @@ def test_openapi_document_has_bilingual_contract_schemas_and_a_working_example(a
             assert set(part(record[col.name], "enum")) == {*col.values, *col.values.values()}, col.name
     assert record["household_size"]["type"] == "integer"
     score = spec["paths"]["/score"]["post"]
-    assert "每户" in score["description"] and "Risk and tier" in score["description"]
+    assert "每户" in score["description"] and "household" in score["description"]  # zh and en
     example = score["requestBody"]["content"]["application/json"]["schema"]["example"]
     r = api.post("/score", json=example)  # the documented example is a request the service answers
     assert r.status_code == 200, r.text
