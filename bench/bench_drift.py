@@ -52,12 +52,14 @@ def _outcome(report: dict, kind: str | None, county: str) -> dict:
     return {"verdict": report["verdict"], "data_alarm": data_alarm, "right_segment": right, "other_segments": wrong}
 
 
-def _interval(hits: list[bool], rng: np.random.Generator, n_boot: int = 2000) -> list[float]:
-    x = np.array(hits, float)
-    if len(x) == 0:
+def _interval(hits: list[bool]) -> list[float]:
+    """Clopper-Pearson 95% interval of a rate (a bootstrap of 0/n or n/n would be a point)."""
+    from scipy import stats
+
+    if not hits:
         return [float("nan")] * 2
-    boots = x[rng.integers(0, len(x), (n_boot, len(x)))].mean(axis=1)
-    return [float(np.quantile(boots, 0.025)), float(np.quantile(boots, 0.975))]
+    ci = stats.binomtest(int(sum(hits)), len(hits)).proportion_ci(0.95, method="exact")
+    return [float(ci.low), float(ci.high)]
 
 
 def main(seeds: int, households: int, rounds: int, model_seed: int, first_seed: int) -> dict:
@@ -65,7 +67,7 @@ def main(seeds: int, households: int, rounds: int, model_seed: int, first_seed: 
     from features.simulator.shocks import Shock, apply_shocks
     from features.warehouse import Warehouse
     from training.monitoring.report import check_round
-    from training.registry import load_risk_model
+    from models.registry import load_risk_model
 
     quiet()
     model = load_risk_model(simulated_warehouse(households, rounds, model_seed, trained=True))
@@ -82,16 +84,15 @@ def main(seeds: int, households: int, rounds: int, model_seed: int, first_seed: 
             report = check_round(Warehouse(wh), model, last.round_id, seed=seed)
             results.append({"seed": seed, "shock": kind or "none", **_outcome(report, kind, county)})
             print(json.dumps(results[-1], ensure_ascii=False), flush=True)
-    rng = np.random.default_rng(0)
     none = [r for r in results if r["shock"] == "none"]
     summary = {"households": households, "rounds": rounds, "seeds": seeds, "model_seed": model_seed,
                "false_alarm_data": float(np.mean([r["data_alarm"] for r in none])),
-               "false_alarm_data_ci": _interval([r["data_alarm"] for r in none], rng),
+               "false_alarm_data_ci": _interval([r["data_alarm"] for r in none]),
                "retrain_unshocked": float(np.mean([r["verdict"] == "retrain recommended" for r in none])),
                "detection": {}}
     for kind in KINDS:
         hits = [r["data_alarm"] and r["right_segment"] for r in results if r["shock"] == kind]
-        summary["detection"][kind] = {"rate": float(np.mean(hits)), "ci": _interval(hits, rng),
+        summary["detection"][kind] = {"rate": float(np.mean(hits)), "ci": _interval(hits),
                                       "other_segments_flagged": sum(bool(r["other_segments"]) for r in results
                                                                     if r["shock"] == kind)}
     out = CACHE / f"drift-{households}x{rounds}-n{seeds}.json"

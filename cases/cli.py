@@ -164,6 +164,9 @@ def outcomes_simulate_cmd(
         typer.echo(f"outcomes simulate: the worklist lacks column(s) {', '.join(sorted(need - set(alerts.columns)))}",
                    err=True)
         raise typer.Exit(code=2)
+    if alerts.empty:
+        typer.echo("no alerts without an outcome: nothing to simulate, nothing written")
+        return
     rows = simulate_outcomes(alerts, pd.read_parquet(truth), seed=seed,
                              monitored=monitored_households(Warehouse(warehouse)))
     write_outcomes(rows, out, zh=zh)

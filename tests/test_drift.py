@@ -82,12 +82,27 @@ def test_a_county_shock_is_flagged_in_that_county_with_its_indicators(kind, indi
     assert any(shocked_county in r["zh"] and shocked_county in r["en"] for r in report["reasons"])
 
 
-def test_a_silent_department_feed_is_named_by_source_and_county(champion_model, shocked_county, tmp_path):
-    report = _check(_shocked_warehouse(tmp_path, f"silent:{ROUND}:{shocked_county}"), champion_model)
+@pytest.fixture(scope="module")
+def silent_warehouse(shocked_county: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _shocked_warehouse(tmp_path_factory.mktemp("silent"), f"silent:{ROUND}:{shocked_county}")
+
+
+def test_a_silent_department_feed_is_named_by_source_and_county(champion_model, shocked_county, silent_warehouse):
+    report = _check(silent_warehouse, champion_model)
     assert report["verdict"] == "data problem suspected"
     flagged = _drifted(report)
     assert [s["value"] for s in flagged] == [f"department_alert/{shocked_county}"], flagged
     assert flagged[0]["events"] < 0.2 * flagged[0]["expected_events"]
+
+
+def test_weekly_feed_check_finds_the_silent_feed_and_nothing_else(shocked_county, silent_warehouse,
+                                                                   ingested_warehouse):
+    out = json.loads(invoke(["drift", "--events", "--weeks", "12", "--json", "--warehouse", str(silent_warehouse)]))
+    bad = [(f["source"], f["county"]) for f in out["feeds"] if f["drifted"]]
+    assert bad == [("department_alert", shocked_county)], out["feeds"]
+    assert next(f for f in out["feeds"] if f["drifted"])["recent"] == [0] * 12
+    calm = json.loads(invoke(["drift", "--events", "--json", "--warehouse", str(ingested_warehouse)]))
+    assert [f for f in calm["feeds"] if f["drifted"]] == []
 
 
 def test_expected_recall_of_the_labelled_round_lies_in_the_realised_interval(trained_warehouse: Path,
@@ -102,10 +117,13 @@ def test_expected_recall_of_the_labelled_round_lies_in_the_realised_interval(tra
     lo, hi = realised["interval"]["recall_at_10pct"]
     assert lo <= report["expected"]["recall_at_10pct"] <= hi
     assert report["reference_realised"]["test"]["recall_at_10pct"] == pytest.approx(realised["recall_at_10pct"])
+    decay = {d["round"]: d for d in report["decay"]}
+    assert decay[test_round]["rounds_since_training"] == 1
+    assert decay[test_round]["realised"]["recall_at_10pct"] == pytest.approx(realised["recall_at_10pct"])
 
 
 def test_cli_writes_json_pages_and_an_mlflow_run(trained_warehouse: Path, tmp_path: Path):
-    from training import registry
+    from models import registry
 
     out = tmp_path / "drift"
     text = invoke(["drift", "--round", ROUND, "--warehouse", str(trained_warehouse), "--out", str(out)])

@@ -93,6 +93,11 @@ def summary(report: dict) -> str:
         ci = rz["interval"].get("recall_at_10pct", [float("nan")] * 2)
         lines.append(f"  realised recall@10% {rz['recall_at_10pct']:.3f} (95% CI {ci[0]:.3f}-{ci[1]:.3f}), "
                      f"precision@10% {rz['precision_at_10pct']:.3f}, positive rate {rz['positive_rate']:.3f}")
+    for d in report.get("decay") or []:
+        lo, hi = d["interval"].get("recall_at_10pct", [float("nan")] * 2)
+        lines.append(f"  round {d['round']} (+{d['rounds_since_training']} since training): recall@10% expected "
+                     f"{d['expected']['recall_at_10pct']:.3f}, realised {d['realised']['recall_at_10pct']:.3f} "
+                     f"(95% CI {lo:.3f}-{hi:.3f})")
     moved = [d["name"] for d in report["indicators"] if d["drifted"]][:8]
     if moved:
         lines.append(f"  indicators beyond their round-to-round range: {', '.join(moved)}")

@@ -18,7 +18,7 @@ import numpy as np
 
 from training.monitoring import null as N
 from training.monitoring.drift import PSI_FLOOR, indicator_drift, segment_drift
-from training.monitoring.expected import realised_interval, realised_metrics, score_drift
+from training.monitoring.expected import expected_metrics, realised_interval, realised_metrics, score_drift
 from training.monitoring.feeds import feed_drift
 from training.monitoring.rounds import load_rounds
 
@@ -50,9 +50,10 @@ def check_round(warehouse, model, round_id: str, reference: Sequence[str] | None
         raise ValueError(f"round {round_id} is part of the reference ({', '.join(ref_ids)}); pick a later round "
                          "or another --reference")
     rng = np.random.default_rng(seed)
-    rows = load_rounds(warehouse, [*ref_ids, round_id], model)
+    later = rounds_after(warehouse, ref_ids, round_id)
+    rows = load_rounds(warehouse, [*ref_ids, *later], model)
     cur = rows.take(rows.rounds == round_id)
-    ref = rows.take(rows.rounds != round_id)
+    ref = rows.take(np.isin(rows.rounds, ref_ids))
     indicators = indicator_drift(ref, cur, rng, replicates)
     segments = segment_drift(ref, cur, rng, replicates)
     feeds = feed_drift(warehouse, round_id)
@@ -66,6 +67,9 @@ def check_round(warehouse, model, round_id: str, reference: Sequence[str] | None
     if np.isfinite(y_cur[np.isfinite(cur.risk)]).any():
         realised = {**realised_metrics(y_cur, cur.risk), "interval": realised_interval(y_cur, cur.risk, rng)}
     reasons, verdict = verdict_of(indicators, segments, feeds, score)
+    order = warehouse.round_ids()
+    last_ref = max((order.index(r) for r in ref_ids if r in order), default=-1)
+    decay = decay_by_round(rows.take(np.isin(rows.rounds, later)), later, last_ref, order, rng)
     return {
         "round": round_id, "reference": ref_ids, "verdict": verdict, "verdict_zh": VERDICT_ZH[verdict],
         "reasons": reasons,
@@ -80,9 +84,35 @@ def check_round(warehouse, model, round_id: str, reference: Sequence[str] | None
              "events": f.events, "expected_events": f.expected, "rate_ratio": f.rate_ratio, "p_value": f.p_value}
             for f in feeds],
         "score": score["score"], "expected": score["expected"], "reference_realised": reference_realised,
-        "realised": realised, "model_version": getattr(model, "model_version", ""),
+        "realised": realised, "decay": decay, "model_version": getattr(model, "model_version", ""),
         "rows": {"round": int(len(cur.frame)), "reference": int(len(ref.frame))},
     }
+
+
+def rounds_after(warehouse, ref_ids: list[str], round_id: str) -> list[str]:
+    """Rounds after the last reference round up to ``round_id`` (``round_id`` alone when it is not later)."""
+    order = list(warehouse.round_ids())
+    if round_id not in order:
+        raise ValueError(f"unknown round {round_id!r}; rounds in the warehouse: {', '.join(order)}")
+    known = [order.index(r) for r in ref_ids if r in order]
+    last = max(known) if known else -1
+    later = order[last + 1:order.index(round_id) + 1]
+    return later if round_id in later else [round_id]
+
+
+def decay_by_round(rows, later: list[str], last_ref: int, order: list[str], rng: np.random.Generator) -> list[dict]:
+    """Realised against expected recall and precision at the budget for every labelled round after the
+    reference up to the checked one: how the model ages, by rounds since its training data."""
+    out = []
+    for r in later:
+        part = rows.take(rows.rounds == r)
+        y, risk = part.frame["falls_below_line"].to_numpy(dtype=float), part.risk
+        if not np.isfinite(y[np.isfinite(risk)]).any():
+            continue
+        out.append({"round": r, "rounds_since_training": order.index(r) - last_ref,
+                    "expected": expected_metrics(risk), "realised": realised_metrics(y, risk),
+                    "interval": realised_interval(y, risk, rng)})
+    return out
 
 
 def _test_metrics(model) -> dict:

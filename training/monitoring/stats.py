@@ -61,15 +61,3 @@ def chi_square_p(ref_counts: np.ndarray, cur_counts: np.ndarray) -> float:
         return 1.0
     return float(stats.chi2_contingency(table, correction=False).pvalue)
 
-
-def missing_share(values: np.ndarray) -> float:
-    return float((~np.isfinite(values)).mean()) if len(values) else 0.0
-
-
-def poisson_rate_p(count_now: float, exposure_now: float, count_before: float, exposure_before: float) -> float:
-    """Two-sided p-value that two Poisson rates are equal (conditional binomial test on the counts)."""
-    n = int(round(count_now + count_before))
-    if n == 0 or exposure_now <= 0 or exposure_before <= 0:
-        return 1.0
-    share = exposure_now / (exposure_now + exposure_before)
-    return float(stats.binomtest(int(round(count_now)), n, share).pvalue)

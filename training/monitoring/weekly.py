@@ -67,15 +67,18 @@ def feed_weeks(warehouse, weeks: int = 12) -> dict:
     history, recent = table.loc[:, table.columns < start], table.loc[:, table.columns >= start]
     feeds = []
     county_of = table.index.get_level_values("county")
-    for (source, cty), row in table.iterrows():
+    for source, cty in table.index:
         others = (county_of == cty) & (table.index.get_level_values("source") != source)
         other_ratio = ((recent.loc[others].to_numpy().sum() + 0.5) / max(recent.shape[1], 1)) / \
             ((history.loc[others].to_numpy().sum() + 0.5) / max(history.shape[1], 1))
         h, r = history.loc[(source, cty)].to_numpy(float), recent.loc[(source, cty)].to_numpy(float)
+        full = np.concatenate([h, r])
+        trailing = len(full) - (np.flatnonzero(full)[-1] + 1) if full.any() else len(full)
+        h = h[:len(full) - trailing]  # a silence that began before the window is not history to learn from
         rate = h.mean() if len(h) >= MIN_HISTORY_WEEKS else float("nan")
         entry = {"source": str(source), "county": str(cty), "history_weeks": len(h), "rate_per_week": rate,
-                 "recent": [int(x) for x in r], "silent_weeks": int(len(r) - (np.flatnonzero(r)[-1] + 1)) if r.any()
-                 else len(r), "silent": False, "drop": False, "surge": False}
+                 "recent": [int(x) for x in r], "silent_weeks": int(trailing), "silent": False, "drop": False,
+                 "surge": False}
         if np.isfinite(rate) and rate > 0:
             plausible = int(np.ceil(np.log(1 / SILENT_P) / rate))
             entry["silent"] = entry["silent_weeks"] >= max(plausible, _longest_empty_run(h) + 1)
