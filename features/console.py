@@ -20,8 +20,9 @@ from typing import Literal
 
 Verbosity = Literal["quiet", "normal", "verbose"]
 VERBOSITY_ENV = "POVWATCH_VERBOSITY"
-NOISY_LOGGERS = ("mlflow", "lightgbm", "alembic", "matplotlib", "shap", "urllib3", "httpx", "numba", "fsspec")
-NOISY_MODULES = r"(lightgbm|mlflow|sklearn|shap|pandera|matplotlib|alembic|sqlalchemy|pydantic|numba)(\.|$)"
+NOISY_LOGGERS = ("lightgbm", "mlflow", "alembic", "matplotlib", "shap", "urllib3", "httpx", "numba", "fsspec")
+NOISY_MODULES = r"(lightgbm|mlflow|sklearn|shap|pandera|pyspark|matplotlib|alembic|sqlalchemy|pydantic|numba)(\.|$)"
+NOISY_MESSAGES = r"PySpark does not yet fully support pandas"  # pandera imports pyspark when it is installed
 
 
 def verbosity() -> Verbosity:
@@ -42,8 +43,7 @@ def configure(level: Verbosity) -> None:
     for name in NOISY_LOGGERS:
         logging.getLogger(name).setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", module=NOISY_MODULES)
-    # pandera and MLflow import pyspark.pandas when the spark extra is installed; it warns about pandas 3.
-    warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
+    warnings.filterwarnings("ignore", message=NOISY_MESSAGES)
 
 
 @contextlib.contextmanager

@@ -26,13 +26,13 @@ def features_cmd(
     survey date in the warehouse)."""
     from features.as_of import resolve_as_of
     from features.tables import check_table_path
-    from features.warehouse import Warehouse
+    from serving.preconditions import require_rounds
 
     try:
         check_table_path(out)
     except ValueError as e:
         raise typer.BadParameter(str(e), param_hint="--out") from e
-    wh = Warehouse(warehouse)
+    wh = require_rounds(warehouse)
     try:
         date = resolve_as_of(wh, round, as_of).date
     except ValueError as e:

@@ -31,9 +31,12 @@ def ingest_cmd(
     from features.validate import ContractError
     from features.warehouse import Warehouse
 
+    from features.console import progress
+
     rounds_before = Warehouse(warehouse).round_ids()
     try:
-        summary = ingest(paths, Warehouse(warehouse), table=table)
+        with progress("validating and loading"):
+            summary = ingest(paths, Warehouse(warehouse), table=table)
     except (ContractError, MissingIdKeyError) as e:
         from serving.exit_codes import fail
 

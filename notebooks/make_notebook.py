@@ -9,12 +9,16 @@ import nbformat
 
 CELLS = [
     ("md", "# A new survey round: look, retrain, compare\n\nThe analyst's starting point. Reads the warehouse "
-           "named by `POVWATCH_WAREHOUSE` (default `./povwatch-data`, as `make demo` leaves it)."),
-    ("code", """import os
+           "named by `POVWATCH_WAREHOUSE` (default `./povwatch-data`, as `make demo` leaves it), looks at the "
+           "newest round, **retrains on it in memory and compares the retrained model with the champion** on "
+           "the newest labelled round. Nothing is registered: `povwatch train` then `povwatch promote` do that. "
+           "Training settings come from the file named by `POVWATCH_TRAIN_CONFIG` (default: the defaults of "
+           "`povwatch train`).\n\nRun it with `jupyter execute notebooks/01_new_round.ipynb` or open it in "
+           "Jupyter; the charts are drawn inline."),
+    ("code", """%matplotlib inline
+import os
 from pathlib import Path
 
-import matplotlib
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pandas as pd
 
@@ -75,6 +79,36 @@ plt.figure(figsize=(5, 4))
 plt.plot(ks * 100, rec)
 plt.xlabel("households visited (%)"); plt.ylabel("share of fallers found")
 print({f"recall_at_{int(k*100)}pct": round(float(r), 3) for k, r in zip(ks, rec) if round(k * 100) in (5, 10, 20)})"""),
+    ("md", "## Retrain on the newest round and compare with the champion\nThe same forward-in-time split as "
+           "`povwatch train` (test on the newest round that has a next round), fitted here in memory."),
+    ("code", """from features.catalogue import FEATURES, feature_names
+from features.labels import default_as_of_dates
+from training.candidates import fit_candidates
+from training.config import TrainConfig
+from training.metrics import metric_table
+from training.splits import make_split
+from training.train import calibrated_model
+
+config_file = os.environ.get("POVWATCH_TRAIN_CONFIG")
+cfg = TrainConfig.from_file(Path(config_file) if config_file else None)
+all_examples = build_examples(wh, default_as_of_dates(wh, quarterly=cfg.quarterly))
+split = make_split(all_examples, as_of)
+names = feature_names()
+categorical = [f.name for f in FEATURES if f.categorical]
+X = all_examples[names].astype("float64")
+y_all = all_examples["falls_below_line"].fillna(0).to_numpy(float)
+candidate = model.metadata.get("candidate") or cfg.selection.candidates[0]  # the champion's kind of model
+fitted, _ = fit_candidates([candidate], X, y_all, split.fit, split.valid, cfg, categorical)
+retrained = calibrated_model(fitted[candidate], X, y_all, split, cfg, wh.lines())
+test_X, test_y = X[split.test], y_all[split.test]
+comparison = pd.DataFrame({f"champion v{model.model_version}": metric_table(test_y, model.predict_proba(test_X)),
+                           "retrained": metric_table(test_y, retrained.predict_proba(test_X))})
+print(f"test round {split.test_round}: {int(split.test.sum())} households")
+comparison.round(4)"""),
+    ("code", """ax = comparison.loc[["roc_auc", "pr_auc", "recall_at_10pct"]].plot.bar(figsize=(6, 3.5), rot=0,
+                                                                   title="champion vs retrained")
+ax.set_ylim(0, 1)
+plt.tight_layout()"""),
     ("md", "## Top households of one village, newest round"),
     ("code", """from features.as_of import resolve_as_of
 from serving.batch import score_warehouse

@@ -77,7 +77,7 @@ class ChampionWatcher:
 
     def check(self) -> bool:
         """Look the alias up now; load and swap in a new version. True when the model changed."""
-        from training.registry import connect, load_risk_model, resolve
+        from models.registry import connect, load_risk_model, resolve
 
         try:
             version = resolve(connect(self.warehouse, create=False), self.alias).version

@@ -33,6 +33,7 @@ from typing_extensions import NotRequired, TypedDict
 from features.contract import EVENTS, HOUSEHOLDS, MAX_ITEMS, MEMBERS, TABLES, Column, Table
 from features.documents import allowed
 from models.worklist import TriggerConfig, WorklistOptions
+from serving.examples import EXAMPLE_HOUSEHOLD
 
 MAX_HOUSEHOLDS = 20_000   # per /score call: a county's night run of >= 10,000 in one request, with room
 MAX_HISTORY = 50          # earlier rounds of one household
@@ -111,9 +112,10 @@ def _row(name: str, table: Table, doc: str, drop: Sequence[str] = ()) -> type:
     for col in table.columns:
         if col.name in drop:
             continue
-        described = Annotated[field_type(col), Field(description=f"{col.zh}; {col.allowed()}"
-                                                    + (f"; {col.doc}" if col.doc else ""))]
-        fields[col.name] = described if col.required else NotRequired[described | None]
+        description = f"{col.zh} / {col.name}: {allowed(col)}" + (f"; {col.doc}" if col.doc else "")
+        kind = field_type(col) if col.required else field_type(col) | None  # optional: may be absent or null
+        described = Annotated[kind, Field(description=description)]
+        fields[col.name] = described if col.required else NotRequired[described]
     row = TypedDict(name, fields)
     row.__doc__ = doc
     row.__pydantic_config__ = STRICT
@@ -139,7 +141,8 @@ class HistoryRound(TypedDict):
 
 
 class Household(TypedDict):
-    """The "Household" document: the latest record, its members, earlier rounds, shocks since, and the as-of
+    """一户：最新采集记录、家庭成员、往年记录、此后上报的风险事件与评估日期。
+    The "Household" document: the latest record, its members, earlier rounds, shocks since, and the as-of
     date (default: the latest date it knows of, see ``features.as_of``). Validates to a plain dict (see the
     module docstring)."""
 
@@ -180,11 +183,22 @@ class _Strict(BaseModel):
     model_config = STRICT
 
 
+def _example(body: dict[str, Any]) -> ConfigDict:
+    return ConfigDict(**STRICT, json_schema_extra={"example": body})  # OpenAPI 3.0: one "example"
+
+
 class ScoreRequest(_Strict):
-    households: list[HouseholdItem] = Field(min_length=1, max_length=MAX_HOUSEHOLDS)
+    """农户列表，每户一份文档或户编号 / The households to score: a document or a reference each."""
+
+    model_config = _example({"households": [EXAMPLE_HOUSEHOLD]})
+    households: list[HouseholdItem] = Field(min_length=1, max_length=MAX_HOUSEHOLDS,
+                                            description="1 to 20,000 households / 1 至 20,000 户")
 
 
 class ExplainRequest(_Strict):
+    """一户的文档 / One household's document."""
+
+    model_config = _example({"household": EXAMPLE_HOUSEHOLD})
     household: HouseholdItem
 
 
@@ -201,8 +215,11 @@ class WorklistRequest(_Strict):
 
 
 class ReportRequest(_Strict):
+    """一户的文档与报告语言 / One household's document and the report's language."""
+
+    model_config = _example({"household": EXAMPLE_HOUSEHOLD, "lang": "zh"})
     household: HouseholdItem
-    lang: Literal["zh", "en"] = "zh"
+    lang: Literal["zh", "en"] = Field("zh", description="报告语言 / report language")
 
 
 # ------------------------------------------------------------------------------------------ responses

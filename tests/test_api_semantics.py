@@ -205,3 +205,24 @@ def test_client_errors_log_one_info_line_without_values(api, doc, caplog) -> Non
     assert not [rec for rec in caplog.records if rec.levelno >= logging.WARNING]
     text = caplog.text
     assert "HSECRET123" not in text and "一万八千" not in text
+
+
+# ------------------------------------------------------------------------------------------ OpenAPI
+def test_openapi_document_has_bilingual_contract_schemas_and_a_working_example(api) -> None:
+    spec = api.get("/docs.json").json()
+    record = spec["components"]["schemas"]["Record"]["properties"]
+
+    def part(prop: dict, key: str):  # an optional field's schema is anyOf [its type, null]
+        return prop.get(key, next((x[key] for x in prop.get("anyOf", []) if key in x), None))
+
+    for col in HOUSEHOLDS.columns:
+        assert part(record[col.name], "description").startswith(f"{col.zh} / {col.name}: "), col.name
+        if col.type == "enum":
+            assert set(part(record[col.name], "enum")) == {*col.values, *col.values.values()}, col.name
+    assert record["household_size"]["type"] == "integer"
+    score = spec["paths"]["/score"]["post"]
+    assert "每户" in score["description"] and "household" in score["description"]  # zh and en
+    example = score["requestBody"]["content"]["application/json"]["schema"]["example"]
+    r = api.post("/score", json=example)  # the documented example is a request the service answers
+    assert r.status_code == 200, r.text
+    assert r.json()["results"][0]["household_id"] == example["households"][0]["record"]["household_id"]

@@ -24,7 +24,7 @@ POVWATCH = str(Path(sys.executable).parent / "povwatch")
 def two_versions(trained_warehouse: Path, tmp_path: Path) -> Path:
     """A copy of the session's warehouse whose registry holds version 1 (@champion) and a second version of the
     same model (@challenger), so that the promotion gate passes. The session's own registry is not touched."""
-    from training.registry import CHALLENGER, CHAMPION, MODEL_NAME, connect, resolve, set_alias
+    from models.registry import CHALLENGER, CHAMPION, MODEL_NAME, connect, resolve, set_alias
 
     wh = tmp_path / "wh"
     shutil.copytree(trained_warehouse, wh, ignore=shutil.ignore_patterns("bentoml", "quarantine"))
@@ -35,10 +35,12 @@ def two_versions(trained_warehouse: Path, tmp_path: Path) -> Path:
     return wh
 
 
-def _serve(wh: Path, port: int, log: Path, interval: float) -> subprocess.Popen:
+def _serve(wh: Path, port: int, log: Path, interval: float, workers: int = 1) -> subprocess.Popen:
+    """``povwatch serve`` on ``port``, once it answers /readyz."""
     with log.open("wb") as out:
-        proc = subprocess.Popen([POVWATCH, "serve", "--port", str(port), "--warehouse", str(wh),
-                                 "--reload-interval", str(interval)], stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen([POVWATCH, "serve", "--port", str(port), "--warehouse", str(wh), "--workers",
+                                 str(workers), "--reload-interval", str(interval)], stdout=out,
+                                stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 180
     while True:
         assert proc.poll() is None, f"povwatch serve exited {proc.returncode}:\n{log.read_text()}"
@@ -122,7 +124,7 @@ def test_promotion_under_load_switches_on_sighup_without_errors(two_versions: Pa
 def test_watcher_follows_the_alias_on_its_interval(two_versions: Path) -> None:
     """The interval path, in process on the real registry: moving @champion is picked up within a few ticks."""
     from serving.hot_reload import ChampionWatcher
-    from training.registry import CHAMPION, connect, set_alias
+    from models.registry import CHAMPION, connect, set_alias
 
     swapped: list[str] = []
     watcher = ChampionWatcher(two_versions, CHAMPION, "1", lambda m: swapped.append(str(m.model_version)),

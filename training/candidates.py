@@ -42,11 +42,11 @@ def fit_lightgbm(X: pd.DataFrame, y: np.ndarray, fit: np.ndarray, valid: np.ndar
     """A booster on the fit rows, early-stopped on the validation rows and cut at its best iteration."""
     import lightgbm as lgb
 
-    # A negative category code (a missing value's -1) is what LightGBM treats as missing anyway; made NaN here,
-    # LightGBM does not print "Met negative value in categorical features" whatever its verbosity.
-    negative = {c: X[c].where(X[c] >= 0) for c in categorical if (X[c] < 0).any()}
-    X = X.assign(**negative) if negative else X
     quiet = {"verbose": params.get("verbose", -1)}
+    # -1 codes an unknown category; LightGBM reads negative categories as missing and says so on stdout whatever
+    # its verbosity ("Met negative value in categorical features"). Give it the missing values itself: the same
+    # trees and predictions (checked), without the noise. Scoring may keep -1: LightGBM reads it the same way.
+    X = X.assign(**{c: X[c].where(X[c] >= 0) for c in categorical})  # copy-on-write: other columns shared
     train_set = lgb.Dataset(X[fit], y[fit], categorical_feature=categorical, free_raw_data=True, params=quiet)
     valid_set = lgb.Dataset(X[valid], y[valid], reference=train_set, categorical_feature=categorical,
                             params=quiet)

@@ -35,9 +35,12 @@ def train_cmd(
     from serving.exit_codes import fail
     from serving.preconditions import require_rounds
 
+    from features.console import progress
+
     require_rounds(warehouse)
     try:
-        result = train(warehouse, test_round=test_round, cfg=cfg, truth_path=truth)
+        with progress("training: indicators, LightGBM, baselines, MLflow"):
+            result = train(warehouse, test_round=test_round, cfg=cfg, truth_path=truth)
     except (SplitError, FileNotFoundError, ValueError) as e:
         fail(str(e))
     typer.echo(f"run_id: {result.run_id}")
@@ -66,8 +69,11 @@ def promote_cmd(
     from models.registry import RegistryError
     from training.splits import SplitError
 
+    from features.console import progress
+
     try:
-        result = promote(warehouse, force=force, equity_gate=equity_gate)
+        with progress("promotion gate: scoring champion and challenger"):
+            result = promote(warehouse, force=force, equity_gate=equity_gate)
     except (RegistryError, SplitError) as e:
         fail(str(e))
     typer.echo(result.message)
