@@ -40,9 +40,10 @@ demo: install
 bench: install
 	$(BIN)/python -m bench.run_all
 
-# Accuracy on 50k simulated households x 6 rounds: model vs baselines vs oracle (README "Quality").
+# Accuracy on 50k simulated households x 6 rounds: the chosen model vs baselines vs oracle, with intervals
+# (docs/quality.md). A small try: make quality QUALITY_ARGS="--households 3000 --rounds 5".
 quality: install
-	$(BIN)/python -m bench.bench_quality
+	$(BIN)/python -m bench.bench_quality $(QUALITY_ARGS)
 
 # Ingest and score time and peak memory by county size (docs/performance.md "Scale"); sizes above 20,000
 # households are listed as not run unless SCALE_MAX is raised (a province needs a machine of its own).

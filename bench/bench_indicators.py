@@ -1,6 +1,6 @@
 """Throughput of the point-in-time indicators: N households x R rounds of history -> one row each.
 
-Goal (issue 4): 1M households x 5 rounds in under a minute on 2 cores. Default here: 200k x 5 (keeps the bench
+Goal: 1M households x 5 rounds in under a minute on 2 cores. Default here: 200k x 5 (keeps the bench
 under ~2 minutes including data generation); the rows/s figure extrapolates. Data are canonical frames drawn
 with vectorised numpy (not the simulator: only shapes and dtypes matter for speed).
 Run: ``.venv/bin/python -m bench.bench_indicators [N]``.

@@ -1,8 +1,9 @@
-"""Quality on simulated data (issue 5's claim): 50k households x 6 rounds, default training config; prints the
+"""Quality on simulated data: 50k households x 6 rounds, default training config; prints the
 model vs the rule and logit baselines vs the oracle ceiling on the newest labelled round.
 
-Run: ``make quality`` (or ``.venv/bin/python -m bench.bench_quality``). Not part of ``make bench``: it is
-about accuracy, not speed.
+Run: ``make quality`` (or ``.venv/bin/python -m bench.bench_quality [--households N --rounds R]``; ``make
+quality QUALITY_ARGS="--households 3000"`` for a small try, which prints but does not rewrite
+docs/quality.md). Not part of ``make bench``: it is about accuracy, not speed.
 """
 
 from __future__ import annotations
@@ -17,14 +18,14 @@ HOUSEHOLDS, ROUNDS, SEED = 50_000, 6, 5
 TRUTH_REPLICATES = 256
 
 
-def main() -> dict[str, float]:
+def main(households: int = HOUSEHOLDS, rounds: int = ROUNDS) -> dict[str, float]:
     from training.intervals import format_intervals
     from training.train import format_table, train
 
     quiet()
-    root = simulated_warehouse(HOUSEHOLDS, ROUNDS, SEED, truth_replicates=TRUTH_REPLICATES)
+    root = simulated_warehouse(households, rounds, SEED, truth_replicates=TRUTH_REPLICATES)
     # a copy with a registry of its own, so quality runs never add versions to the shared cached warehouse
-    quality = CACHE / f"quality-{HOUSEHOLDS}x{ROUNDS}-s{SEED}-t{TRUTH_REPLICATES}"
+    quality = CACHE / f"quality-{households}x{rounds}-s{SEED}-t{TRUTH_REPLICATES}"
     shutil.rmtree(quality, ignore_errors=True)
     shutil.copytree(root, quality, ignore=shutil.ignore_patterns("mlflow.db", "mlartifacts", "bentoml"))
     result = train(quality)
@@ -34,7 +35,8 @@ def main() -> dict[str, float]:
     print(f"choice: {result.selection.summary()}")
     print(format_intervals(result.intervals))
     print(f"verdict: {result.verdict}")
-    _write_readme(result)
+    if (households, rounds) == (HOUSEHOLDS, ROUNDS):
+        _write_readme(result)
     m = result.metrics
     return {k: m[k] for k in ("roc_auc", "recall_at_10pct", "rule_roc_auc", "rule_recall_at_10pct",
                               "logit_roc_auc", "logit_recall_at_10pct", "oracle_roc_auc", "oracle_recall_at_10pct")
@@ -60,4 +62,10 @@ def _write_readme(result) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Quality on simulated data: model vs rule vs oracle.")
+    parser.add_argument("--households", type=int, default=HOUSEHOLDS)
+    parser.add_argument("--rounds", type=int, default=ROUNDS)
+    args = parser.parse_args()
+    main(args.households, args.rounds)

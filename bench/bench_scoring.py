@@ -1,5 +1,5 @@
 """Batch scoring: ``povwatch score`` (chunked warehouse read → indicators → model → tiers) and
-``RiskModel.score_indicators`` against a bare ``booster.predict`` on the same matrix.
+``RiskModel.score`` against a bare ``booster.predict`` on the same matrix.
 
 Run: ``.venv/bin/python -m bench.bench_scoring``.
 """
@@ -14,10 +14,11 @@ from bench.common import simulated_warehouse
 
 
 def main() -> dict[str, float]:
+    from features.as_of import resolve_as_of
     from features.labels import build_examples, round_as_of
     from features.warehouse import Warehouse
+    from models.registry import load_risk_model
     from serving.batch import score_warehouse
-    from training.registry import load_risk_model
 
     root = simulated_warehouse(50_000, 6, trained=True)
     wh = Warehouse(root)
@@ -32,13 +33,13 @@ def main() -> dict[str, float]:
     model.booster.predict(X, raw_score=True)
     t_bare = time.perf_counter() - t0
     t0 = time.perf_counter()
-    model.score_indicators(ind)
+    model.score(ind)
     t_model = time.perf_counter() - t0
     t0 = time.perf_counter()
-    scores, summary = score_warehouse(model, wh, as_of=rounds[newest], round_id=newest, explain_top=0.0)
+    scores, summary = score_warehouse(model, wh, when=resolve_as_of(wh, round_id=newest), explain_top=0.0)
     t_batch = time.perf_counter() - t0
     t0 = time.perf_counter()
-    score_warehouse(model, wh, as_of=rounds[newest], round_id=newest, explain_top=0.2)
+    score_warehouse(model, wh, when=resolve_as_of(wh, round_id=newest), explain_top=0.2)
     t_batch_reasons = time.perf_counter() - t0
     figures = {
         "households": float(n),

@@ -7,7 +7,7 @@ core of the 2-core reference machine) on a free port, and measures: single-house
 once, for two kinds of documents: the current round only (record, members, events since) and the same with
 two earlier rounds in ``history`` (three times the bytes). The in-process reference is the service's own path
 (documents -> frames -> checks -> indicators -> model) in this process, on one core.
-Goals (DESIGN/issue 7): p99 < 20 ms for one household; >= 20,000 households/s in batches.
+Goals: p99 < 20 ms for one household; >= 20,000 households/s in batches.
 Run: ``.venv/bin/python -m bench.bench_service``. Prints figures; asserts nothing.
 """
 
@@ -133,7 +133,7 @@ def main() -> dict[str, float]:
 
     from models.explain import explain
     from serving.service import settle_garbage_collector
-    from training.registry import load_risk_model
+    from models.registry import load_risk_model
 
     warehouse = _warehouse()
     model = load_risk_model(warehouse)

@@ -17,7 +17,7 @@ from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-TOPICS = ["simulator", "ingest", "indicators", "training", "explain", "scoring", "service"]
+TOPICS = ["simulator", "ingest", "indicators", "training", "explain", "scoring", "service", "cases"]
 START, END = "<!-- perf:start -->", "<!-- perf:end -->"
 
 

@@ -12,11 +12,7 @@ from typing import Annotated
 
 import typer
 
-from features.warehouse import DEFAULT_WAREHOUSE
-
-WarehouseOption = Annotated[Path, typer.Option(
-    help="Warehouse folder (its case store is <warehouse>/povwatch.db unless POVWATCH_DB_URL is set).",
-    envvar="POVWATCH_WAREHOUSE")]
+from features.options import WAREHOUSE, WarehouseOption
 
 outcomes_app = typer.Typer(help="Visit outcomes (入户核实结果): load them into the case store, or simulate them.",
                            no_args_is_help=True)
@@ -27,7 +23,7 @@ def outcomes_ingest_cmd(
     paths: Annotated[list[Path], typer.Argument(
         help="CSV (UTF-8) or Parquet files of the contract's outcomes table (English or Chinese headers and "
              "codes), or folders searched for outcomes*/入户核实结果表* files.")],
-    warehouse: WarehouseOption = Path(DEFAULT_WAREHOUSE),
+    warehouse: WarehouseOption = WAREHOUSE,
     json_out: Annotated[bool, typer.Option(
         "--json", help='Print only {"outcomes": {"read", "accepted", "rejected", "new", "unchanged"}} as JSON.')] = False,
 ) -> None:
@@ -78,7 +74,7 @@ def cases_cmd(
                                           "decide_by (identified, not decided), open or not.")] = False,
     village: Annotated[str | None, typer.Option(help="Only this village (行政村).")] = None,
     at: Annotated[str | None, typer.Option(help="Date the deadlines are checked at (YYYY-MM-DD; default today).")] = None,
-    warehouse: WarehouseOption = Path(DEFAULT_WAREHOUSE),
+    warehouse: WarehouseOption = WAREHOUSE,
     json_out: Annotated[bool, typer.Option("--json", help="Print the listed alerts as JSON records.")] = False,
 ) -> None:
     """Open alerts (not yet visited, not reached, or identified and awaiting the decision) and overdue ones,
@@ -115,7 +111,7 @@ def cases_cmd(
 def loop_report_cmd(
     since: Annotated[str | None, typer.Option(help="Only alerts issued (as-of date) on or after this date.")] = None,
     at: Annotated[str | None, typer.Option(help="Date overdue is judged at (YYYY-MM-DD; default today).")] = None,
-    warehouse: WarehouseOption = Path(DEFAULT_WAREHOUSE),
+    warehouse: WarehouseOption = WAREHOUSE,
     json_out: Annotated[bool, typer.Option("--json", help="Print only the report as JSON.")] = False,
     html: Annotated[Path | None, typer.Option(help="Also write the report as an HTML page (zh/en).")] = None,
     mlflow_run: Annotated[bool, typer.Option("--mlflow/--no-mlflow",
@@ -143,7 +139,7 @@ def outcomes_simulate_cmd(
     seed: Annotated[int, typer.Option(help="Random seed of the simulated visits.")] = 2026,
     zh: Annotated[bool, typer.Option("--zh/--en", help="Chinese headers and labels (as a county export) or "
                                      "English codes.")] = False,
-    warehouse: WarehouseOption = Path(DEFAULT_WAREHOUSE),
+    warehouse: WarehouseOption = WAREHOUSE,
 ) -> None:
     """Simulated visit outcomes for a worklist, from the simulator's latent truth with field noise (about 5 %
     not reached, verification that misses some at-risk households). For demos and tests only."""
@@ -168,6 +164,9 @@ def outcomes_simulate_cmd(
         typer.echo(f"outcomes simulate: the worklist lacks column(s) {', '.join(sorted(need - set(alerts.columns)))}",
                    err=True)
         raise typer.Exit(code=2)
+    if alerts.empty:
+        typer.echo("no alerts without an outcome: nothing to simulate, nothing written")
+        return
     rows = simulate_outcomes(alerts, pd.read_parquet(truth), seed=seed,
                              monitored=monitored_households(Warehouse(warehouse)))
     write_outcomes(rows, out, zh=zh)

@@ -56,7 +56,7 @@ def _metrics(report: dict[str, Any]) -> dict[str, float]:
 def log_loop_report(warehouse: Path, report: dict[str, Any], html: str) -> str:
     """One MLflow run in ``povwatch-monitoring`` with the figures, the JSON and the page; returns its id.
     Only aggregates are logged: no alert, household or verifier id."""
-    from training.registry import quiet_telemetry, tracking_uri
+    from models.registry import quiet_telemetry, tracking_uri
 
     quiet_telemetry()
     import mlflow

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 from alembic import command
@@ -11,6 +12,9 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+# Alembic's ``context`` is one module-level proxy: two threads migrating at once (a service's first requests)
+# would tear it down under each other. Processes are serialised by the database (see migrations/env.py).
+_ALEMBIC = threading.Lock()
 
 
 def alembic_config(engine: Engine) -> Config:
@@ -22,7 +26,7 @@ def alembic_config(engine: Engine) -> Config:
 
 def _run(engine: Engine, action, revision: str) -> None:  # noqa: ANN001
     cfg = alembic_config(engine)
-    with engine.connect().execution_options(write=True) as connection:
+    with _ALEMBIC, engine.connect().execution_options(write=True) as connection:
         cfg.attributes["connection"] = connection
         action(cfg, revision)
         connection.commit()

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import (Date, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint,
-                        func)
+from sqlalchemy import Date, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 ID = 64        # ids: household/alert ids, pseudonyms (h_ + 20 hex), verifier numbers

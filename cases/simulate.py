@@ -114,13 +114,9 @@ def write_outcomes(rows: pd.DataFrame, path: Path, *, zh: bool = False) -> Path:
     """An outcomes file (CSV with BOM or Parquet by suffix), English codes or Chinese headers and labels."""
     from features.simulator.writer import to_zh
 
-    out = to_zh(OUTCOMES, rows) if zh else rows
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.suffix.lower() == ".parquet":
-        out.to_parquet(path, index=False)
-    else:
-        out.to_csv(path, index=False, encoding="utf-8-sig", date_format="%Y-%m-%d")
-    return path
+    from features.tables import write_table
+
+    return write_table(to_zh(OUTCOMES, rows) if zh else rows, path)
 
 
 def unvisited_alerts(store: CaseStore) -> pd.DataFrame:

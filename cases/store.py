@@ -67,6 +67,13 @@ def _plain(s: pd.Series, kind: type) -> list:
     return out
 
 
+def _limits(model: type, names: Iterable[str]) -> dict[str, int]:
+    """Column name -> maximum length, for the string columns of ``model`` among ``names``."""
+    columns = model.__table__.c
+    return {n: columns[n].type.length for n in names
+            if n in columns and getattr(columns[n].type, "length", None)}
+
+
 def outcome_digest(rows: pd.DataFrame) -> list[str]:
     """sha256 of each row's contract fields in canonical text (dates ``YYYY-MM-DD``, missing ``""``)."""
     parts = []
@@ -113,6 +120,11 @@ class CaseStore:
         blank = [c for c in WORKLIST_REQUIRED if df[c].isna().any()]
         if blank:
             raise StoreError(f"worklist entries with an empty {', '.join(blank)}; every entry needs them")
+        for name, limit in _limits(Alert, WORKLIST_COLUMNS).items():
+            too_long = df[name].dropna().astype(str).str.len() > limit
+            if too_long.any():
+                raise StoreError(f"worklist entries: {name} longer than {limit} characters in "
+                                 f"{int(too_long.sum())} entr(ies); nothing was recorded")
         df = df.drop_duplicates("alert_id", keep="first")
         values = {
             "alert_id": _plain(df["alert_id"], str), "household_id": _plain(df["household_id"], str),
@@ -202,6 +214,15 @@ class CaseStore:
 
     @staticmethod
     def _refusals(rows: pd.DataFrame, alerts: dict[str, str]) -> pd.DataFrame:
+        """Rows the store cannot take: an alert never issued, another household than the alert's, a value
+        longer than its column (PostgreSQL would refuse the whole transaction; SQLite would not check)."""
+        long = []
+        for name, limit in _limits(Outcome, OUTCOME_FIELDS).items():
+            text = rows[name].astype("object").where(rows[name].notna(), "").astype(str)
+            over = text.str.len() > limit
+            long.append(pd.DataFrame({"row": rows.index[over], "rule": f"too_long:{name}",
+                                      "reason": (f"too_long: {name} has " + text[over].str.len().astype(str)
+                                                 + f" characters; at most {limit}").to_numpy()}))
         alert = rows["alert_id"].astype(str)
         expected = alert.map(alerts)
         unknown = expected.isna()
@@ -214,6 +235,7 @@ class CaseStore:
                           "reason": ("alert_household: household_id='" + rows.loc[other, "household_id"].astype(str)
                                      + "' but alert " + alert[other] + " was issued for household '"
                                      + expected[other] + "'").to_numpy()}),
+            *long,
         ], ignore_index=True)
         return reasons
 

@@ -92,8 +92,9 @@ SHOCK_GROUPS: dict[str, tuple[tuple[str, ...], str, str, str]] = {
 # concept -> indicator names. An explanation cites a concept once. Indicators not listed are their own concept;
 # every shock indicator of one event group is one concept (``shock_<group>``).
 CONCEPTS: dict[str, tuple[str, ...]] = {
-    "income_level": ("net_income", "net_income_pc", "net_income_ratio"),
-    "hardship_income": ("hardship_income_pc", "hardship_ratio", "hardship_gap_pc"),
+    # income against the line, before or after rigid spending: the hardship sentence quotes both
+    "income_vs_line": ("net_income", "net_income_pc", "net_income_ratio", "hardship_income_pc", "hardship_ratio",
+                       "hardship_gap_pc"),
     "subsidy_cliff": ("policy_transfer_income", "policy_transfer_share", "income_without_policy_pc",
                       "income_without_policy_ratio", "cliff_below_line", "dibao_income", "receives_tekun",
                       "transfer_share", "programmes_count"),

@@ -32,6 +32,15 @@ def hardship_income_pc(h: pd.DataFrame) -> pd.Series:
     return (net_income(h) - rigid) / h["household_size"].astype("float64")
 
 
+def at_or_above_line(hardship_pc, line) -> np.ndarray:
+    """1.0 where hardship income per person is at or above the line (the household can still *fall* below
+    it: the label's population, ``eligible`` in every score), 0.0 below it, NaN when either is unknown.
+    One rule for the label and for scoring."""
+    hardship_pc = np.asarray(hardship_pc, dtype="float64")
+    line = np.asarray(line, dtype="float64")
+    return np.where(np.isnan(hardship_pc) | np.isnan(line), np.nan, (hardship_pc >= line).astype("float64"))
+
+
 def default_lines() -> pd.DataFrame:
     """The contract's example lines, as a monitoring_lines table."""
     return pd.DataFrame(DEFAULT_LINES, columns=["province", "year", "line"]).astype(

@@ -1,4 +1,4 @@
-"""DESIGN "Household" documents (record, members, history, events, as_of) as canonical contract frames.
+""""Household" documents (record, members, history, events, as_of) as canonical contract frames.
 
 The service receives households as JSON documents; the indicators read canonical frames. ``to_frames``
 flattens a list of documents into the three contract tables in one pass (each row remembers where in the
@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from features.as_of import documents_as_of
 from features.canonical import column_of, from_records
 from features.contract import EVENTS, HOUSEHOLDS, MAX_ITEMS, MEMBERS, Column, Table
 from features.validate import rule_reasons
@@ -64,10 +65,6 @@ class DocumentFrames:
     event_position: np.ndarray
     value_problems: list[Problem]  # values that pass the request schema but not the contract (dates, lists)
 
-    @property
-    def n_documents(self) -> int:
-        return int((self.record_history == -1).sum())
-
     def record_path(self, row: int) -> str:
         return _record_path(self.record_item, self.record_history, row)
 
@@ -92,10 +89,12 @@ def _check_list(value: Any, where: str) -> Sequence[Any]:
     return value
 
 
-def to_frames(documents: Sequence[Mapping[str, Any]], default_as_of: pd.Timestamp) -> DocumentFrames:
+def to_frames(documents: Sequence[Mapping[str, Any]], default_as_of: pd.Timestamp | None = None) -> DocumentFrames:
     """Flatten ``documents`` into canonical frames. Values are assumed to have the contract's types (the
     service's request schema checks them); enum labels become codes, enum-lists canonical ';'-joined codes,
-    and values the contract cannot read are reported in ``value_problems``, not guessed."""
+    and values the contract cannot read are reported in ``value_problems``, not guessed. A document without
+    ``as_of`` is assessed at ``default_as_of``, or (None) at the latest date it knows of
+    (``features.as_of.documents_as_of``)."""
     flat = _Flat()
     for i, doc in enumerate(documents):
         flat.add_round(i, -1, _record(doc, f"[{i}]"), doc.get("members"), f"[{i}]")
@@ -126,7 +125,13 @@ def to_frames(documents: Sequence[Mapping[str, Any]], default_as_of: pd.Timestam
                     household_id=ids[latest[ev_item]])
     doc_as_of = np.array(column_of(_AS_OF, [None if v == "" else v for v in flat.as_of],
                                    _collect(problems, lambda i: f"[{i}]")), dtype="datetime64[ns]")
-    doc_as_of[np.isnat(doc_as_of)] = np.datetime64(pd.Timestamp(default_as_of).normalize().as_unit("ns"))
+    unset = np.isnat(doc_as_of)
+    if default_as_of is not None:
+        doc_as_of[unset] = np.datetime64(pd.Timestamp(default_as_of).normalize().as_unit("ns"))
+    elif unset.any():
+        own = documents_as_of(len(latest), records["survey_date"].to_numpy("datetime64[ns]"), rec_item,
+                              events["event_date"].to_numpy("datetime64[ns]"), ev_item)
+        doc_as_of[unset] = own[unset]
     by_id = pd.Series(doc_as_of.astype("datetime64[ns]"), index=pd.Index(ids[latest], dtype=object))
     return DocumentFrames(records, members, events, by_id, rec_item, rec_hist, mem_rec, mem_pos, ev_item, ev_pos,
                           problems)
@@ -194,7 +199,7 @@ def allowed(col: Column) -> str:
     return col.allowed() + (f", at most {MAX_ITEMS[col.name]} items" if col.name in MAX_ITEMS else "")
 
 
-def checked_frames(documents: Sequence[Mapping[str, Any]], default_as_of: pd.Timestamp
+def checked_frames(documents: Sequence[Mapping[str, Any]], default_as_of: pd.Timestamp | None = None
                    ) -> tuple[DocumentFrames | None, list[Problem]]:
     """``to_frames`` then ``problems``: the frames when nothing is wrong, else None and every problem (a document
     too broken to flatten is one problem)."""

@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from features.defaults import DEFAULT_WAREHOUSE
+from features.options import WAREHOUSE, AsOfOption, RoundOption, WarehouseOption
 
 
 def features_cmd(
-    round: Annotated[str | None, typer.Option(
-        "--round", help="Round id: indicators at the round's as-of date (its last survey date).")] = None,
-    as_of: Annotated[datetime | None, typer.Option(
-        "--as-of", formats=["%Y-%m-%d"], help="As-of date YYYY-MM-DD: the latest record at that date plus the "
-                                              "events reported since.")] = None,
-    warehouse: Annotated[Path, typer.Option(
-        help="Warehouse folder.", envvar="POVWATCH_WAREHOUSE")] = Path(DEFAULT_WAREHOUSE),
+    round: RoundOption = None,
+    as_of: AsOfOption = None,
+    warehouse: WarehouseOption = WAREHOUSE,
     out: Annotated[Path, typer.Option(
         "--out", help="Output file: .csv or .parquet. Columns: household_id, round_id, survey_date, as_of, the "
                       "catalogue indicators, eligible, falls_below_line (empty until the next round is "
@@ -27,26 +22,21 @@ def features_cmd(
     chunk: Annotated[int, typer.Option("--chunk", min=100, help="Households per chunk read from the warehouse "
                      "(bounds memory; the table is the same).")] = 50_000,
 ) -> None:
-    """Export the point-in-time indicator table for analysts (exactly one of --round / --as-of)."""
-    import pandas as pd
-
-    from features.labels import round_as_of
+    """Export the point-in-time indicator table for analysts (one of --round / --as-of; neither: the latest
+    survey date in the warehouse)."""
+    from features.as_of import resolve_as_of
+    from features.tables import check_table_path
     from features.warehouse import Warehouse
 
-    if (round is None) == (as_of is None):
-        raise typer.BadParameter("give exactly one of --round R or --as-of YYYY-MM-DD")
-    suffix = out.suffix.lower()
-    if suffix not in (".csv", ".parquet"):
-        raise typer.BadParameter(f"--out {out}: expected a .csv or .parquet file name")
+    try:
+        check_table_path(out)
+    except ValueError as e:
+        raise typer.BadParameter(str(e), param_hint="--out") from e
     wh = Warehouse(warehouse)
-    if round is not None:
-        rounds = round_as_of(wh)
-        if round not in rounds.index:
-            known = ", ".join(rounds.index) or "none (ingest or simulate first)"
-            raise typer.BadParameter(f"--round {round!r} is not in warehouse {warehouse}; rounds: {known}")
-        date = pd.Timestamp(rounds[round])
-    else:
-        date = pd.Timestamp(as_of).normalize()
+    try:
+        date = resolve_as_of(wh, round, as_of).date
+    except ValueError as e:
+        raise typer.BadParameter(str(e)) from e
     from features.chunks import examples_by_chunk
 
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -396,7 +396,13 @@ def _finish_summary(summary: TableSummary, batch: _Batch) -> None:
 # ------------------------------------------------------------------------------------------------ the entry
 
 def ingest(paths: list[Path], warehouse: Warehouse, table: str | None = None) -> IngestSummary:
-    """Validate and load files or folders into ``warehouse``; see the module docstring for the policies."""
+    """Validate and load files or folders into ``warehouse``; see the module docstring for the policies. Holds
+    the warehouse's writer lock throughout: a second ingest into the same warehouse waits for this one."""
+    with warehouse.lock():
+        return _ingest(paths, warehouse, table)
+
+
+def _ingest(paths: list[Path], warehouse: Warehouse, table: str | None) -> IngestSummary:
     by_table, skipped = collect_files([Path(p) for p in paths], table)
     if not by_table:
         raise ContractError(f"no table files found in {', '.join(map(str, paths))} (expected .csv or .parquet "

@@ -8,7 +8,8 @@ from typing import Annotated
 
 import typer
 
-from features.defaults import DEFAULT_WAREHOUSE
+from features.options import WAREHOUSE, WarehouseOption
+
 
 
 def ingest_cmd(
@@ -16,8 +17,7 @@ def ingest_cmd(
         help="CSV (UTF-8, BOM or not) or Parquet files, or folders searched for them; the table is "
              "recognised by the file name (households*, members*, events*, monitoring_lines*, or the "
              "Chinese table names).")],
-    warehouse: Annotated[Path, typer.Option(
-        help="Warehouse folder (Parquet tables, quarantine).", envvar="POVWATCH_WAREHOUSE")] = Path(DEFAULT_WAREHOUSE),
+    warehouse: WarehouseOption = WAREHOUSE,
     table: Annotated[str | None, typer.Option(
         help="Load every file as this table (households, members, events, monitoring_lines or the "
              "Chinese name) instead of recognising it by file name.")] = None,
@@ -31,6 +31,7 @@ def ingest_cmd(
     from features.validate import ContractError
     from features.warehouse import Warehouse
 
+    rounds_before = Warehouse(warehouse).round_ids()
     try:
         summary = ingest(paths, Warehouse(warehouse), table=table)
     except (ContractError, MissingIdKeyError) as e:
@@ -52,3 +53,7 @@ def ingest_cmd(
             typer.echo(f"  identifying columns dropped, never stored: {', '.join(s.dropped_pii_columns)}")
     for f in summary.skipped_files:
         typer.echo(f"skipped (no table of that name): {f}")
+    from training.monitoring.after_ingest import drift_line
+
+    if line := drift_line(warehouse, rounds_before):
+        typer.echo(line)

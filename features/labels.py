@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from features.derived import hardship_income_pc, monitoring_line
+from features.derived import at_or_above_line, hardship_income_pc, monitoring_line
 from features.indicators import build_indicators
 from features.indicators.build import AsOf, known_records
 from features.warehouse import Warehouse
@@ -53,8 +53,7 @@ def _label_from(h: pd.DataFrame, as_of: AsOf) -> pd.DataFrame:
     row = known["row"].to_numpy()
     latest = known.loc[np.r_[row[1:] != row[:-1], True] if len(row) else []].reset_index(drop=True)
     out = pd.DataFrame({"household_id": pd.Series(latest["household_id"].to_numpy(dtype="object"), dtype="object")})
-    eligible = latest["hardship_income_pc"].to_numpy() >= latest["line"].to_numpy()
-    out["eligible"] = np.where(latest["hardship_income_pc"].isna(), np.nan, eligible.astype("float64"))
+    out["eligible"] = at_or_above_line(latest["hardship_income_pc"], latest["line"])
     later = h.loc[h["household_id"].isin(out["household_id"])].merge(
         latest[["household_id", "as_of"]], on="household_id")
     later = later.loc[later["survey_date"] > later["as_of"]]

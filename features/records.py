@@ -1,4 +1,4 @@
-"""DESIGN "Household" documents from the warehouse: what the service receives, built from what ingest stored.
+""""Household" documents from the warehouse: what the service receives, built from what ingest stored.
 
 One document per household: its latest record at the as-of date, that round's members, earlier rounds as
 ``history``, events up to the as-of date, and ``as_of``. Values are canonical (English codes, enum-lists

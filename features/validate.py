@@ -22,10 +22,17 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import warnings
+
 import numpy as np
 import pandas as pd
-import pandera.pandas as pa
-from pandera.errors import SchemaErrors
+
+with warnings.catch_warnings():
+    # pandera imports pyspark.pandas when pyspark is installed (the spark extra), which warns about pandas 3
+    # on every command; povwatch's Spark path does not use pyspark.pandas.
+    warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
+    import pandera.pandas as pa
+    from pandera.errors import SchemaErrors
 
 from features.canonical import PANDAS_DTYPE, cast
 from features.contract import (BOOL_SPELLINGS, MAX_ITEMS, MONEY_MAX, OUTCOMES_WITH_MEASURES, TABLES,

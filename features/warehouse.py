@@ -15,15 +15,17 @@ place, so a crash leaves the previous state readable.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
+import sys
 import urllib.parse
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pandas as pd
 
 from features.canonical import cast, empty_frame
-from features.defaults import DEFAULT_WAREHOUSE  # re-exported
 from features.derived import default_lines
 
 DATA_FILE = "data.parquet"
@@ -34,8 +36,10 @@ IdRange = tuple[str, str]
 
 
 def default_root() -> Path:
-    """``$POVWATCH_WAREHOUSE`` or ``./povwatch-data``."""
-    return Path(os.environ.get("POVWATCH_WAREHOUSE", DEFAULT_WAREHOUSE))
+    """``$POVWATCH_WAREHOUSE`` or ``./povwatch-data`` (``features.settings``)."""
+    from features.settings import warehouse
+
+    return warehouse()
 
 
 def partition_name(key: str, value: object) -> str:
@@ -59,24 +63,62 @@ def atomic_write_parquet(df: pd.DataFrame, path: Path) -> None:
     os.replace(tmp, path)
 
 
-def atomic_write_many(files: dict[Path, pd.DataFrame]) -> None:
-    """Write several Parquet files: stage every one as a temporary file, then rename them all.
+JOURNAL = ".commit-journal.json"  # the renames of a commit in progress (see ``atomic_write_many``)
 
-    A failure while staging leaves every target as it was (and removes the temporaries); renames are
-    atomic one by one, so each file is always either its old or its new version, never half written.
+
+def atomic_write_many(files: dict[Path, pd.DataFrame], root: Path | None = None) -> None:
+    """Write several Parquet files so that readers see all the old versions or all the new ones.
+
+    Every file is staged as a hidden temporary first; a failure or a kill while staging leaves every target
+    as it was. Then (with ``root``) a journal listing the renames is written atomically, the renames are done,
+    and the journal removed: a kill during the renames leaves the journal, and ``recover`` — run by the next
+    reader or writer of the warehouse — completes them. Without ``root`` the renames are atomic one by one.
     """
     staged: list[tuple[Path, Path]] = []
+    journal = root / JOURNAL if root is not None else None
+    committing = False
     try:
         for path, df in files.items():
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = _temp_path(path)
             staged.append((tmp, path))
             df.to_parquet(tmp, index=False, row_group_size=ROW_GROUP_ROWS)
+        if journal is not None:
+            _write_journal(journal, staged)
+        committing = True
         for tmp, path in staged:
             os.replace(tmp, path)
+        if journal is not None:
+            journal.unlink()
     finally:
-        for tmp, _ in staged:
-            tmp.unlink(missing_ok=True)
+        if not committing:  # once the journal is written the temporaries belong to ``recover``
+            for tmp, _ in staged:
+                tmp.unlink(missing_ok=True)
+            if journal is not None:
+                journal.with_name(journal.name + ".tmp").unlink(missing_ok=True)
+
+
+def _write_journal(journal: Path, staged: list[tuple[Path, Path]]) -> None:
+    tmp = journal.with_name(journal.name + ".tmp")
+    with tmp.open("w", encoding="utf-8") as f:
+        json.dump([[str(a), str(b)] for a, b in staged], f)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, journal)
+
+
+def recover(root: Path) -> bool:
+    """Finish a commit a killed writer left half done (its journal is there); True when one was finished.
+    Call with the warehouse lock held."""
+    journal = root / JOURNAL
+    (root / (JOURNAL + ".tmp")).unlink(missing_ok=True)  # a journal never completed: its commit never began
+    if not journal.is_file():
+        return False
+    for tmp, path in json.loads(journal.read_text(encoding="utf-8")):
+        if Path(tmp).exists():
+            os.replace(tmp, path)
+    journal.unlink()
+    return True
 
 
 class Warehouse:
@@ -84,6 +126,35 @@ class Warehouse:
 
     def __init__(self, root: str | os.PathLike | None = None) -> None:
         self.root = Path(root) if root is not None else default_root()
+        if (self.root / JOURNAL).is_file():  # a writer was killed mid-commit: finish its commit before reading
+            with self.lock(wait_message=None):
+                recover(self.root)
+
+    @contextlib.contextmanager
+    def lock(self, wait_message: str | None = "waiting for another ingest into {root} to finish") -> Iterator[None]:
+        """The warehouse's writer lock: an OS lock on the warehouse folder itself (no lock file; released when
+        the holder exits or is killed). A second writer waits for the first, saying so on stderr, and never
+        interleaves with it."""
+        import fcntl
+
+        created = not self.root.exists()
+        self.root.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.root, os.O_RDONLY)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if wait_message:
+                    print(wait_message.format(root=self.root), file=sys.stderr, flush=True)
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            recover(self.root)
+            yield
+        except BaseException:
+            if created and not any(self.root.iterdir()):  # a failed first ingest leaves no warehouse behind
+                self.root.rmdir()
+            raise
+        finally:
+            os.close(fd)  # releases the lock
 
     # ---- paths
     def table_dir(self, table: str) -> Path:
@@ -108,7 +179,7 @@ class Warehouse:
         for path in files:
             if self.root.resolve() not in path.resolve().parents:
                 raise ValueError(f"refusing to write {path} outside the warehouse {self.root}")
-        atomic_write_many(files)
+        atomic_write_many(files, self.root)
 
     def _partitions(self, table: str) -> dict[str, Path]:
         d = self.table_dir(table)

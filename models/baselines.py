@@ -1,4 +1,4 @@
-"""Baselines every model must beat, scored on the same rows (DESIGN "Baselines").
+"""Baselines every model must beat, scored on the same rows.
 
 - ``RuleBaseline``: the official-style threshold rule. Flag when hardship income per capita is below
   ``line_multiple`` × the monitoring line, or when rigid spending (medical + education) exceeds

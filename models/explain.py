@@ -12,7 +12,6 @@ skips shap's wrappers. ``engine="shap"`` goes through shap itself; the tests hol
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
@@ -23,10 +22,9 @@ import pandas as pd
 
 from features.catalogue import RISK_GROUPS, by_name
 from models.measures import Measure, recommend
-from models.citing import NO_DOMINANT_FACTOR, CitationRules, Reason, clean_value as _clean
+from models.citing import CitationRules, Reason, clean_value as _clean
 from models.reasons import Lang
 from models.risk_model import RiskModel
-from models.tiers import assign
 
 Engine = Literal["lightgbm", "shap"]
 CANDIDATES = 40  # risk-raising factors, largest first, that the citation rules may choose from
@@ -54,6 +52,7 @@ class Explanation:
     as_of: str
     risk: float
     tier: str
+    eligible: bool       # False: already below the line at the as-of record (assistance now, not prediction)
     margin: float
     base_value: float
     contributions: dict[str, float]
@@ -88,11 +87,14 @@ class _Row(Mapping[str, float]):
 
 # ---- SHAP values
 
-def shap_contributions(model: RiskModel, X: pd.DataFrame, *, engine: Engine = "lightgbm") -> tuple[np.ndarray, np.ndarray]:
-    """Exact TreeSHAP values ``(n, features)`` and base values ``(n,)`` in log-odds for the feature matrix X."""
-    if engine == "lightgbm":  # the scorer's own exact contributions, whatever its kind
-        return model.scorer.contributions(X)
+def shap_contributions(model: RiskModel, indicators: pd.DataFrame, *,
+                       engine: Engine = "lightgbm") -> tuple[np.ndarray, np.ndarray]:
+    """Exact contributions ``(n, features)`` and base values ``(n,)`` for an indicator table: the scorer's own
+    (``RiskModel.contributions``, any kind) or, with ``engine="shap"``, shap's TreeExplainer (LightGBM only)."""
+    if engine == "lightgbm":
+        return model.contributions(indicators)
     if engine == "shap":
+        X = model.matrix(indicators)
         import warnings
 
         import shap
@@ -140,35 +142,33 @@ def _top_positive(contrib: np.ndarray, top: int) -> np.ndarray:
 
 @dataclass
 class _Computed:
-    ids: np.ndarray
-    rounds: np.ndarray
+    scores: pd.DataFrame  # RiskModel.scores_from_margin
     as_of: list[str]
     contrib: np.ndarray
     base: np.ndarray
     margin: np.ndarray
-    risk: np.ndarray
-    tier: np.ndarray
     top: np.ndarray
     row_index: dict[str, int]
     values: np.ndarray
 
 
-def _compute(model: RiskModel, indicators: pd.DataFrame, top: int, engine: Engine) -> _Computed:
-    X = model.matrix(indicators)
-    contrib, base = shap_contributions(model, X, engine=engine)
-    margin = model.scorer.margin(X)
-    ids = indicators["household_id"].astype(str).to_numpy() if "household_id" in indicators else np.arange(len(X)).astype(str)
+def _compute(model: RiskModel, indicators: pd.DataFrame, top: int, engine: Engine,
+             margin: np.ndarray | None = None) -> _Computed:
+    if margin is None:
+        margin = model.margin(indicators)
+    contrib, base = shap_contributions(model, indicators, engine=engine)
+    scores = model.scores_from_margin(indicators, margin)
+    ids = (scores["household_id"].astype(str).to_numpy() if "household_id" in scores
+           else np.arange(len(indicators)).astype(str))
     check_additivity(contrib, base, margin, ids)
-    risk = model.calibrator.predict(margin)
-    rounds = indicators["round_id"].astype(str).to_numpy() if "round_id" in indicators else np.full(len(X), "")
     as_of = (pd.to_datetime(indicators["as_of"]).dt.strftime("%Y-%m-%d").tolist() if "as_of" in indicators
-             else [""] * len(X))
+             else [""] * len(indicators))
     # Sentences may quote any catalogue indicator in the table, not only the model's features.
     cols = [c for c in indicators.columns if c not in ("household_id", "round_id", "survey_date", "as_of")
             and pd.api.types.is_numeric_dtype(indicators[c])]
     values = indicators[cols].to_numpy(dtype="float64", na_value=np.nan)
-    return _Computed(ids, rounds, as_of, contrib, base, margin, risk, assign(risk, model.tier_thresholds),
-                     _top_positive(contrib, CANDIDATES), {c: i for i, c in enumerate(cols)}, values)
+    return _Computed(scores, as_of, contrib, base, margin, _top_positive(contrib, CANDIDATES),
+                     {c: i for i, c in enumerate(cols)}, values)
 
 
 # Indicators of income after rigid spending: the risk they flag is caused by the spending they subtract.
@@ -212,6 +212,10 @@ def explain(model: RiskModel, indicators: pd.DataFrame, *, top: int = 3, engine:
     group_order = np.argsort(-group_sums, axis=1, kind="stable")
     rules = CitationRules.of(model)
     capable = c.row_index.get("capable_workers")
+    n = len(c.contrib)
+    ids = c.scores["household_id"].astype(str).to_numpy() if "household_id" in c.scores else np.arange(n).astype(str)
+    rounds = c.scores["round_id"].astype(str).to_numpy() if "round_id" in c.scores else np.full(n, "")
+    risk, tier, elig = c.scores["risk"].to_numpy(), c.scores["tier"].to_numpy(), c.scores["eligible"].to_numpy()
     out = []
     for i in range(len(c.contrib)):
         row = _Row(c.row_index, c.values[i])
@@ -221,16 +225,18 @@ def explain(model: RiskModel, indicators: pd.DataFrame, *, top: int = 3, engine:
         labour = bool(capable is not None and c.values[i, capable] > 0)
         measures = list(_recommend(measure_groups(reasons, row), labour))
         out.append(Explanation(
-            household_id=str(c.ids[i]), round_id=str(c.rounds[i]), as_of=c.as_of[i], risk=float(c.risk[i]),
-            tier=str(c.tier[i]), margin=float(c.margin[i]), base_value=float(c.base[i]),
+            household_id=str(ids[i]), round_id=str(rounds[i]), as_of=c.as_of[i], risk=float(risk[i]),
+            tier=str(tier[i]), eligible=bool(elig[i]), margin=float(c.margin[i]), base_value=float(c.base[i]),
             contributions=dict(zip(names, c.contrib[i].tolist())), groups=groups, reasons=reasons,
             measures=measures))
     return out
 
 
-def reasons_of(model: RiskModel, indicators: pd.DataFrame, *, top: int = 3) -> list[list[Reason]]:
-    """The cited reasons of each indicator row (same order) — the one selection every caller uses."""
-    c = _compute(model, indicators, top, "lightgbm")
+def reasons_of(model: RiskModel, indicators: pd.DataFrame, *, top: int = 3,
+               margin: np.ndarray | None = None) -> list[list[Reason]]:
+    """The cited reasons of each indicator row (same order) — the one selection every caller uses.
+    ``margin``: the one ``RiskModel.score`` already computed for these rows."""
+    c = _compute(model, indicators, top, "lightgbm", margin)
     rules = CitationRules.of(model)
     return [rules.pick(c.top[i], c.contrib[i], _Row(c.row_index, c.values[i]), top) for i in range(len(c.contrib))]
 
@@ -250,9 +256,3 @@ def reason_table(reasons: list[list[Reason]], *, top: int = 3, lang: Lang = "zh"
     return pd.DataFrame(cols)
 
 
-def reason_columns(model: RiskModel, indicators: pd.DataFrame, *, top: int = 3, lang: Lang = "zh") -> pd.DataFrame:
-    """``reason_1..reason_<top>`` sentences per indicator row (blank where fewer reasons), with a fresh 0..n-1
-    index like ``RiskModel.score_indicators`` so the two line up column-wise."""
-    reasons = reasons_of(model, indicators, top=top)
-    return pd.DataFrame({f"reason_{k + 1}": [((rs[k].text_zh if lang == "zh" else rs[k].text_en)
-                                               if k < len(rs) else "") for rs in reasons] for k in range(top)})

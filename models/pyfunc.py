@@ -1,8 +1,9 @@
 """The MLflow pyfunc wrapper of RiskModel: what the registry stores and every caller loads.
 
 ``predict`` takes either an indicator table (the Spark path: features per partition, then
-``mlflow.pyfunc.spark_udf``) or a frame with a ``household`` column of DESIGN "Household" JSON documents
-(the whole path from raw records). It returns ``risk`` (calibrated probability), ``tier`` and ``margin``;
+``mlflow.pyfunc.spark_udf``) or a frame with a ``household`` column of "Household" JSON documents
+(the whole path from raw records). It returns ``RiskModel.score``'s columns (risk, tier, eligible, ...) and
+``margin``;
 with ``params={"output": "risk"}`` only the risk, for ``spark_udf(result_type="double")``.
 """
 
@@ -33,9 +34,8 @@ class RiskPyfunc(mlflow.pyfunc.PythonModel):
         else:
             indicators = model_input
         margin = model.margin(indicators)
-        risk = model.calibrator.predict(margin)
+        scored = model.scores_from_margin(indicators, margin)
         if (params or {}).get("output") == "risk":
-            return pd.Series(risk, name="risk")
-        scored = model.score_indicators(indicators)
+            return scored["risk"]
         scored["margin"] = margin
         return scored

@@ -307,7 +307,3 @@ def sentence(name: str, row: Mapping[str, float], lang: Lang = "zh") -> str:
     fmt = template[0] if lang == "zh" else template[1]
     return _render(fmt, row, lang)
 
-
-def sentences(name: str, row: Mapping[str, float]) -> Pair:
-    """The zh and en sentence for one indicator."""
-    return sentence(name, row, "zh"), sentence(name, row, "en")

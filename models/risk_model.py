@@ -13,20 +13,20 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from features.as_of import stale_mask
+from features.derived import at_or_above_line
 from models.calibration import Calibrator
 from models.scorers import LightGBMScorer, Scorer, as_matrix, load_scorer, save_scorer
 from models.tiers import assign
 
-if TYPE_CHECKING:
-    from features.documents import DocumentFrames
-
 FORMAT_VERSION = 1
 ID_COLUMNS = ["household_id", "round_id", "as_of"]
+SCORE_COLUMNS = [*ID_COLUMNS, "risk", "tier", "eligible", "stale", "model_version"]
 
 
 def training_medians(X: pd.DataFrame) -> dict[str, float]:
@@ -38,6 +38,17 @@ def training_medians(X: pd.DataFrame) -> dict[str, float]:
 
 class ModelFeatureMismatch(RuntimeError):
     """The saved model expects other indicators than this code computes."""
+
+
+def eligible(indicators: pd.DataFrame) -> np.ndarray:
+    """True where the household is at or above the line at its as-of record (it can still fall below it);
+    False when already below, or when its hardship income is unknown. Read from the indicators
+    ``hardship_income_pc`` and ``monitoring_line``, by the label's own rule (``features.derived``)."""
+    missing = [c for c in ("hardship_income_pc", "monitoring_line") if c not in indicators.columns]
+    if missing:
+        raise ModelFeatureMismatch(f"indicator table lacks {', '.join(missing)}, needed to tell whether a "
+                                   "household is already below the line; build it with features.indicators")
+    return at_or_above_line(indicators["hardship_income_pc"], indicators["monitoring_line"]) == 1.0
 
 
 def catalogue_fingerprint(names: Sequence[str]) -> str:
@@ -78,35 +89,63 @@ class RiskModel:
         # A float64 array, not the DataFrame: the scorers would only convert it (0.4 ms even for one row).
         return self.scorer.margin(as_matrix(self.matrix(indicators)))
 
+    def contributions(self, indicators: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """Exact additive contributions ``(n, features)`` and base values ``(n,)`` in the margin's units: the
+        one place they are computed (TreeSHAP through LightGBM's ``pred_contrib`` for a booster; see
+        ``models.scorers`` for the other kinds)."""
+        return self.scorer.contributions(as_matrix(self.matrix(indicators)))
+
     def predict_proba(self, indicators: pd.DataFrame) -> np.ndarray:
+        """Calibrated risk only (metrics, curves); callers that show a score use ``score``."""
         return self.calibrator.predict(self.margin(indicators))
 
-    def score_indicators(self, indicators: pd.DataFrame) -> pd.DataFrame:
-        """``household_id, round_id, as_of, risk, tier, model_version`` for an indicator table."""
-        risk = self.predict_proba(indicators)
-        out = indicators[[c for c in ID_COLUMNS if c in indicators.columns]].copy()
+    def scores_from_margin(self, indicators: pd.DataFrame, margin: np.ndarray, *,
+                           round_start: pd.Timestamp | None = None) -> pd.DataFrame:
+        """``SCORE_COLUMNS`` from a margin already computed for ``indicators`` (``explain`` needs the margin
+        too; computing it once keeps every caller's risk identical)."""
+        risk = self.calibrator.predict(margin)
+        out = pd.DataFrame({c: indicators[c].to_numpy() for c in ID_COLUMNS if c in indicators.columns})
         out["risk"] = risk
         out["tier"] = assign(risk, self.tier_thresholds)
-        out["model_version"] = self.model_version
-        return out.reset_index(drop=True)
+        out["eligible"] = eligible(indicators)
+        out["stale"] = (stale_mask(indicators["survey_date"], round_start) if "survey_date" in indicators
+                        else np.zeros(len(out), dtype=bool))
+        out["model_version"] = str(self.model_version)
+        return out
+
+    def score(self, indicators: pd.DataFrame, *, explain_top: int = 0, lang: str = "zh",
+              round_start: pd.Timestamp | None = None) -> pd.DataFrame:
+        """The one scoring interface: ``household_id, round_id, as_of, risk, tier, eligible, stale,
+        model_version`` per indicator row (same order, index 0..n-1).
+
+        ``eligible`` is False for a household already below the line at its as-of record: it needs
+        assistance now, not a prediction (its risk is still given). ``stale`` is True when the household's
+        newest record was surveyed before ``round_start``, the first survey date of the reference round
+        (``features.as_of``; None: nothing is stale). With
+        ``explain_top`` > 0, each row also gets its ``explain_top`` cited reasons as
+        ``reason_<k>_indicator, reason_<k>_value, reason_<k>_text`` (text in ``lang``; see ``models.explain``).
+        """
+        margin = self.margin(indicators)
+        out = self.scores_from_margin(indicators, margin, round_start=round_start)
+        if explain_top > 0:
+            from models.explain import reason_table, reasons_of
+
+            reasons = reason_table(reasons_of(self, indicators, top=explain_top, margin=margin), top=explain_top,
+                                   lang=lang)
+            out = pd.concat([out, reasons], axis=1)
+        return out
 
     def indicators(self, households: Sequence[Mapping[str, Any]], as_of: pd.Timestamp | None = None) -> pd.DataFrame:
-        """Indicators for DESIGN "Household" items, with this model's monitoring lines."""
+        """Indicators for "Household" documents (record, members, history, events, as_of), with this model's
+        monitoring lines."""
         from features.indicators import indicators_for
 
         return indicators_for(households, lines=self.lines, as_of=as_of)
 
-    def indicators_of_frames(self, frames: DocumentFrames) -> pd.DataFrame:
-        """Indicators for documents flattened by ``features.documents.to_frames`` and found without problems:
-        the service's path, which checks the documents itself to answer with each problem's place."""
-        from features.indicators.records import indicators_of_frames
-
-        return indicators_of_frames(frames, lines=self.lines)
-
     def score_households(self, households: Sequence[Mapping[str, Any]],
-                         as_of: pd.Timestamp | None = None) -> pd.DataFrame:
-        """Score DESIGN "Household" items (record, members, history, events, as_of)."""
-        return self.score_indicators(self.indicators(households, as_of))
+                         as_of: pd.Timestamp | None = None, *, explain_top: int = 0, lang: str = "zh") -> pd.DataFrame:
+        """Score "Household" documents (record, members, history, events, as_of)."""
+        return self.score(self.indicators(households, as_of), explain_top=explain_top, lang=lang)
 
     # ---- persistence
     def save(self, folder: str | Path) -> Path:

@@ -124,7 +124,9 @@ class ScorecardScorer:
 
     def margin(self, X: np.ndarray) -> np.ndarray:
         Z = self.design(self.spec["features"], as_matrix(X))
-        return self.spec["intercept"] + Z @ self._weights
+        # A row-wise sum, not ``Z @ w``: BLAS blocks a matrix-vector product by the number of rows, so a
+        # household's margin could differ in its last digit with the batch it came in (one request, a county).
+        return self.spec["intercept"] + (Z * self._weights).sum(axis=1)
 
     def contributions(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Linear SHAP: ``w · (z − mean z)`` summed per feature; base = the margin at the mean columns."""
@@ -145,11 +147,17 @@ class ScorecardScorer:
 
 
 def fit_scorecard(X: pd.DataFrame, y: np.ndarray, *, directions: dict[str, int], categorical: Sequence[str] = (),
-                  C: float = 0.1, max_iter: int = 500) -> ScorecardScorer:
+                  C: float | Sequence[float] = 0.1, max_iter: int = 500,
+                  select_on: tuple[pd.DataFrame, np.ndarray] | None = None) -> ScorecardScorer:
     """Fit a scorecard whose value weights keep the catalogue's sign: an indicator whose higher value raises
     risk (direction +1) never gets a negative weight, and conversely (L-BFGS-B with bounds, L2 penalty
-    ``1/(2C)·|w|²`` as in scikit-learn). Indicators of direction 0, missing flags and codes are free."""
+    ``1/(2C)·|w|²`` as in scikit-learn). Indicators of direction 0, missing flags and codes are free.
+
+    With several ``C`` (strongest penalty last is fastest: each fit starts from the previous weights), the
+    one with the best roc_auc on ``select_on`` (held-out rows, e.g. the forward validation slice) is kept."""
     from scipy.optimize import minimize
+    from scipy.special import expit
+    from sklearn.metrics import roc_auc_score
 
     arr, y = as_matrix(X), np.asarray(y, float)
     if not 0 < y.sum() < len(y):
@@ -177,25 +185,42 @@ def fit_scorecard(X: pd.DataFrame, y: np.ndarray, *, directions: dict[str, int],
     Z = ScorecardScorer.design(features, arr)
     prior = float(np.log(y.mean() / (1 - y.mean())))
 
-    def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
+    def loss(theta: np.ndarray, C: float) -> tuple[float, np.ndarray]:
         w, b = theta[:-1], theta[-1]
         m = Z @ w + b
-        p = 1.0 / (1.0 + np.exp(-m))
         value = float(np.sum(np.logaddexp(0.0, m) - y * m) + w @ w / (2 * C))
-        r = p - y
+        r = expit(m) - y
         return value, np.append(Z.T @ r + w / C, r.sum())
 
-    theta0 = np.append(np.zeros(Z.shape[1]), prior)
-    res = minimize(loss, theta0, jac=True, method="L-BFGS-B", bounds=bounds + [(None, None)],
-                   options={"maxiter": max_iter})
-    w, b = res.x[:-1], float(res.x[-1])
+    Cs = [float(C)] if np.isscalar(C) else [float(c) for c in C]
+    theta = np.append(np.zeros(Z.shape[1]), prior)
+    best: tuple[float, ScorecardScorer] | None = None
+    for C in Cs:
+        res = minimize(loss, theta, args=(C,), jac=True, method="L-BFGS-B", bounds=bounds + [(None, None)],
+                       options={"maxiter": max_iter})
+        theta = res.x
+        card = _scorecard(features, Z, res.x, C, bool(res.success))
+        if select_on is None or len(Cs) == 1:
+            return card
+        Xv, yv = select_on
+        auc = float(roc_auc_score(yv, card.margin(Xv))) if 0 < np.sum(yv) < len(yv) else 0.0
+        if best is None or auc > best[0]:
+            best = (auc, card)
+    assert best is not None
+    return best[1]
+
+
+def _scorecard(features: list[dict[str, Any]], Z: np.ndarray, theta: np.ndarray, C: float,
+               converged: bool) -> ScorecardScorer:
+    """The scorer of fitted weights ``theta`` (weights then intercept), with each column's training mean."""
+    w, b = theta[:-1], float(theta[-1])
     means = Z.mean(axis=0)
-    at = 0
+    at, out = 0, []
     for f in features:
         width = len(f["codes"]) if f["type"] == "categorical" else 2
-        f["weights"], f["means"] = w[at:at + width].tolist(), means[at:at + width].tolist()
+        out.append({**f, "weights": w[at:at + width].tolist(), "means": means[at:at + width].tolist()})
         at += width
-    return ScorecardScorer({"intercept": b, "C": C, "converged": bool(res.success), "features": features})
+    return ScorecardScorer({"intercept": b, "C": C, "converged": converged, "features": out})
 
 
 # ---- the county's rule
@@ -319,6 +344,7 @@ def fit_blend(parts: Sequence[tuple[str, Scorer]], X: np.ndarray, y: np.ndarray,
     parts was fitted on (the forward validation slice); weights bounded at zero so no part counts against
     its own ranking. Margins are standardised for the fit and the weights mapped back."""
     from scipy.optimize import minimize
+    from scipy.special import expit
 
     X, y = as_matrix(X), np.asarray(y, float)
     M = np.column_stack([p.margin(X) for _, p in parts])
@@ -329,7 +355,7 @@ def fit_blend(parts: Sequence[tuple[str, Scorer]], X: np.ndarray, y: np.ndarray,
     def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
         w, b = theta[:-1], theta[-1]
         m = S @ w + b
-        r = 1.0 / (1.0 + np.exp(-m)) - y
+        r = expit(m) - y
         return float(np.sum(np.logaddexp(0.0, m) - y * m) + w @ w / (2 * C)), np.append(S.T @ r + w / C, r.sum())
 
     prior = float(np.log(max(y.mean(), 1e-6) / max(1 - y.mean(), 1e-6)))

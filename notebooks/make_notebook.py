@@ -19,10 +19,11 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from features.derived import hardship_income_pc, monitoring_line, net_income
+from features.settings import warehouse as default_warehouse
 from features.warehouse import Warehouse
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-WAREHOUSE = Path(os.environ.get("POVWATCH_WAREHOUSE", "povwatch-data"))
+WAREHOUSE = default_warehouse()  # $POVWATCH_WAREHOUSE or ./povwatch-data
 wh = Warehouse(WAREHOUSE)
 rounds = wh.rounds()
 rounds"""),
@@ -42,7 +43,7 @@ shares.round(3)"""),
 risk_types[risk_types != ""].value_counts()"""),
     ("md", "## Compare the latest MLflow runs (model vs baselines)"),
     ("code", """import mlflow
-from training.registry import connect, MODEL_NAME
+from models.registry import connect, MODEL_NAME
 
 client = connect(WAREHOUSE)
 runs = mlflow.search_runs(experiment_names=["povwatch"], order_by=["start_time DESC"], max_results=5)
@@ -53,7 +54,7 @@ runs[["run_id", "params.test_round"] + cols]"""),
     ("md", "## Global SHAP importance of the champion"),
     ("code", """import numpy as np
 from features.labels import build_examples, round_as_of
-from training.registry import load_risk_model
+from models.registry import load_risk_model
 from training.metrics import recall_curve
 from training.splits import default_test_round
 
@@ -63,24 +64,25 @@ examples = build_examples(wh, list(as_of))
 test_round = default_test_round(as_of, examples)
 test = examples[(examples["as_of"] == as_of[test_round]) & (examples["round_id"] == test_round)
                 & examples["eligible"].eq(1) & examples["falls_below_line"].notna()]
-contrib = model.booster.predict(model.matrix(test), pred_contrib=True)[:, :-1]
+contrib, _ = model.contributions(test)
 importance = pd.Series(np.abs(contrib).mean(axis=0), index=model.feature_names).sort_values().tail(15)
 importance.plot.barh(figsize=(6, 5), title=f"mean |SHAP|, round {test_round}")
 plt.tight_layout()"""),
     ("md", "## Recall at a visiting budget\nThe share of next-round fallers found when visiting the top k% by risk."),
     ("code", """y = test["falls_below_line"].to_numpy(float)
-ks, rec = recall_curve(y, model.predict_proba(test))
+ks, rec = recall_curve(y, model.score(test)["risk"].to_numpy())
 plt.figure(figsize=(5, 4))
 plt.plot(ks * 100, rec)
 plt.xlabel("households visited (%)"); plt.ylabel("share of fallers found")
 print({f"recall_at_{int(k*100)}pct": round(float(r), 3) for k, r in zip(ks, rec) if round(k * 100) in (5, 10, 20)})"""),
     ("md", "## Top households of one village, newest round"),
-    ("code", """from serving.batch import score_warehouse
+    ("code", """from features.as_of import resolve_as_of
+from serving.batch import score_warehouse
 
-scores, summary = score_warehouse(model, wh, as_of=as_of[latest], round_id=latest, explain_top=0.0)
+scores, summary = score_warehouse(model, wh, when=resolve_as_of(wh, round_id=latest), explain_top=0.0)
 village = hh["village"].value_counts().index[0]
 ids = set(hh.loc[hh["village"] == village, "household_id"])
-scores[scores["household_id"].isin(ids)].head(10)[["household_id", "risk", "tier"]]"""),
+scores[scores["household_id"].isin(ids)].head(10)[["household_id", "risk", "tier", "eligible", "stale"]]"""),
 ]
 
 

@@ -85,7 +85,7 @@ def waterfall(base: float, steps: Sequence[tuple[str, float]], final: float, *, 
 
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="100%" '
              f'role="img" aria-label="{label}">']
-    x = plot_x
+    x = 10.0
     for color, text in zip((RAISE, LOWER, NEUTRAL), legend):
         parts.append(f'<rect x="{x:.1f}" y="6" width="12" height="12" fill="{color}" rx="2"/>')
         parts.append(_text(x + 16, 16, text, size=11, fill="#444"))
@@ -128,10 +128,10 @@ def _ticks(lo: float, hi: float, n: int = 5) -> list[float]:
 
 def line_chart(points: Sequence[tuple[str, float | None]], *, title: str, value_format: str = "{:.2f}",
                reference: float | None = None, reference_label: str = "", y_min: float | None = None,
-               y_max: float | None = None, width: int = 340, height: int = 170, color: str = "#1f5f8b") -> Markup:
+               y_max: float | None = None, width: int = 280, height: int = 180, color: str = "#1f5f8b") -> Markup:
     """A small line chart of one value across rounds (missing values leave a gap), with an optional
     reference line (e.g. the monitoring line at ratio 1)."""
-    left, right, top, bottom = 40, 14, 26, 30
+    left, right, top, bottom = 36, 10, 28, 30
     vals = [v for _, v in points if v is not None and not math.isnan(v)]
     lo = min(vals + ([reference] if reference is not None else []) + ([y_min] if y_min is not None else []), default=0.0)
     hi = max(vals + ([reference] if reference is not None else []) + ([y_max] if y_max is not None else []), default=1.0)
@@ -149,25 +149,25 @@ def line_chart(points: Sequence[tuple[str, float | None]], *, title: str, value_
         return top + ph * (1 - (v - lo) / (hi - lo))
 
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="100%" role="img" '
-             f'aria-label="{escape(title)}">', _text(left, 15, title, size=12, weight="bold"),
+             f'aria-label="{escape(title)}">', _text(4, 16, title, size=13, weight="bold"),
              f'<rect x="{left}" y="{top}" width="{pw}" height="{ph}" fill="none" stroke="#ddd"/>']
     for tick in _ticks(lo, hi, 4):
         if lo <= tick <= hi:
-            parts.append(_text(left - 4, sy(tick) + 3, f"{tick:g}", anchor="end", size=9, fill="#777"))
+            parts.append(_text(left - 4, sy(tick) + 4, f"{tick:g}", anchor="end", size=11, fill="#555"))
     if reference is not None:
         parts.append(f'<line x1="{left}" y1="{sy(reference):.1f}" x2="{left + pw}" y2="{sy(reference):.1f}" '
                      f'stroke="{RAISE}" stroke-dasharray="4,3"/>')
-        parts.append(_text(left + pw - 2, sy(reference) - 3, reference_label, anchor="end", size=9, fill=RAISE))
+        parts.append(_text(left + pw - 2, sy(reference) - 3, reference_label, anchor="end", size=11, fill=RAISE))
     path, pen = [], "M"
     for i, (label, v) in enumerate(points):
-        parts.append(_text(sx(i), height - bottom + 14, label, anchor="middle", size=10, fill="#444"))
+        parts.append(_text(sx(i), height - bottom + 16, label, anchor="middle", size=11, fill="#333"))
         if v is None or math.isnan(v):
             pen = "M"
             continue
         path.append(f"{pen}{sx(i):.1f},{sy(v):.1f}")
         pen = "L"
         parts.append(f'<circle cx="{sx(i):.1f}" cy="{sy(v):.1f}" r="3" fill="{color}"/>')
-        parts.append(_text(sx(i), sy(v) - 6, value_format.format(v), anchor="middle", size=10, fill=color))
+        parts.append(_text(sx(i), sy(v) - 6, value_format.format(v), anchor="middle", size=11, fill=color))
     if path:
         parts.insert(3, f'<path d="{" ".join(path)}" fill="none" stroke="{color}" stroke-width="2"/>')
     parts.append("</svg>")

@@ -63,7 +63,7 @@ def main(
         raise typer.BadParameter("give at most one of --quiet and --verbose")
     configure("quiet" if quiet else "verbose" if verbose else "normal")
 
-# One line per command: name -> function. Keep the DESIGN order.
+# One line per command: name -> function. Keep the order of docs/architecture.md.
 from features.cli import features_cmd, ingest_cmd, simulate_cmd  # noqa: E402
 
 app.command("simulate")(simulate_cmd)

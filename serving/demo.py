@@ -1,7 +1,8 @@
 """``povwatch demo``: the whole chain on the embedded defaults, each step the real CLI command a user would type.
 
-simulate → ingest → train (model vs baselines vs oracle) → promote → batch score the newest round → village
-list and household reports → the service answering one household with and without a new hospitalisation.
+simulate → ingest → train (candidates, model vs rule vs oracle) → promote → batch score the newest round → village
+list and household reports → the worklist, simulated home visits and the loop report → the drift verdict of the
+newest round → the service answering one household with and without a new hospitalisation.
 A second run reuses what exists: the simulated files, the warehouse (ingest is idempotent) and the champion
 when the data it was trained on has not changed.
 """
@@ -21,6 +22,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+
+from features.options import WAREHOUSE, WarehouseOption
 
 READY_TIMEOUT_S = 120
 
@@ -53,7 +56,7 @@ def run(args: list[str], env: dict[str, str] | None = None, ok: tuple[int, ...] 
 def _trained_on_current_data(warehouse: Path) -> str | None:
     """The champion's version if its run saw exactly the warehouse as it is now, else None."""
     from features.warehouse import Warehouse
-    from training import registry
+    from models import registry
     from training.train import fingerprint
 
     if not (warehouse / "mlflow.db").exists() and not os.environ.get("MLFLOW_TRACKING_URI"):
@@ -128,6 +131,18 @@ def service_round_trip(warehouse: Path, household_id: str, as_of: "pd.Timestamp"
             os.killpg(proc.pid, signal.SIGKILL)
 
 
+def closing_the_loop(wh: Path, raw: Path, newest: str, env: dict[str, str]) -> None:
+    """Issue the newest round's worklist (recorded in the case store), simulate what the home visits find,
+    load those outcomes as a county's export, and print how well each channel of the list worked."""
+    worklist = wh / "worklists" / f"round-{newest}.csv"
+    run(["worklist", "--round", newest, "--warehouse", str(wh), "--out", str(worklist)], env)
+    outcomes = wh / "outcomes" / f"round-{newest}.csv"
+    run(["outcomes", "simulate", "--worklist", str(worklist), "--truth", str(raw / "truth.parquet"),
+         "--out", str(outcomes), "--zh", "--warehouse", str(wh)], env)
+    run(["outcomes", "ingest", str(outcomes), "--warehouse", str(wh)], env)
+    run(["loop-report", "--warehouse", str(wh), "--html", str(wh / "reports" / "loop.html")], env)
+
+
 def demo(settings: DemoSettings) -> None:
     import pandas as pd
 
@@ -153,7 +168,9 @@ def demo(settings: DemoSettings) -> None:
     newest = str(rounds.index[-1])
     scores_path = wh / "scores" / f"round-{newest}.csv"
     run(["score", "--round", newest, "--warehouse", str(wh), "--out", str(scores_path)], env)
+    run(["drift", "--round", newest, "--warehouse", str(wh), "--out", str(wh / "drift")], env)
     scores = pd.read_csv(scores_path, dtype={"household_id": str})
+    scores = scores[scores["eligible"] & ~scores["stale"]]  # households of the newest round that can still fall
     top = scores.iloc[0]["household_id"]
     # the service round trip uses a household just below the high tier: the one a new shock may push over
     medium = scores[scores["tier"] == "medium"]
@@ -166,21 +183,26 @@ def demo(settings: DemoSettings) -> None:
     run(["report", "--household", top, "--warehouse", str(wh), "--out", str(reports / f"household-{top}.html")], env)
     run(["report", "--household", top, "--warehouse", str(wh), "--lang", "en",
          "--out", str(reports / f"household-{top}.en.html")], env)
+    closing_the_loop(wh, raw, newest, env)
+    run(["drift", "--round", newest, "--warehouse", str(wh), "--out", str(wh / "drift")], env)
     service_round_trip(wh, border, pd.Timestamp(rounds[newest]))
     print(f"""
 Where everything is:
   warehouse        {wh.resolve()}
   scores           {scores_path.resolve()}
   village list     {(reports / 'village' / 'index.html').resolve()}
+  worklist         {(wh / 'worklists' / f'round-{newest}.csv').resolve()}
+  loop report      {(reports / 'loop.html').resolve()}
+  drift            {(wh / 'drift').resolve()}
   household report {(reports / f'household-{top}.html').resolve()}
+  drift report     {(wh / 'drift' / f'drift-{newest}.zh.html').resolve()}
   MLflow UI        mlflow ui --backend-store-uri sqlite:///{wh.resolve()}/mlflow.db
   serve            povwatch serve --warehouse {wh}
 """)
 
 
 def demo_cmd(
-    warehouse: Annotated[Path, typer.Option("--warehouse", envvar="POVWATCH_WAREHOUSE",
-                                            help="Warehouse folder to build (reused when it exists).")] = Path("povwatch-data"),
+    warehouse: WarehouseOption = WAREHOUSE,
     households: Annotated[int, typer.Option("--households", min=200, help="Households to simulate.")] = 20_000,
     rounds: Annotated[int, typer.Option("--rounds", min=3, help="Yearly survey rounds to simulate.")] = 5,
     seed: Annotated[int, typer.Option("--seed", help="Simulator seed.")] = 2026,

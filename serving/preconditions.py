@@ -24,7 +24,7 @@ def require_rounds(warehouse: Path) -> "Warehouse":  # noqa: F821
 def require_model(warehouse: Path, alias: str):
     """The RiskModel behind ``alias``; else what is missing (no registry, no such alias), without creating a
     store."""
-    from training.registry import RegistryError, load_risk_model
+    from models.registry import RegistryError, load_risk_model
 
     try:
         return load_risk_model(warehouse, alias)

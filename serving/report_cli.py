@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Literal
 
 import typer
+
+from features.options import WAREHOUSE, AsOfOption, WarehouseOption
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -35,9 +36,9 @@ def _fail(message: str) -> None:
 
 def village_household_ids(warehouse, village: str, as_of) -> tuple[list[str], list[str]]:
     """Households whose latest record known at ``as_of`` is in ``village``; and every village known then."""
-    rounds = warehouse.rounds()
-    known = list(rounds.loc[rounds["first_date"] <= as_of, "round_id"])
-    hh = warehouse.households(known, columns=["household_id", "round_id", "survey_date", "village"])
+    from features.as_of import rounds_known_at
+
+    hh = warehouse.households(rounds_known_at(warehouse, as_of), columns=["household_id", "round_id", "survey_date", "village"])
     hh = hh[hh["survey_date"] <= as_of].sort_values(["household_id", "survey_date"])
     latest = hh.groupby("household_id", sort=True).tail(1)
     return sorted(latest.loc[latest["village"] == village, "household_id"].astype(str)), sorted(
@@ -47,20 +48,19 @@ def village_household_ids(warehouse, village: str, as_of) -> tuple[list[str], li
 def report_cmd(
     household: Annotated[str | None, typer.Option("--household", help="Household id: write its report to --out FILE.html.")] = None,
     village: Annotated[str | None, typer.Option("--village", help="Village name: write DIR/index.html and one page per household to --out DIR.")] = None,
-    as_of: Annotated[datetime | None, typer.Option("--as-of", formats=["%Y-%m-%d"], help="Assess as of this date (YYYY-MM-DD); default: the newest round's as-of date (its last survey date), as `povwatch score` and `worklist`.")] = None,
+    as_of: AsOfOption = None,
     out: Annotated[Path | None, typer.Option("--out", help="FILE.html for --household (default report.html), a "
                                              "folder for --village (default reports/).")] = None,
     lang: Annotated[str, typer.Option("--lang", help="Report language: zh (default) or en.")] = "zh",
-    warehouse: Annotated[Path, typer.Option("--warehouse", envvar="POVWATCH_WAREHOUSE", help="Warehouse folder.")] = Path("povwatch-data"),
+    warehouse: WarehouseOption = WAREHOUSE,
 ) -> None:
     """Per-household explanation reports, or a village's worklist page with a page per household."""
-    import pandas as pd
-
-    from features.records import household_documents
+    from features.as_of import resolve_as_of
     from features.console import progress
+    from features.records import household_documents
     from serving.preconditions import require_model, require_rounds
     from serving.reports import render_household_report, render_village_report
-    from training.registry import CHAMPION
+    from models.registry import CHAMPION
 
     if (household is None) == (village is None):
         _fail("give exactly one of --household ID or --village NAME")
@@ -69,9 +69,10 @@ def report_cmd(
     if out is None:
         out = Path("report.html") if household is not None else Path("reports")
     wh = require_rounds(warehouse)
-    from features.labels import round_as_of
-
-    when = pd.Timestamp(as_of).normalize() if as_of else pd.Timestamp(round_as_of(wh).iloc[-1]).normalize()
+    try:
+        when = resolve_as_of(wh, None, as_of).date
+    except ValueError as e:
+        _fail(str(e))
     model = require_model(warehouse, CHAMPION)
     lang_code: Literal["zh", "en"] = "zh" if lang == "zh" else "en"
     if household is not None:

@@ -9,11 +9,10 @@ text (``serving.charts``).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any, Literal
 
-import pandas as pd
 
 from features import contract as C
 from models.explain import Explanation, explain
@@ -63,7 +62,11 @@ TEXT: dict[str, tuple[str, str]] = {
                    "cadres, who verify on the spot."),
     "rank": ("序号", "#"), "top_reason": ("首要风险提示", "Main reason"), "report": ("报告", "Report"),
     "households": ("户数", "households"), "open": ("查看", "open"),
-    "summary": ("共 {n} 户；高风险 {high} 户，中风险 {medium} 户。", "{n} households; {high} high, {medium} medium risk."),
+    "below_line_note": ("本户在评估日期的扣除刚性支出后人均收入已低于监测标准：应立即按程序纳入监测帮扶，而非等待风险预警。"
+                        "上面的风险概率仅供参考。",
+                        "At the assessment date this household's income after rigid spending is already below the "
+                        "monitoring line: it needs assistance now, not an early warning. The risk above is for "
+                        "reference only."),
 }
 INCOME_ROWS = ("wage_income", "public_job_income", "operating_income", "operating_expense", "property_income",
                "transfer_income", "dibao_income", "pension_income", "eco_compensation")
@@ -167,7 +170,7 @@ def trend(model: RiskModel, doc: Mapping[str, Any]) -> list[dict[str, Any]]:
     # depend on the id), instead of one call per round.
     batch = [_renamed(d, f"trend-{k}") for k, (_, d) in enumerate(docs)]
     ind = model.indicators(batch)
-    risk = model.predict_proba(ind)
+    risk = model.score(ind)["risk"].to_numpy()
     return [{"label": label, "risk": float(risk[k]),
              "net_income_ratio": float(ind["net_income_ratio"].iloc[k]) if "net_income_ratio" in ind else None,
              "hardship_ratio": float(ind["hardship_ratio"].iloc[k]) if "hardship_ratio" in ind else None}
@@ -218,7 +221,7 @@ def _tier(tier: str, lang: Lang) -> str:
 
 
 def render_household_report(model: RiskModel, doc: dict, *, lang: Lang = "zh") -> str:
-    """The one-page HTML report of one DESIGN Household document."""
+    """The one-page HTML report of one "Household" document."""
     t = texts(lang)
     ind_frame = model.indicators([doc])
     ex = explain(model, ind_frame, top=3)[0]
@@ -239,7 +242,7 @@ def render_household_report(model: RiskModel, doc: dict, *, lang: Lang = "zh") -
     area = " · ".join(str(record.get(k)) for k in ("province", "county", "township") if record.get(k))
     return _env().get_template("household.html").render(
         t=t, lang=lang, ex=ex, record=record, area=area, model_version=model.model_version or "—",
-        risk_pct=f"{ex.risk * 100:.1f}%", tier=ex.tier, tier_label=_tier(ex.tier, lang), charts=charts,
+        risk_pct=f"{ex.risk * 100:.1f}%", risk_exact=repr(ex.risk), tier=ex.tier, tier_label=_tier(ex.tier, lang), charts=charts,
         reasons=[r.text_zh if lang == "zh" else r.text_en for r in ex.reasons],
         reason_groups=[_group_label(r.group, lang) if r.group else "" for r in ex.reasons], measures=_measures(ex, record, lang),
         members=_members(doc, lang, t), income=income, spending=spending, events=_events(doc, lang))
@@ -259,7 +262,7 @@ def render_village_report(model: RiskModel, docs: list[dict], *, lang: Lang = "z
     from serving.worklist_data import documents_worklist
     from serving.worklist_pages import render_village
 
-    frames, found = checked_frames(docs, pd.Timestamp.today().normalize())
+    frames, found = checked_frames(docs)
     if found:
         raise ValueError(f"documents with problems: {found[0].path}: {found[0].problem}")
     wl = documents_worklist(model, docs, frames)

@@ -1,4 +1,4 @@
-"""Request and response models of the scoring API (DESIGN "Scoring API"), generated from the contract.
+"""Request and response models of the scoring API, generated from the contract.
 
 Nothing here lists a column or an enum value: every field of ``Record``, ``Member`` and ``Event`` is built
 from ``features.contract`` tables. The models are strict because the monitoring platform's bugs must surface
@@ -139,8 +139,9 @@ class HistoryRound(TypedDict):
 
 
 class Household(TypedDict):
-    """DESIGN "Household": the latest record, its members, earlier rounds, shocks since, and the as-of date
-    (default: today). Validates to a plain dict (see the module docstring)."""
+    """The "Household" document: the latest record, its members, earlier rounds, shocks since, and the as-of
+    date (default: the latest date it knows of, see ``features.as_of``). Validates to a plain dict (see the
+    module docstring)."""
 
     __pydantic_config__ = STRICT  # type: ignore[misc]
     record: Record
@@ -210,6 +211,8 @@ class ScoreResult(BaseModel):
     as_of: str = Field(description="the date the household was scored at, YYYY-MM-DD")
     risk: float = Field(ge=0, le=1, description="calibrated probability of falling below the line by next round")
     tier: str
+    eligible: bool = Field(description="False when the household is already below the line at its as-of "
+                                       "record: it needs assistance now; its risk is still given")
     model_version: str
     warnings: list[str] = Field(default_factory=list, description="what the household was scored without "
                                 "(no members, events after as_of); empty when nothing")
@@ -229,7 +232,22 @@ class ExplainResponse(BaseModel):
     model_version: str
     risk: float
     tier: str
+    eligible: bool
     warnings: list[str] = Field(default_factory=list, description="what the household was scored without")
+
+
+class WorklistResponse(BaseModel):
+    """``serving.worklist_output.to_records``: entries (channels in order) and the stale households apart, each
+    with structured reasons ``{indicator, value, group, text_zh, text_en}``, measures and deadlines."""
+
+    model_config = ConfigDict(extra="allow")
+    as_of: str
+    issued: str
+    model_version: str
+    seed: int
+    counts: dict[str, int]
+    entries: list[dict[str, Any]]
+    stale: list[dict[str, Any]]
 
 
 class ModelInfo(BaseModel):
@@ -353,6 +371,6 @@ def error_body(message: str, errors: list[dict[str, str]]) -> dict[str, Any]:
 
 
 __all__ = ["Record", "Member", "Event", "HistoryRound", "Household", "HouseholdRef", "HouseholdItem", "ScoreRequest",
-           "ExplainRequest", "ReportRequest", "WorklistRequest", "ScoreResult", "ScoreResponse", "ExplainResponse",
-           "ModelInfo", "ErrorResponse",
+           "ExplainRequest", "ReportRequest", "WorklistRequest", "WorklistResponse", "ScoreResult", "ScoreResponse",
+           "ExplainResponse", "ModelInfo", "ErrorResponse",
            "errors_of", "error_body", "field_type", "MAX_HOUSEHOLDS", "TABLES"]

@@ -9,30 +9,32 @@ from typing import Annotated, Optional
 
 import typer
 
+from features.options import ALIAS, WAREHOUSE, AliasOption, AsOfOption, RoundOption, WarehouseOption
+
 
 def score_cmd(
     out: Annotated[Path, typer.Option("--out", help="Output file: .csv or .parquet.")],
-    round_id: Annotated[Optional[str], typer.Option("--round", help="Score households of this round at its "
-                        "as-of date (the round's last survey date).")] = None,
-    as_of: Annotated[Optional[datetime], typer.Option("--as-of", formats=["%Y-%m-%d"], help="Score every "
-                     "household known at this date, with events reported up to it.")] = None,
-    warehouse: Annotated[Path, typer.Option("--warehouse", envvar="POVWATCH_WAREHOUSE",
-                                            help="Warehouse folder.")] = Path("povwatch-data"),
+    round_id: RoundOption = None,
+    as_of: AsOfOption = None,
+    warehouse: WarehouseOption = WAREHOUSE,
     explain_top: Annotated[float, typer.Option("--explain-top", min=0, max=100, help="Compute reasons for "
                            "the top K percent by risk (blank for the rest).")] = 20.0,
     lang: Annotated[str, typer.Option("--lang", help="Language of the reasons: zh or en.")] = "zh",
     chunk: Annotated[int, typer.Option("--chunk", min=1000, help="Households per chunk "
                      "(bounds memory).")] = 50_000,
-    alias: Annotated[str, typer.Option("--alias", help="Registry alias to score with.")] = "champion",
+    alias: AliasOption = ALIAS,
     engine: Annotated[str, typer.Option("--engine", help="local, or spark: the same scores computed on Apache "
                       "Spark (pip install povwatch[spark]); --out is then a folder of Parquet partitioned by "
                       "round_id.")] = "local",
     spark_master: Annotated[Optional[str], typer.Option("--spark-master", help="Spark master URL for --engine "
                             "spark (default: what spark-submit set, else local[2]).")] = None,
 ) -> None:
-    """Score every eligible household with the champion; reasons for the top K%."""
+    """Score every household with the champion (those already below the line listed last, eligible=False);
+    reasons for the top K% of the others."""
+    from features.as_of import resolve_as_of
     from features.console import progress
-    from serving.batch import resolve_as_of, score_warehouse, write_table
+    from features.tables import write_table
+    from serving.batch import score_warehouse
     from serving.exit_codes import fail
     from serving.preconditions import require_model, require_rounds
 
@@ -46,11 +48,11 @@ def score_cmd(
         raise typer.BadParameter(f"must end in .csv or .parquet, got {out.name!r}", param_hint="--out")
     wh = require_rounds(warehouse)
     try:
-        date, rid = resolve_as_of(wh, round_id, as_of)
+        when = resolve_as_of(wh, round_id, as_of)
     except ValueError as e:
         fail(str(e))
     model = require_model(warehouse, alias)
-    run = partial(score_warehouse, model, wh, as_of=date, round_id=rid, explain_top=explain_top / 100,
+    run = partial(score_warehouse, model, wh, when=when, explain_top=explain_top / 100,
                   chunk=chunk, lang=lang)
     try:
         with progress("scoring households") as advance:
@@ -58,17 +60,18 @@ def score_cmd(
     except ValueError as e:  # e.g. a province without a monitoring line
         fail(str(e))
     write_table(scores, out)
-    typer.echo(f"scored {summary.scored} households at {date.date()} with povwatch-risk v{model.model_version} "
-               f"(@{alias}); {summary.below_line} already below the line not scored; reasons for the top "
-               f"{summary.explained}; wrote {out}")
+    typer.echo(f"scored {summary.scored} households at {when.date.date()} (round {when.round_id}) with "
+               f"povwatch-risk v{model.model_version} (@{alias}); {summary.below_line} already below the line "
+               f"(eligible=False, listed last); {summary.stale} stale (newest record older than round "
+               f"{when.round_id}); reasons for the top {summary.explained}; wrote {out}")
 
 
 def _score_on_spark(out: Path, round_id: str | None, as_of: datetime | None, warehouse: Path, explain_top: float,
                     lang: str, chunk: int, alias: str, master: str | None) -> None:
-    from serving.batch import resolve_as_of
+    from features.as_of import resolve_as_of
+    from models.registry import RegistryError
     from serving.exit_codes import fail
     from serving.preconditions import require_rounds
-    from training.registry import RegistryError
 
     if out.suffix.lower() == ".csv":
         raise typer.BadParameter("with --engine spark, --out is a folder (Parquet partitioned by round_id)",
@@ -81,10 +84,10 @@ def _score_on_spark(out: Path, round_id: str | None, as_of: datetime | None, war
 
     wh = require_rounds(warehouse)
     try:
-        date, rid = resolve_as_of(wh, round_id, as_of)
-        pin, rows = spark_engine.run(warehouse, out, as_of=date, round_id=rid, alias=alias, master=master,
+        when = resolve_as_of(wh, round_id, as_of)
+        pin, rows = spark_engine.run(warehouse, out, when=when, alias=alias, master=master,
                                      explain_top=explain_top / 100, lang=lang, chunk=chunk)
     except (ValueError, RegistryError) as e:
         fail(str(e))
-    typer.echo(f"scored {rows} households at {date.date()} on Spark with povwatch-risk v{pin.version} (@{alias}, "
+    typer.echo(f"scored {rows} households at {when.date.date()} on Spark with povwatch-risk v{pin.version} (@{alias}, "
                f"pinned by version); wrote {out}/round_id=*/")

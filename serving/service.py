@@ -1,4 +1,4 @@
-"""The BentoML scoring service (DESIGN "Scoring API"): ``/score``, ``/explain``, ``/report``, ``GET /model``.
+"""The BentoML scoring service: ``/score``, ``/explain``, ``/report``, ``GET /model``.
 
 The champion RiskModel is resolved from the MLflow registry once, in ``__init__``; every endpoint then runs
 ``models/`` code only (one scoring path: the same indicators, calibration and tiers as training and
@@ -21,9 +21,7 @@ import gc
 import json
 import logging
 import math
-import os
 from datetime import date
-from pathlib import Path
 from typing import Annotated, Any
 
 import bentoml
@@ -35,16 +33,17 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from features.documents import Problem, checked_frames
+from features import settings
+from features.documents import DocumentFrames, Problem, checked_frames
+from features.indicators.records import indicators_of_frames
 from serving.document_warnings import document_warnings
 from serving.references import ReferenceStore, UnknownHousehold
 from serving.schemas import (ErrorResponse, ExplainRequest, ExplainResponse, Household, HouseholdItem, ModelInfo,
-                             ReportRequest, ScoreRequest, ScoreResponse, WorklistRequest, error_body, errors_of)
+                             ReportRequest, ScoreRequest, ScoreResponse, WorklistRequest, WorklistResponse, error_body,
+                             errors_of)
 from serving.outcomes_api import OutcomesRequest, OutcomesResponse
 from serving.tokens import Tokens
 
-MAX_BODY_ENV = "POVWATCH_MAX_REQUEST_MB"
-DEFAULT_MAX_BODY_MB = 100          # ~20,000 households with members, a little history and events
 OPEN_PATHS = frozenset({"/healthz", "/livez", "/readyz", "/metrics"})
 REQUEST_MODELS: dict[str, type[BaseModel]] = {"/score": ScoreRequest, "/explain": ExplainRequest,
                                               "/report": ReportRequest, "/outcomes": OutcomesRequest,
@@ -68,7 +67,7 @@ class ApiGuard:
         self.app = app
         self.request_models = request_models
         self.tokens = Tokens.from_environment()  # scoped tokens (serving/tokens.py)
-        self.max_body = int(float(os.environ.get(MAX_BODY_ENV, DEFAULT_MAX_BODY_MB)) * 1024 * 1024)
+        self.max_body = settings.max_request_bytes()  # default 100 MB: ~20,000 households with some history
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -346,100 +345,125 @@ class Povwatch:
     """The champion RiskModel behind HTTP."""
 
     def __init__(self) -> None:
-        from training.registry import CHAMPION, load_risk_model
+        from models.registry import load_risk_model
 
         quiet_rejections()
-        warehouse = Path(os.environ.get("POVWATCH_WAREHOUSE", "povwatch-data"))
-        self.alias = os.environ.get("POVWATCH_MODEL_ALIAS", CHAMPION)
+        warehouse = settings.warehouse()
+        self.alias = settings.model_alias()
         self.model = load_risk_model(warehouse, alias=self.alias)
         self.references = ReferenceStore(warehouse)  # read on the first reference request, then kept
         settle_garbage_collector()
+        # Zero-downtime promotion (serving/hot_reload.py): a new @champion is loaded beside this one and swapped
+        # in; every endpoint takes ``self.model`` once, so a request keeps the model it started with.
+        from serving.hot_reload import ChampionWatcher, reload_seconds, trigger_path
+
+        self.watcher = ChampionWatcher(warehouse, self.alias, str(self.model.model_version), self._swap,
+                                       interval=reload_seconds(), trigger=trigger_path()).start()
         # LightGBM's predict threads come from OpenMP: ``povwatch serve`` sets OMP_NUM_THREADS to
         # POVWATCH_NUM_THREADS (cores // workers) before the workers start. (Booster.reset_parameter
         # on a booster loaded from a file crashes LightGBM 4.7, so it is not done here.)
 
-    def model_info(self) -> ModelInfo:
-        from training.registry import MODEL_NAME
+    def _swap(self, model: Any) -> None:
+        """Serve ``model`` from the next request on (one reference assignment: atomic for the readers)."""
+        self.model = model
 
-        meta = self.model.metadata
-        return ModelInfo(name=MODEL_NAME, version=str(self.model.model_version), alias=self.alias,
+    def model_info(self) -> ModelInfo:
+        from models.registry import MODEL_NAME
+
+        model = self.model
+        meta = model.metadata
+        return ModelInfo(name=MODEL_NAME, version=str(model.model_version), alias=self.alias,
                          run_id=meta.get("run_id"), trained_at=meta.get("trained_at"),
                          test_round=meta.get("test_round"),
                          training_rounds=[str(r) for r in meta.get("split", {}).get("training_rounds", [])],
-                         metrics=_finite(meta.get("metrics", {})), features=list(self.model.feature_names))
+                         metrics=_finite(meta.get("metrics", {})), features=list(model.feature_names))
 
     def _resolved(self, items: list[Any], *, single: bool) -> list[Any] | JSONResponse:
-        """The request's items as documents: references filled in from the warehouse (404 when unknown)."""
+        """The request's items as documents: references filled in from the warehouse (404 when unknown). A
+        reference's as-of defaults to today: it carries the events reported since the last survey."""
         items = [i.root if isinstance(i, HouseholdItem) else i for i in items]
         docs, unknown = self.references.documents(items, pd.Timestamp(date.today()))
         return _unknown_response(unknown, single=single) if unknown else docs
 
-    def _indicators(self, households: list[Household], *, single: bool) -> pd.DataFrame | JSONResponse:
-        """Indicators of valid households, or the response that says what is wrong with them."""
-        frames, found = checked_frames(households, pd.Timestamp(date.today()))
-        if found:
-            return _problems_response(found, single=single)
+    def _frames(self, households: list[Household], *, single: bool) -> DocumentFrames | JSONResponse:
+        """The households as contract frames, or the response that says what is wrong with them."""
+        frames, found = checked_frames(households)
+        return _problems_response(found, single=single) if found else frames
+
+    def _indicators(self, households: list[Household], *, single: bool, model: Any = None
+                    ) -> pd.DataFrame | JSONResponse:
+        """Indicators of valid households (request order), or the response that says what is wrong."""
+        model = model or self.model
+        frames = self._frames(households, single=single)
+        if isinstance(frames, JSONResponse):
+            return frames
         try:
-            ind = self.model.indicators_of_frames(frames)
+            ind = indicators_of_frames(frames, lines=model.lines)
         except ValueError as e:
             return _domain_error(e)
         # household_id -> what was scored without (no members, events after as_of): read by the endpoints
-        ind.attrs["warnings"] = document_warnings(frames, ind, self.model.feature_names)
+        ind.attrs["warnings"] = document_warnings(frames, ind, model.feature_names)
         return ind
 
     @bentoml.api(route="/score", input_spec=ScoreRequest, output_spec=ScoreResponse)
     def score(self, households: list[Household]) -> ScoreResponse | JSONResponse:
-        """Risk and tier of each household at its as-of date (default today), in request order."""
+        """每户在评估日期的返贫致贫风险、等级与是否纳入预警，按请求顺序 / Risk, tier and eligibility of each
+        household at its as-of date, in request order; ``warnings`` say what a household was scored without."""
         households = self._resolved(households, single=False)
         if isinstance(households, JSONResponse):
             return households
-        ind = self._indicators(households, single=False)
+        model = self.model  # this request's model, whatever a promotion swaps in meanwhile
+        ind = self._indicators(households, single=False, model=model)
         if isinstance(ind, JSONResponse):
             return ind
         warned = ind.attrs.get("warnings", {})
-        scored = self.model.score_indicators(ind)
+        scored = model.score(ind)
         as_of = scored["as_of"].dt.strftime("%Y-%m-%d")
-        results = [{"household_id": h, "as_of": a, "risk": float(r), "tier": str(t),
-                    "model_version": str(self.model.model_version), "warnings": warned.get(h, [])}
-                   for h, a, r, t in zip(scored["household_id"], as_of, scored["risk"], scored["tier"])]
-        return ScoreResponse.model_validate({"results": results, "model_version": str(self.model.model_version),
+        results = [{"household_id": h, "as_of": a, "risk": float(r), "tier": str(t), "eligible": bool(e),
+                    "model_version": str(model.model_version), "warnings": warned.get(h, [])}
+                   for h, a, r, t, e in zip(scored["household_id"], as_of, scored["risk"], scored["tier"],
+                                            scored["eligible"])]
+        return ScoreResponse.model_validate({"results": results, "model_version": str(model.model_version),
                                              "count": len(results)})
 
     @bentoml.api(route="/explain", input_spec=ExplainRequest, output_spec=ExplainResponse)
     def explain(self, household: Household) -> ExplainResponse | JSONResponse:
-        """Risk, tier, base value, SHAP contributions and the top reasons (zh/en) with assistance measures."""
+        """一户的风险、等级、SHAP 贡献与主要原因（中英文）及帮扶措施 / Risk, tier, base value, SHAP
+        contributions and the top reasons (zh/en) with assistance measures."""
         from models.explain import explain
 
         resolved = self._resolved([household], single=True)
         if isinstance(resolved, JSONResponse):
             return resolved
         household = resolved[0]
-        ind = self._indicators([household], single=True)
+        model = self.model
+        ind = self._indicators([household], single=True, model=model)
         if isinstance(ind, JSONResponse):
             return ind
         hid = household["record"]["household_id"]
         warnings = ind.attrs.get("warnings", {}).get(hid, [])
-        item = explain(self.model, ind, top=3)[0].to_dict()
+        item = explain(model, ind, top=3)[0].to_dict()
         return ExplainResponse.model_validate({**item, "household_id": hid,
                                                "as_of": ind["as_of"].iloc[0].date().isoformat(),
-                                               "model_version": str(self.model.model_version),
+                                               "model_version": str(model.model_version),
                                                "warnings": warnings})
 
     @bentoml.api(route="/report", input_spec=ReportRequest)
     def report(self, household: Household, lang: str = "zh") -> Annotated[str, ContentType("text/html")]:
-        """The household's field report as one HTML page (zh or en)."""
+        """一户的入户核实报告（HTML，中文或英文）/ The household's field report as one HTML page (zh or en)."""
         from serving.reports import render_household_report
 
         resolved = self._resolved([household], single=True)
         if isinstance(resolved, JSONResponse):
             return resolved
         household = resolved[0]
-        ind = self._indicators([household], single=True)
+        model = self.model
+        ind = self._indicators([household], single=True, model=model)
         if isinstance(ind, JSONResponse):
             return ind
-        doc = {**household, "as_of": household.get("as_of") or date.today().isoformat()}
+        doc = {**household, "as_of": ind["as_of"].iloc[0].date().isoformat()}  # the one as-of rule
         try:
-            return render_household_report(self.model, doc, lang=lang)
+            return render_household_report(model, doc, lang=lang)
         except ValueError as e:
             return _domain_error(e)
 
@@ -456,13 +480,12 @@ class Povwatch:
         if getattr(self, "_cases", None) is None:
             from cases.store import open_store
 
-            self._cases = open_store(Path(os.environ.get("POVWATCH_WAREHOUSE", "povwatch-data")))
+            self._cases = open_store(settings.warehouse())
         return self._cases
 
-
-    @bentoml.api(route="/worklist", input_spec=WorklistRequest)
+    @bentoml.api(route="/worklist", input_spec=WorklistRequest, output_spec=WorklistResponse)
     def worklist(self, households: list[Household], options: Any = None, triggers: Any = None,
-                 round_id: str | None = None, issued: str | None = None) -> Any:
+                 round_id: str | None = None, issued: str | None = None) -> WorklistResponse | JSONResponse:
         """The worklist of the given households (channels, reasons, measures, deadlines) as JSON entries."""
         from models.worklist import WorklistError
         from serving.worklist_data import documents_worklist
@@ -471,7 +494,7 @@ class Povwatch:
         households = self._resolved(households, single=False)
         if isinstance(households, JSONResponse):
             return households
-        frames, found = checked_frames(households, pd.Timestamp(date.today()))
+        frames, found = checked_frames(households)
         if found:
             return _problems_response(found, single=False)
         try:
@@ -479,7 +502,7 @@ class Povwatch:
                                     round_id=round_id, issued=date.fromisoformat(issued) if issued else date.today())
         except (ValueError, WorklistError) as e:
             return _domain_error(e)
-        return to_records(wl)
+        return WorklistResponse.model_validate(to_records(wl))
 
 
 Povwatch.add_asgi_middleware(ApiGuard, request_models=REQUEST_MODELS)

@@ -2,8 +2,8 @@
 
 Spark reads the warehouse's Parquet (the same layout on a local disk, HDFS or S3), puts the three tables into
 one long frame (columns prefixed by table, ``household_id`` shared) with a household hash bucket, and runs the
-local path's own per-partition functions (``serving.batch.score_partition_rows`` / ``partition_reasons``) on
-each bucket with ``applyInPandas``. A bucket holds whole households (every round, member and event of each), so
+local path's own per-partition functions (``serving.batch.score_rows`` / ``reason_rows``, both
+``models.scoring.score_partition``) on each bucket with ``applyInPandas``. A bucket holds whole households (every round, member and event of each), so
 indicators are exactly those of the local path; buckets, not counties, keep each group small.
 
 The model is loaded on each Python worker by registry **version** (resolved once on the driver from the alias),
@@ -22,7 +22,9 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from serving.batch import OUTPUT_COLUMNS, REASON_DETAIL_COLUMNS
+from features.as_of import AsOf
+from serving.batch import OUTPUT_COLUMNS, REASON_DETAIL_COLUMNS, SCORE_COLUMNS
+from serving.batch import REASON_COLUMNS as REASON_TEXT_COLUMNS
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -31,8 +33,8 @@ TABLES = {"households": "h__", "members": "m__", "events": "e__"}
 KEY = "household_id"
 BUCKET = "_bucket"
 SCORE_SCHEMA = ("household_id string, round_id string, as_of timestamp_ntz, risk double, tier string, "
-                "model_version string")
-REASON_COLUMNS = OUTPUT_COLUMNS[6:] + REASON_DETAIL_COLUMNS   # text, then indicator and value of each reason
+                "eligible boolean, stale boolean, model_version string")
+REASON_COLUMNS = REASON_TEXT_COLUMNS + REASON_DETAIL_COLUMNS   # text, then indicator and value of each reason
 REASON_SCHEMA = ", ".join(["household_id string", *(f"{c} {'double' if c.endswith('_value') else 'string'}"
                                                      for c in REASON_COLUMNS)])
 _MODELS: dict[tuple[str, str], object] = {}  # (tracking URI, version) -> RiskModel, per Python worker
@@ -109,7 +111,7 @@ def _model(pin: ModelPin):
     """The pinned version's RiskModel, loaded once per Python worker."""
     key = (pin.tracking_uri, pin.version)
     if key not in _MODELS:
-        from training.registry import MODEL_NAME, quiet_telemetry
+        from models.registry import MODEL_NAME, quiet_telemetry
 
         quiet_telemetry()
         import mlflow
@@ -127,13 +129,12 @@ def _empty(schema_columns: list[str]) -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype="object") for c in schema_columns})
 
 
-def score_on_spark(spark: "SparkSession", root: str, pin: ModelPin, *, as_of: pd.Timestamp, rounds: list[str],
-                   round_id: str | None, explain_top: float = 0.2, lang: str = "zh",
-                   chunk: int = 50_000) -> "DataFrame":
-    """The DESIGN score columns for every eligible household, as a Spark DataFrame (not yet computed)."""
+def score_on_spark(spark: "SparkSession", root: str, pin: ModelPin, *, when: AsOf, rounds: list[str],
+                   explain_top: float = 0.2, lang: str = "zh", chunk: int = 50_000) -> "DataFrame":
+    """``OUTPUT_COLUMNS`` for every household known at ``when.date``, as a Spark DataFrame (not yet computed)."""
     from pyspark.sql import functions as F
 
-    from serving.batch import partition_reasons, score_partition_rows
+    from serving.batch import reason_rows, score_rows
 
     if not 0 <= explain_top <= 1:
         raise ValueError(f"--explain-top must be a share between 0 and 1, got {explain_top}")
@@ -141,34 +142,33 @@ def score_on_spark(spark: "SparkSession", root: str, pin: ModelPin, *, as_of: pd
     buckets = max(spark.sparkContext.defaultParallelism, math.ceil(n_households / chunk))
     spark.conf.set("spark.sql.shuffle.partitions", str(buckets))
     long = long_frame(spark, root, rounds, buckets)
-    as_of = pd.Timestamp(as_of)
 
     def score_group(pdf: pd.DataFrame) -> pd.DataFrame:
-        scored, _ = score_partition_rows(*split_tables(pdf), _model(pin), as_of, round_id)
+        scored = score_rows(*split_tables(pdf), _model(pin), when)
         if not len(scored):
-            return _empty(OUTPUT_COLUMNS[:6])
-        scored = scored[OUTPUT_COLUMNS[:6]].copy()
+            return _empty(SCORE_COLUMNS)
+        scored = scored[SCORE_COLUMNS].copy()
         scored["as_of"] = pd.to_datetime(scored["as_of"]).astype("datetime64[us]")
         return scored
 
     scores = long.groupBy(BUCKET).applyInPandas(score_group, SCORE_SCHEMA).cache()
-    n_explain = math.ceil(explain_top * scores.count())
+    n_explain = math.ceil(explain_top * scores.where(F.col("eligible")).count())
     if not n_explain:
-        return scores.select(*[F.col(c) for c in OUTPUT_COLUMNS[:6]], *[_blank(c) for c in REASON_COLUMNS])
-    # The same top K as the local path: by risk, ties by household id.
-    top = scores.orderBy(F.col("risk").desc(), F.col(KEY).asc()).limit(n_explain).select(KEY)
+        return scores.select(*[F.col(c) for c in SCORE_COLUMNS], *[_blank(c) for c in REASON_COLUMNS])
+    # The same top K as the local path (``serving.batch.ranked``): eligible first, by risk, ties by id.
+    top = scores.orderBy(F.col("eligible").desc(), F.col("risk").desc(), F.col(KEY).asc()).limit(n_explain).select(KEY)
     wanted = long.join(F.broadcast(top.withColumnRenamed(KEY, "_wanted")), F.col(KEY) == F.col("_wanted"),
                        "left_semi")
 
     def reasons_group(pdf: pd.DataFrame) -> pd.DataFrame:
         hh, mem, ev = split_tables(pdf)
         ids = set(hh[KEY])
-        out = partition_reasons(hh, mem, ev, _model(pin), as_of, round_id, ids, lang)
-        return out[["household_id", *REASON_COLUMNS]] if len(out) else _empty(["household_id", *REASON_COLUMNS])
+        out = reason_rows(hh, mem, ev, _model(pin), when, ids, lang)[["household_id", *REASON_COLUMNS]]
+        return out if len(out) else _empty(["household_id", *REASON_COLUMNS])
 
     reasons = wanted.groupBy(BUCKET).applyInPandas(reasons_group, REASON_SCHEMA)
     out = scores.join(reasons, on=KEY, how="left")
-    return out.select(*[F.col(c) for c in OUTPUT_COLUMNS[:6]],
+    return out.select(*[F.col(c) for c in SCORE_COLUMNS],
                       *[F.col(c) if c.endswith("_value") else F.coalesce(F.col(c), F.lit("")).alias(c)
                         for c in REASON_COLUMNS])
 
@@ -186,34 +186,34 @@ def write_partitioned(scores: "DataFrame", out: Path) -> None:
 
 
 def read_scores(out: Path) -> pd.DataFrame:
-    """A Spark score folder back as one frame in the local path's order (risk desc, household id)."""
+    """A Spark score folder back as one frame in the local path's order (``serving.batch.ranked``)."""
+    from serving.batch import ranked
+
     df = pd.read_parquet(out)
     df["round_id"] = df["round_id"].astype(str)
-    df = df[OUTPUT_COLUMNS + REASON_DETAIL_COLUMNS]
-    return df.sort_values(["risk", "household_id"], ascending=[False, True], ignore_index=True)
+    return ranked(df[OUTPUT_COLUMNS + REASON_DETAIL_COLUMNS])
 
 
 def pin_model(warehouse: Path, alias: str) -> ModelPin:
     """Resolve the alias once, on the driver, to the version every executor will load."""
-    from training.registry import connect, resolve, tracking_uri
+    from models.registry import connect, resolve, tracking_uri
 
     return ModelPin(tracking_uri=tracking_uri(warehouse), version=resolve(connect(warehouse), alias).version)
 
 
-def run(warehouse: Path, out: Path, *, as_of: pd.Timestamp, round_id: str | None, alias: str,
-        master: str | None, explain_top: float, lang: str, chunk: int) -> tuple[ModelPin, int]:
+def run(warehouse: Path, out: Path, *, when: AsOf, alias: str, master: str | None, explain_top: float, lang: str,
+        chunk: int) -> tuple[ModelPin, int]:
     """Score the warehouse on Spark into the ``out`` folder; returns the pinned model and the row count."""
+    from features.as_of import rounds_known_at
     from features.warehouse import Warehouse
 
-    wh = Warehouse(warehouse)
-    known = wh.rounds()
-    rounds = list(known.loc[known["first_date"] <= as_of, "round_id"])
+    rounds = rounds_known_at(Warehouse(warehouse), when.date)
     if not rounds:
-        raise ValueError(f"no survey round has records on or before {as_of.date()}")
+        raise ValueError(f"no survey round has records on or before {when.date.date()}")
     pin = pin_model(warehouse, alias)
     spark = spark_session(master)
-    scores = score_on_spark(spark, str(Path(warehouse).resolve()), pin, as_of=as_of, rounds=rounds,
-                            round_id=round_id, explain_top=explain_top, lang=lang, chunk=chunk)
+    scores = score_on_spark(spark, str(Path(warehouse).resolve()), pin, when=when, rounds=rounds,
+                            explain_top=explain_top, lang=lang, chunk=chunk)
     write_partitioned(scores, out)
     return pin, spark.read.parquet(str(out)).count()
 

@@ -8,30 +8,27 @@ from typing import Annotated, Literal, Optional
 
 import typer
 
+from features.options import ALIAS, WAREHOUSE, AliasOption, AsOfOption, RoundOption, WarehouseOption
+
 
 def _fail(message: str) -> None:
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(2)
 
 
-def record_issued(warehouse: Path, entries) -> int | None:
-    """The one place a worklist is recorded in the case store (new alerts; idempotent by alert_id); ``entries``
-    is the flat table (``serving.worklist_output.CSV_COLUMNS``).
-    Returns None while this build has no case store."""
-    try:
-        from cases.store import open_store
-    except ImportError:
-        return None
+def record_issued(warehouse: Path, entries) -> int:
+    """The one place a worklist is recorded in the case store: returns the number of new alerts (issuing the
+    same list again adds none: alerts are keyed by ``alert_id``). ``entries``: ``worklist_output.store_table``."""
+    from cases.store import open_store
+
     return open_store(warehouse).record_worklist(entries)
 
 
 def worklist_cmd(
     out: Annotated[Path, typer.Option("--out", help="FILE.csv (UTF-8 with BOM), FILE.json, or a folder (no "
                                       "suffix) for one printable HTML page per village plus index.html.")],
-    round_id: Annotated[Optional[str], typer.Option("--round", help="List households of this round at its "
-                        "as-of date (the round's last survey date).")] = None,
-    as_of: Annotated[Optional[datetime], typer.Option("--as-of", formats=["%Y-%m-%d"], help="List households "
-                     "as known at this date (YYYY-MM-DD), events included.")] = None,
+    round_id: RoundOption = None,
+    as_of: AsOfOption = None,
     county: Annotated[Optional[str], typer.Option("--county", help="Only this county.")] = None,
     village: Annotated[Optional[str], typer.Option("--village", help="Only this village.")] = None,
     capacity: Annotated[Optional[int], typer.Option("--capacity", min=1, help="Model-channel places per "
@@ -48,19 +45,18 @@ def worklist_cmd(
     issued: Annotated[Optional[datetime], typer.Option("--issued", formats=["%Y-%m-%d"], help="Date the list is "
                       "issued; deadlines count from it (default today).")] = None,
     lang: Annotated[str, typer.Option("--lang", help="Language of texts and pages: zh or en.")] = "zh",
-    warehouse: Annotated[Path, typer.Option("--warehouse", envvar="POVWATCH_WAREHOUSE",
-                                            help="Warehouse folder.")] = Path("povwatch-data"),
-    alias: Annotated[str, typer.Option("--alias", help="Registry alias to score with.")] = "champion",
+    warehouse: WarehouseOption = WAREHOUSE,
+    alias: AliasOption = ALIAS,
 ) -> None:
     """The worklist: below_line, trigger, model, follow_up and audit channels (stale records apart)."""
     import pandas as pd
 
+    from features.as_of import resolve_as_of
     from features.warehouse import Warehouse
     from models.worklist import TriggerConfig, WorklistError, WorklistOptions, build
-    from serving.batch import resolve_as_of
     from serving.worklist_data import listed_from, warehouse_inputs
-    from serving.worklist_output import table, write
-    from training.registry import RegistryError, load_risk_model
+    from serving.worklist_output import store_table, write
+    from models.registry import RegistryError, load_risk_model
 
     if lang not in ("zh", "en"):
         _fail(f"--lang must be zh or en, got {lang!r}")
@@ -73,7 +69,8 @@ def worklist_cmd(
     if not wh.round_ids():
         _fail(f"warehouse {warehouse} has no households; run `povwatch ingest` first")
     try:
-        when, rid = resolve_as_of(wh, round_id, as_of)
+        resolved = resolve_as_of(wh, round_id, as_of)
+        when, rid = resolved.date, resolved.round_id
         model = load_risk_model(warehouse, alias)
         trig = TriggerConfig.load(triggers)
         options = WorklistOptions(capacity=capacity, capacity_share=capacity_share, audit_share=audit_share,
@@ -93,9 +90,9 @@ def worklist_cmd(
         pages = {d["record"]["household_id"]: render_household_report(model, d, lang=lang_code)
                  for d in household_documents(wh, ids, pd.Timestamp(when))}
     write(worklist, out, lang=lang_code, household_pages=pages)
-    recorded = record_issued(warehouse, table(worklist, lang_code))
+    recorded = record_issued(warehouse, store_table(worklist, lang_code))
     counts = ", ".join(f"{c} {n}" for c, n in worklist.entries["channel"].value_counts().reindex(
         ["below_line", "trigger", "model", "follow_up", "audit", "stale"], fill_value=0).items())
-    store = "case store not in this build" if recorded is None else f"{recorded} new alerts in the case store"
+    store = f"{recorded} new alerts recorded in the case store"
     typer.echo(f"worklist at {when.date()} with povwatch-risk v{model.model_version}: {counts} "
                f"(audit seed {seed}); {store}; wrote {out}")

@@ -12,7 +12,8 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from models.risk_model import RiskModel
+from features.as_of import reference_round, stale_mask
+from models.risk_model import RiskModel, eligible
 from models.worklist import Listed
 
 DEPARTMENT_ALERT = "department_alert"
@@ -20,18 +21,10 @@ SHOCK_SINCE_SURVEY = "_count_since_survey"
 
 
 def below_line(indicators: pd.DataFrame) -> np.ndarray:
-    """Already below the line at the as-of record: hardship income per person under the line (the contract's
-    ``eligible`` = 0). Unknown income is not 'below'."""
-    ratio = indicators["hardship_ratio"].to_numpy(dtype="float64")
-    with np.errstate(invalid="ignore"):
-        return ratio < 1.0
-
-
-def stale_records(survey_dates: pd.Series, reference_start: pd.Timestamp | None) -> np.ndarray:
-    """A record surveyed before the reference round began is out of date: re-survey, do not score."""
-    if reference_start is None:
-        return np.zeros(len(survey_dates), dtype=bool)
-    return (pd.to_datetime(survey_dates) < pd.Timestamp(reference_start)).to_numpy()
+    """Already below the line at the as-of record (``RiskModel.score``'s ``eligible`` false). Unknown income
+    is not 'below'."""
+    known = indicators["hardship_income_pc"].notna().to_numpy() & indicators["monitoring_line"].notna().to_numpy()
+    return known & ~eligible(indicators)
 
 
 def department_alert_days(events: pd.DataFrame, as_of: pd.Series | pd.Timestamp) -> pd.Series:
@@ -60,9 +53,9 @@ def status_table(model: RiskModel, indicators: pd.DataFrame, places: pd.DataFram
     where = places.assign(household_id=places["household_id"].astype(str)).set_index("household_id")
     status["village"] = ids.map(where["village"]).fillna("—").astype(str)
     status["county"] = ids.map(where["county"]).fillna("—").astype(str)
-    status["stale"] = stale_records(status["survey_date"], reference_start)
+    status["stale"] = stale_mask(status["survey_date"], reference_start)  # re-survey, do not score
     status["below_line"] = below_line(ind)
-    scored = model.score_indicators(ind)
+    scored = model.score(ind)
     current = ~status["stale"] & ~status["below_line"]
     status["risk"] = np.where(current, scored["risk"].to_numpy(), np.nan)
     status["tier"] = np.where(current, scored["tier"].to_numpy(), "")
@@ -91,20 +84,6 @@ def listed_from(model: RiskModel, indicators: pd.DataFrame, *, top: int = 3) -> 
         return {e.household_id: Listed(e.reasons, e.measures) for e in explain(model, part, top=top)}
 
     return listed
-
-
-def reference_round(rounds: pd.DataFrame, as_of: pd.Timestamp, round_id: str | None) -> tuple[str | None, pd.Timestamp | None]:
-    """The round households are expected to have a record of: the one asked for, else the newest round
-    complete at ``as_of`` (else the newest begun). Returns its id and first survey date."""
-    if round_id is not None:
-        row = rounds.loc[rounds["round_id"] == round_id]
-    else:
-        row = rounds.loc[rounds["last_date"] <= as_of].tail(1)
-        if row.empty:
-            row = rounds.loc[rounds["first_date"] <= as_of].tail(1)
-    if row.empty:
-        return None, None
-    return str(row["round_id"].iloc[0]), pd.Timestamp(row["first_date"].iloc[0])
 
 
 def warehouse_inputs(model: RiskModel, warehouse, *, as_of: pd.Timestamp, round_id: str | None = None,
@@ -138,29 +117,29 @@ def warehouse_inputs(model: RiskModel, warehouse, *, as_of: pd.Timestamp, round_
     ev = warehouse.events(end=as_of)
     ev = ev[ev["household_id"].astype(str).isin(ids)]
     ind = build_indicators(hh, mem, ev, model.lines, as_of)
-    ref_id, ref_start = reference_round(rounds, as_of, round_id)
-    previous = _previous_risk(model, rounds, ref_id, hh, mem, ev, ind)
+    _, ref_start = reference_round(rounds, as_of, round_id)
+    previous = _previous_risk(model, hh, mem, ev, ind)
     status = status_table(model, ind, area[["household_id", "village", "county"]], ev, reference_start=ref_start,
                           previous_risk=previous)
     return status, ind
 
 
-def _previous_risk(model: RiskModel, rounds: pd.DataFrame, ref_id: str | None, hh, mem, ev,
+def _previous_risk(model: RiskModel, hh: pd.DataFrame, mem: pd.DataFrame, ev: pd.DataFrame,
                    ind: pd.DataFrame) -> pd.Series | None:
-    """Risk of the monitored households at the round before the reference round (as known then)."""
+    """Risk of each monitored household at its previous record, as known on that record's survey date (the
+    same as the documents path: the document's last history round)."""
     from features.indicators import build_indicators
 
-    order = list(rounds["round_id"])
-    if ref_id is None or ref_id not in order or order.index(ref_id) == 0:
-        return None
-    prev_date = pd.Timestamp(rounds["last_date"].iloc[order.index(ref_id) - 1])
     monitored = set(ind.loc[ind["monitored_now"].fillna(0) >= 0.5, "household_id"].astype(str))
-    old = hh[hh["household_id"].astype(str).isin(monitored) & (hh["survey_date"] <= prev_date)]
+    current = ind.assign(household_id=ind["household_id"].astype(str)).set_index("household_id")["survey_date"]
+    old = hh[hh["household_id"].astype(str).isin(monitored)]
+    old = old[old["survey_date"] < old["household_id"].astype(str).map(current)]
     if old.empty:
         return None
-    before = build_indicators(old, mem[mem["household_id"].astype(str).isin(monitored)],
-                              ev[pd.to_datetime(ev["event_date"]) <= prev_date], model.lines, prev_date)
-    return pd.Series(model.predict_proba(before), index=before["household_id"].astype(str).to_numpy())
+    when = old.sort_values("survey_date").groupby("household_id")["survey_date"].last()
+    when.index = when.index.astype(str)
+    before = build_indicators(old, mem[mem["household_id"].astype(str).isin(monitored)], ev, model.lines, when)
+    return pd.Series(model.score(before)["risk"].to_numpy(), index=before["household_id"].astype(str).to_numpy())
 
 
 def _previous_documents(docs) -> list[dict]:
@@ -179,9 +158,10 @@ def _previous_documents(docs) -> list[dict]:
 def documents_worklist(model: RiskModel, docs, frames, *, options=None, triggers=None, round_id: str | None = None,
                        issued=None):
     """The worklist of request documents (the service's ``POST /worklist``): checked ``frames`` of ``docs``."""
+    from features.indicators.records import indicators_of_frames
     from models.worklist import build
 
-    ind = model.indicators_of_frames(frames)
+    ind = indicators_of_frames(frames, lines=model.lines)
     records = pd.DataFrame([{"household_id": str(d["record"]["household_id"]), "round_id": str(d["record"]["round_id"]),
                              "survey_date": pd.Timestamp(str(d["record"]["survey_date"])[:10]),
                              "village": d["record"].get("village"), "county": d["record"].get("county")} for d in docs])
@@ -194,7 +174,7 @@ def documents_worklist(model: RiskModel, docs, frames, *, options=None, triggers
     prev_docs = _previous_documents(docs)
     if prev_docs:
         before = model.indicators(prev_docs)
-        previous = pd.Series(model.predict_proba(before), index=before["household_id"].astype(str).to_numpy())
+        previous = pd.Series(model.score(before)["risk"].to_numpy(), index=before["household_id"].astype(str).to_numpy())
     status = status_table(model, ind, records[["household_id", "village", "county"]], frames.events,
                           reference_start=in_ref.min(), previous_risk=previous)
     as_of = pd.to_datetime(ind["as_of"]).max().date().isoformat()

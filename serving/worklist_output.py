@@ -47,6 +47,13 @@ def table(worklist: Worklist, lang: Lang = "zh") -> pd.DataFrame:
     return pd.DataFrame(rows, columns=CSV_COLUMNS)
 
 
+def store_table(worklist: Worklist, lang: Lang = "zh") -> pd.DataFrame:
+    """The flat table plus ``reasons`` as JSON text of the structured reasons: what the case store records."""
+    out = table(worklist, lang)
+    out["reasons"] = [json.dumps([x.public() for x in rs], ensure_ascii=False) for rs in worklist.entries["reasons"]]
+    return out
+
+
 def to_records(worklist: Worklist) -> dict[str, Any]:
     """JSON-ready: ``entries`` (channels in order) and ``stale`` apart, both with structured reasons."""
     def entry(r: pd.Series) -> dict[str, Any]:
@@ -71,8 +78,9 @@ def write(worklist: Worklist, out: Path, *, lang: Lang = "zh", household_pages: 
     """By ``out``: ``.csv`` (BOM), ``.json``, or a folder (no suffix) of HTML pages."""
     suffix = out.suffix.lower()
     if suffix == ".csv":
-        out.parent.mkdir(parents=True, exist_ok=True)
-        table(worklist, lang).to_csv(out, index=False, encoding="utf-8-sig")
+        from features.tables import write_table
+
+        write_table(table(worklist, lang), out)
     elif suffix == ".json":
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(to_records(worklist), ensure_ascii=False, indent=1), encoding="utf-8")

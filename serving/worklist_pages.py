@@ -40,6 +40,7 @@ NOTES: dict[str, tuple[str, str]] = {
     STALE: ("最近一次采集早于本轮，需重新采集后再评估，不按当前风险处理。",
             "Records older than the round scored: re-survey first; not scored as current."),
 }
+PAGE_MEASURES = 3  # the printed list shows the first measures; the household page and the CSV have all
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -66,7 +67,8 @@ def _rows(part, lang: Lang, links: dict[str, str]) -> list[dict[str, Any]]:
                     "reasons": [{"text": x.text_zh if lang == "zh" else x.text_en,
                                  "group": RISK_GROUPS[x.group][0 if lang == "zh" else 1] if x.group else ""}
                                 for x in r["reasons"]],
-                    "measures": ("；" if lang == "zh" else "; ").join(measure_text(m, lang) for m in r["measures"]),
+                    "measures": ("；" if lang == "zh" else "; ").join(
+                        measure_text(m, lang) for m in r["measures"][:PAGE_MEASURES]),
                     "check_by": r["check_by"], "decide_by": r["decide_by"], "link": links.get(r["household_id"])})
     return out
 

@@ -80,7 +80,7 @@ def trained_warehouse(ingested_warehouse: Path, train_output: str) -> Path:
 
 @pytest.fixture(scope="session")
 def champion_model(trained_warehouse: Path):
-    from training.registry import load_risk_model
+    from models.registry import load_risk_model
 
     return load_risk_model(trained_warehouse, "champion")
 

@@ -28,7 +28,7 @@ def _member(rng: np.random.Generator, k: int, relation: str, age: int, health: s
 
 
 def household_doc(rng: np.random.Generator, i: int, *, village: str = "Village A") -> dict[str, Any]:
-    """One household over two rounds, as a DESIGN Household document (the latest round is ``record``)."""
+    """One household over two rounds, as a "Household" document (the latest round is ``record``)."""
     size = int(rng.integers(1, 6))
     ages = [int(rng.integers(25, 70))] + [int(rng.integers(1, 80)) for _ in range(size - 1)]
     rounds = []

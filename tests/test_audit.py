@@ -149,7 +149,7 @@ def test_audit_json_equals_recomputation_from_scores_and_labels(trained_warehous
     from features.warehouse import Warehouse
     from training.audit_data import labelled_examples
 
-    out = invoke(["audit", "--warehouse", str(trained_warehouse), "--json", "--n-boot", "50",
+    out = invoke(["audit", "--warehouse", str(trained_warehouse), "--json", "--n-boot", "50", "--no-mlflow",
                   "--by", "county,is_monitored,ethnic_minority,county*head_sex"])
     audit = json.loads(out)
     assert {"budget", "round", "groups", "overall", "not_monitored_recall"} <= set(audit)
@@ -178,8 +178,34 @@ def test_audit_out_writes_json_and_pages(trained_warehouse: Path, tmp_path: Path
     assert "not yet monitored" in out
     audit = json.loads((tmp_path / "audit.json").read_text())
     assert audit["mitigation"]["attribute"] == "is_monitored"
+    from training import registry
+
+    client = registry.connect(trained_warehouse)
+    run = client.get_run(audit["mlflow_run_id"])  # logged to povwatch-monitoring, with the pages
+    assert client.get_experiment(run.info.experiment_id).name == "povwatch-monitoring"
+    assert "audit_recall_at_budget" in run.data.metrics and "not_monitored_recall_at_budget" in run.data.metrics
+    assert {a.path for a in client.list_artifacts(run.info.run_id, "audit")} >= {"audit/audit.html", "audit/audit.json"}
     zh, en = (tmp_path / "audit.html").read_text(), (tmp_path / "audit.en.html").read_text()
     assert "公平性审计" in zh and "Equity audit" in en and zh.count("<svg") >= 2
+
+
+def test_every_train_run_holds_the_audit(trained_warehouse: Path, tmp_path: Path):
+    from training import registry
+
+    client = registry.connect(trained_warehouse)
+    run_id = registry.resolve(client, registry.CHAMPION).run_id
+    metrics = client.get_run(run_id).data.metrics
+    for name in ("audit_disparities", "audit_insufficient_groups", "audit_recall_at_budget",
+                 "not_monitored_recall_at_10pct", "rule_not_monitored_recall_at_10pct"):
+        assert name in metrics, name
+    assert any(k.startswith("audit.is_monitored.no.recall") for k in metrics)
+    paths = {a.path for a in client.list_artifacts(run_id, "evaluation")}
+    assert {"evaluation/audit.json", "evaluation/audit.html", "evaluation/audit.en.html"} <= paths
+    card = Path(client.download_artifacts(run_id, "evaluation/model_card.md", str(tmp_path))).read_text()
+    assert "## Equity audit" in card and "not yet monitored" in card and "not_monitored_recall_at_10pct" in card
+    audit = json.loads(Path(client.download_artifacts(run_id, "evaluation/audit.json", str(tmp_path))).read_text())
+    assert audit["overall"]["recall"] == pytest.approx(metrics["recall_at_10pct"])
+    assert audit["not_monitored_recall"] == pytest.approx(metrics["not_monitored_recall_at_10pct"])
 
 
 @pytest.mark.parametrize("args, message", [
@@ -192,7 +218,8 @@ def test_audit_command_errors(trained_warehouse: Path, args: list[str], message:
 
     from serving.cli import app
 
-    result = CliRunner().invoke(app, ["audit", "--warehouse", str(trained_warehouse), "--n-boot", "20", *args])
+    result = CliRunner().invoke(app, ["audit", "--warehouse", str(trained_warehouse), "--n-boot", "20", "--no-mlflow",
+                                      *args])
     assert result.exit_code != 0 and message in result.output
 
 
@@ -215,7 +242,7 @@ def test_ethnic_minority_is_never_a_model_input_nor_shown_on_a_page(champion_mod
         d["record"]["ethnic_minority"] = value
         ind = champion_model.indicators([d])
         assert not [c for c in ind.columns if any(a in c for a in AUDIT_ONLY_COLUMNS)]
-        scores.append(float(champion_model.score_indicators(ind)["risk"].iloc[0]))
+        scores.append(float(champion_model.score(ind)["risk"].iloc[0]))
         for lang in ("zh", "en"):
             pages.append(render_household_report(champion_model, d, lang=lang))
         pages.append(render_village_report(champion_model, [d], links={}))
@@ -224,6 +251,15 @@ def test_ethnic_minority_is_never_a_model_input_nor_shown_on_a_page(champion_mod
         assert not any(w in page for w in ("少数民族", "民族", "ethnic", "minority"))
     for kind in range(3):  # zh page, en page, village list: the same whatever the value
         assert len({_strip_dates(p) for p in pages[kind::3]}) == 1
+
+
+def test_no_list_or_score_output_has_an_audit_only_column():
+    from features.contract import AUDIT_ONLY_COLUMNS
+    from serving.batch import OUTPUT_COLUMNS, REASON_DETAIL_COLUMNS
+    from serving.worklist_output import CSV_COLUMNS
+
+    for columns in (OUTPUT_COLUMNS, REASON_DETAIL_COLUMNS, CSV_COLUMNS):
+        assert not [c for c in columns if any(a in c for a in AUDIT_ONLY_COLUMNS)]
 
 
 def _strip_dates(html: str) -> str:
@@ -238,3 +274,24 @@ def test_simulated_minority_households_live_in_more_remote_villages(simulated_di
     assert 0.1 < share < 0.45
     remote = hh.groupby("ethnic_minority")["road_distance_km"].median()
     assert remote[True] > 1.5 * remote[False]
+
+
+def test_groups_from_records_a_household_you_can_read():
+    from training.audit_groups import household_groups, present_attributes
+
+    hh = pd.DataFrame({"household_id": ["h1", "h2", "h3"], "round_id": "2024", "county": "甲县", "township": "乙镇",
+                       "household_type": ["escaped", "general", "general"], "is_monitored": [True, False, False],
+                       "relocated": [False, True, False], "household_size": [1, 4, 6]})
+    mem = pd.DataFrame({
+        "household_id": ["h1", "h2", "h2", "h2", "h2", "h3"], "round_id": "2024",
+        "relation": ["head", "head", "spouse", "child", "child", "head"], "sex": ["F", "M", "F", "M", "F", "M"],
+        "age": [71, 45, 44, 12, 9, 62], "health": ["chronic", "healthy", "disabled", "healthy", "healthy", "healthy"]})
+    g = household_groups(hh, mem).set_index("household_id")
+    assert g.loc["h1", ["head_sex", "head_60_plus", "elderly_only", "disabled_member", "size_band"]].tolist() == \
+        ["F", "yes", "yes", "no", "1"]
+    assert g.loc["h2", ["head_sex", "head_60_plus", "elderly_only", "disabled_member", "size_band", "relocated"]
+                 ].tolist() == ["M", "no", "no", "yes", "3-4", "yes"]
+    assert g.loc["h3", "size_band"] == "5+" and g.loc["h3", "is_monitored"] == "no"
+    # an export without the optional ethnic_minority column: the attribute is reported as without data
+    kept, dropped = present_attributes(g, ["county", "ethnic_minority", "county×head_sex"])
+    assert kept == ["county", "county×head_sex"] and dropped == ["ethnic_minority"]

@@ -23,10 +23,11 @@ def _train_biased_challenger(warehouse: Path, cfg_data: dict, tmp_path: Path) ->
     from features.labels import build_examples, default_as_of_dates, round_as_of
     from features.warehouse import Warehouse
     from models.pyfunc import ARTIFACT_KEY, CODE_FILE
-    from training import registry
+    from models import registry
     from training.config import TrainConfig
     from training.splits import make_split
-    from training.train import PIP_REQUIREMENTS, fit_risk_model
+    from training.candidates import fit_lightgbm, lightgbm_params, monotone_signs
+    from training.train import PIP_REQUIREMENTS, calibrated_model
 
     cfg = TrainConfig.model_validate(cfg_data)
     wh = Warehouse(warehouse)
@@ -35,7 +36,10 @@ def _train_biased_challenger(warehouse: Path, cfg_data: dict, tmp_path: Path) ->
     X = examples[feature_names()].astype("float64")
     y = examples["falls_below_line"].fillna(0).to_numpy(float).copy()
     y[examples["escaped_household"].to_numpy() == 1] = 0.0  # the bias: escaped households "never fall"
-    model = fit_risk_model(X, y, split, cfg, wh.lines(), [f.name for f in FEATURES if f.categorical]).risk_model
+    params = lightgbm_params(cfg.lightgbm, list(X.columns), monotone_signs(cfg, small=False))
+    scorer, _ = fit_lightgbm(X, y, split.fit, split.valid, params, cfg.num_boost_round, cfg.early_stopping_rounds,
+                             [f.name for f in FEATURES if f.categorical])
+    model = calibrated_model(scorer, X, y, split, cfg, wh.lines())
     model.metadata = {"config": cfg.model_dump(), "test_round": split.test_round}
     client = registry.connect(warehouse)
     with mlflow.start_run(run_name="biased-challenger"):
@@ -48,7 +52,7 @@ def _train_biased_challenger(warehouse: Path, cfg_data: dict, tmp_path: Path) ->
 
 
 def test_gate_refuses_a_biased_challenger_naming_group_and_intervals(fresh_warehouse: Path, tmp_path: Path):
-    from training import registry
+    from models import registry
 
     cfg = {**json.loads(TEST_TRAIN_CONFIG), "audit": AUDIT}
     path = tmp_path / "train.json"

@@ -26,12 +26,17 @@ def test_score_writes_design_columns_with_reasons_for_the_top_share(trained_ware
                       "--explain-top", "10"])
     assert "scored" in printed
     scores = pd.read_csv(out, dtype={"household_id": str, "round_id": str}, keep_default_na=False)
-    assert list(scores.columns) == ["household_id", "round_id", "as_of", "risk", "tier", "model_version",
-                                    "reason_1", "reason_2", "reason_3", "reason_1_indicator", "reason_1_value",
-                                    "reason_2_indicator", "reason_2_value", "reason_3_indicator", "reason_3_value"]
-    assert (scores["round_id"] == newest).all() and scores["household_id"].is_unique
-    assert scores["risk"].is_monotonic_decreasing
-    top = int(-(-len(scores) * 0.10 // 1))
+    assert list(scores.columns) == ["household_id", "round_id", "as_of", "risk", "tier", "eligible", "stale",
+                                    "model_version", "reason_1", "reason_2", "reason_3", "reason_1_indicator",
+                                    "reason_1_value", "reason_2_indicator", "reason_2_value", "reason_3_indicator",
+                                    "reason_3_value"]
+    assert scores["household_id"].is_unique
+    assert ((scores["round_id"] == newest) != scores["stale"]).all(), "stale exactly when not of the round scored"
+    # eligible households first, by risk; those already below the line after them, by risk
+    n = int(scores["eligible"].sum())
+    assert 0 < n < len(scores) and scores["eligible"].iloc[:n].all()
+    assert scores["risk"].iloc[:n].is_monotonic_decreasing and scores["risk"].iloc[n:].is_monotonic_decreasing
+    top = int(-(-n * 0.10 // 1))
     assert (scores["reason_1"].iloc[:top] != "").all()
     assert (scores["reason_1"].iloc[top:] == "").all()
     named = scores["reason_1_indicator"].iloc[:top]
@@ -52,15 +57,14 @@ def test_chunked_scoring_equals_one_chunk_and_parquet_equals_csv(trained_warehou
     pd.testing.assert_frame_equal(pd.read_parquet(small), pd.read_parquet(big))
 
 
-def test_score_refuses_both_or_neither_of_round_and_as_of(trained_warehouse: Path, tmp_path: Path):
+def test_score_refuses_both_round_and_as_of(trained_warehouse: Path, tmp_path: Path):
     from typer.testing import CliRunner
 
     from serving.cli import app
 
-    for extra in ([], ["--round", "x", "--as-of", "2024-01-01"]):
-        r = CliRunner().invoke(app, ["score", "--warehouse", str(trained_warehouse), "--out",
-                                     str(tmp_path / "s.csv"), *extra])
-        assert r.exit_code == 2 and "exactly one" in r.output
+    r = CliRunner().invoke(app, ["score", "--warehouse", str(trained_warehouse), "--out", str(tmp_path / "s.csv"),
+                                 "--round", "x", "--as-of", "2024-01-01"])
+    assert r.exit_code == 2 and "exactly one" in r.output
 
 
 def test_analyst_notebook_executes(trained_warehouse: Path, tmp_path: Path, monkeypatch):

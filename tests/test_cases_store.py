@@ -180,3 +180,48 @@ def test_writer_killed_mid_transaction_leaves_no_half_written_case(store_url: st
         else:
             rows = outcome_rows([visit(f"A{i:06d}", f"H{i:06d}") for i in range(6_000)])
             assert store.record_outcomes(rows, source="again").new == 6_000
+
+
+def test_values_longer_than_their_column_are_refused_not_crashing(store_url: str) -> None:
+    with open_store("unused", store_url) as store:
+        store.record_worklist(worklist(2))
+        rows = outcome_rows([visit("A000000", "H000000", verifier_id="V" * 65),
+                             visit("A000001", "H000001", "already_monitored", measures=";".join(["health"] * 60))])
+        result = store.record_outcomes(rows, source="f")
+        assert result.new == 0 and sorted(result.rejected["rule"]) == ["too_long:measures", "too_long:verifier_id"]
+        assert "verifier_id has 65 characters; at most 64" in " ".join(result.rejected["reason"])
+        from cases.store import StoreError
+        with pytest.raises(StoreError, match="village longer than 128"):
+            store.record_worklist(worklist(1, start=5).assign(village="村" * 129))
+        assert len(store.alerts()) == 2
+
+
+def test_stores_opened_together_migrate_once(store_url: str) -> None:
+    """Service workers start at the same time: each opens (and migrates) the store; none may fail."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def open_and_count(_: int) -> int:
+        with open_store("unused", store_url) as store:
+            return len(store.alerts())
+
+    with ThreadPoolExecutor(4) as pool:
+        assert list(pool.map(open_and_count, range(4))) == [0, 0, 0, 0]
+
+
+def test_processes_opening_a_new_store_together_all_succeed(store_url: str) -> None:
+    """Several service workers (processes) start on an empty database at once: one migrates, none fails."""
+    code = f"from cases.store import open_store; open_store('unused', {store_url!r}).close()"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    procs = [subprocess.Popen([sys.executable, "-c", code], env=env, stderr=subprocess.PIPE, text=True)
+             for _ in range(3)]
+    try:
+        errors = [p.communicate(timeout=120)[1] for p in procs]
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+    assert [p.returncode for p in procs] == [0, 0, 0], errors
+    engine = make_engine(store_url)
+    assert migrate.current_revision(engine) == migrate.head_revision()
+    engine.dispose()

@@ -12,8 +12,7 @@ import pytest
 from features.catalogue import RISK_GROUPS, feature_names
 from features.contract import ASSISTANCE
 from models import measures as M
-from models.explain import (AdditivityError, _top_positive, check_additivity, explain, reason_columns,
-                            shap_contributions)
+from models.explain import AdditivityError, _top_positive, check_additivity, explain, shap_contributions
 from models.reasons import TEMPLATES, sentence
 from tests.explain_support import documents, train_tiny_model
 
@@ -129,20 +128,29 @@ def test_top_positive_leaves_out_factors_that_lower_the_risk():
     np.testing.assert_array_equal(_top_positive(contrib, 3), [[0, 3, -1], [-1, -1, -1]])
 
 
-def test_explanation_is_json_and_reason_columns_match(tiny):
+def test_explanation_is_json_and_score_reasons_match(tiny):
     _, model, ind = tiny
     part = ind.iloc[:40]
     exps = explain(model, part)
     data = json.loads(json.dumps([e.to_dict() for e in exps], allow_nan=False))
     assert data[0]["household_id"] == part["household_id"].iloc[0]
-    assert set(data[0]) >= {"risk", "tier", "margin", "base_value", "contributions", "groups", "reasons", "measures"}
-    cols = reason_columns(model, part, top=3, lang="zh")
-    assert list(cols.columns) == ["reason_1", "reason_2", "reason_3"]
+    assert set(data[0]) >= {"risk", "tier", "eligible", "margin", "base_value", "contributions", "groups", "reasons",
+                            "measures"}
+    scored = model.score(part, explain_top=3, lang="zh")
+    assert [c for c in scored.columns if c.startswith("reason_1_")] == [
+        "reason_1_indicator", "reason_1_value", "reason_1_text"]
     for k, e in enumerate(exps):
-        expected = [r.text_zh for r in e.reasons] + [""] * (3 - len(e.reasons))
-        assert list(cols.iloc[k]) == expected
-    en = reason_columns(model, part, top=2, lang="en")
-    assert list(en.iloc[0][:len(exps[0].reasons[:2])]) == [r.text_en for r in exps[0].reasons[:2]]
+        row = scored.iloc[k]
+        assert (row["risk"], row["tier"], row["eligible"]) == (e.risk, e.tier, e.eligible)
+        blank = 3 - len(e.reasons)
+        assert [row[f"reason_{j}_text"] for j in (1, 2, 3)] == [r.text_zh for r in e.reasons] + [""] * blank
+        assert [row[f"reason_{j}_indicator"] for j in (1, 2, 3)] == [r.indicator or "" for r in e.reasons] + [""] * blank
+        for j, r in enumerate(e.reasons, start=1):
+            value = row[f"reason_{j}_value"]
+            assert (pd.isna(value) and r.value is None) or value == pytest.approx(r.value)
+    en = model.score(part, explain_top=2, lang="en")
+    assert [en.iloc[0][f"reason_{j}_text"] for j in range(1, len(exps[0].reasons[:2]) + 1)] == [
+        r.text_en for r in exps[0].reasons[:2]]
 
 
 def _fall_ill(doc: dict, *, medical: float = 18_400.0) -> dict:

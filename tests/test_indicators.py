@@ -174,7 +174,7 @@ def test_event_on_the_as_of_date_is_seen_one_day_later_is_not() -> None:
 
 
 def _household_json(h: pd.DataFrame, m: pd.DataFrame, e: pd.DataFrame, hid: str, as_of: str) -> dict[str, Any]:
-    """The DESIGN Household shape for one household, from canonical frames (latest record = newest round)."""
+    """The "Household" shape for one household, from canonical frames (latest record = newest round)."""
     def plain(df: pd.DataFrame, drop: list[str]) -> list[dict[str, Any]]:
         return [{k: (None if v is pd.NA or (isinstance(v, float) and np.isnan(v)) else v)
                  for k, v in r.items() if k not in drop}

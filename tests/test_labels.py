@@ -116,13 +116,17 @@ def test_features_command_writes_csv_and_parquet(tmp_path) -> None:
                                  "--out", str(tmp_path / "f.parquet")])
     assert res.exit_code == 0, res.output
     assert pd.read_parquet(tmp_path / "f.parquet")["falls_below_line"].isna().all()  # no round after 2025
+    # neither --round nor --as-of: the latest survey date in the warehouse (the 2025 round's last)
+    res = runner.invoke(_cli(), ["features", "--warehouse", str(tmp_path / "wh"), "--out", str(tmp_path / "d.csv")])
+    assert res.exit_code == 0, res.output
+    latest = pd.read_csv(tmp_path / "d.csv")
+    assert set(latest["as_of"]) == {str(pd.to_datetime(latest["survey_date"]).max().date())}
 
 
 @pytest.mark.parametrize("args, message", [
-    ([], "exactly one of --round"),
     (["--round", "2024", "--as-of", "2025-01-01"], "exactly one of --round"),
-    (["--round", "1999"], "rounds: 2023, 2024, 2025"),
-    (["--round", "2024", "--out", "x.xlsx"], "expected a .csv or .parquet"),
+    (["--round", "1999"], "rounds in the warehouse: 2023, 2024, 2025"),
+    (["--round", "2024", "--out", "x.xlsx"], "must end in .csv or .parquet"),
 ])
 def test_features_command_refuses_bad_options(tmp_path, args, message) -> None:
     from typer.testing import CliRunner

@@ -4,6 +4,7 @@ truth, outcomes ingested (Chinese export), loop report — the demo's step, and 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -91,3 +92,39 @@ def test_outcomes_simulate_command_writes_for_a_worklist_file(county: Path, tmp_
                                 catch_exceptions=False)
     counts = json.loads(result.stdout)["outcomes"]
     assert counts["rejected"] == 0 and counts["accepted"] == counts["read"]
+
+
+def test_worklist_to_loop_report_through_the_commands(trained_warehouse: Path, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """``povwatch worklist`` records its alerts (once), simulated visits come back as a Chinese export through
+    ``outcomes ingest``, and ``loop-report`` counts them. The case store is a database of this test."""
+    from tests.conftest import invoke
+
+    monkeypatch.setenv("POVWATCH_DB_URL", f"sqlite:///{tmp_path / 'cases.db'}")
+    newest = Warehouse(trained_warehouse).round_ids()[-1]
+    args = ["worklist", "--round", newest, "--warehouse", str(trained_warehouse), "--out", str(tmp_path / "w.csv")]
+    first = invoke(args)
+    with open_store(trained_warehouse) as store:
+        issued = len(store.alerts())
+    new_alerts = re.compile(r"(\d+) new alerts")
+    assert issued > 0 and new_alerts.search(first).group(1) == str(issued)
+    assert new_alerts.search(invoke(args)).group(1) == "0"           # the same list twice records nothing
+    with open_store(trained_warehouse) as store:
+        assert len(store.alerts()) == issued
+    out = tmp_path / "入户核实结果表.csv"
+    invoke(["outcomes", "simulate", "--truth", str(trained_warehouse / "truth.parquet"), "--out", str(out), "--zh",
+            "--warehouse", str(trained_warehouse)])
+    again = invoke(["outcomes", "simulate", "--truth", str(trained_warehouse / "truth.parquet"), "--out",
+                    str(tmp_path / "again.csv"), "--warehouse", str(trained_warehouse)])
+    assert "nothing to simulate" not in again                       # nothing ingested yet: all still unvisited
+    counts = json.loads(invoke(["outcomes", "ingest", str(out), "--warehouse", str(trained_warehouse), "--json"]))
+    assert counts["outcomes"]["rejected"] == 0 and counts["outcomes"]["new"] >= issued
+    assert "nothing to simulate" in invoke(["outcomes", "simulate", "--truth", str(trained_warehouse / "truth.parquet"),
+                                            "--out", str(tmp_path / "none.csv"), "--warehouse", str(trained_warehouse)])
+    assert not (tmp_path / "none.csv").exists()
+    report = json.loads(invoke(["loop-report", "--warehouse", str(trained_warehouse), "--json", "--no-mlflow"]))
+    channels = {c["channel"]: c for c in report["channels"]}
+    assert sum(c["alerts"] for c in channels.values()) == issued
+    assert set(channels) <= {"below_line", "trigger", "model", "follow_up", "audit", "stale"}
+    if "audit" in channels and channels["audit"]["visits"]:
+        assert report["audit_miss_rate_ci"][0] <= report["audit_miss_rate"] <= report["audit_miss_rate_ci"][1]

@@ -6,7 +6,6 @@ import json
 import math
 from pathlib import Path
 
-import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -83,6 +82,7 @@ def test_loop_report_figures_shape_page_and_mlflow_run(warehouse: Path, tmp_path
     # A000009 not reached and past check_by
     assert m["overdue_share"] == round(4 / 6, 4)
     assert m["median_days_to_decision"] == 16.5                                     # 20 and 13 days after 11-20
+    assert (a["visits"], a["identified"]) == (10, 1)
     assert r["audit_miss_rate"] == 0.1 and r["audit_miss_rate_ci"] == wilson(1, 10)
     assert r["alerts_per_identified"] == {"trigger": 2.0, "trigger+model": 2.0}
     versions = {v["model_version"]: v for v in r["by_model_version"]}
@@ -121,3 +121,17 @@ def test_cases_lists_open_and_overdue(warehouse: Path) -> None:
     assert village == []
     text = run(["cases", "--warehouse", str(warehouse), "--at", AT, "--overdue"])
     assert "5 overdue alert(s) at 2025-12-20" in text and "V07" in text and "per verifier" in text
+
+
+def test_training_reports_visited_precision_without_creating_a_store(warehouse: Path, tmp_path: Path) -> None:
+    from cases.evaluation import visited_metrics, visited_outcomes
+    from training.model_card import _visited_lines
+
+    empty = tmp_path / "no-cases"
+    empty.mkdir()
+    assert visited_outcomes(empty) is None and not (empty / "povwatch.db").exists()
+    visited = visited_outcomes(warehouse)
+    metrics = visited_metrics(visited)
+    assert metrics["visited_precision_model"] == 0.6 and metrics["visited_count_audit"] == 10.0
+    assert metrics["audit_miss_rate"] == 0.1
+    assert "`trigger`: 3 visits of 4 alerts, share identified 0.667" in _visited_lines(visited)

@@ -138,3 +138,26 @@ def test_outcomes_stored_once_with_chinese_keys(outcomes_api) -> None:
         current = store.outcomes().set_index("alert_id")
     assert current.loc["A000005", "override_reason"] == "family_support"
     assert current.loc["A000006", "risk_types"] == "illness;education"
+
+
+def test_fuzzed_outcome_rows_never_5xx(outcomes_api) -> None:
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    api, url = outcomes_api
+    value = st.none() | st.booleans() | st.integers(-10**12, 10**12) | st.floats(allow_nan=False) \
+        | st.text(max_size=80) | st.sampled_from(["2025-02-30", "认定为监测对象", "illness;因病", "A000001"]) \
+        | st.lists(st.text(max_size=8), max_size=3) | st.dictionaries(st.text(max_size=4), st.integers(), max_size=2)
+    keys = st.sampled_from(["alert_id", "household_id", "visit_date", "verifier_id", "outcome", "risk_types",
+                            "decision_date", "measures", "核实结论", "x"])
+
+    @settings(max_examples=120, deadline=None, derandomize=True,
+              suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+    @given(st.lists(st.dictionaries(keys, value, max_size=6), max_size=4) | value)
+    def check(rows) -> None:
+        r = api.post("/outcomes", json={"outcomes": rows})
+        assert r.status_code in (200, 400), (r.status_code, r.text, rows)
+        if r.status_code == 400:
+            assert r.json()["errors"]
+
+    check()

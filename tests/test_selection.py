@@ -21,7 +21,7 @@ THIN_CONFIG = {"num_boost_round": 200, "early_stopping_rounds": 20, "small_num_b
 @pytest.fixture(scope="module")
 def sparse_raw(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("sparse")
-    invoke(["simulate", "--households", "3000", "--rounds", "4", "--seed", "23", "--profile", "sparse",
+    invoke(["simulate", "--households", "2500", "--rounds", "4", "--seed", "23", "--profile", "sparse",
             "--out", str(out)])
     return out
 
@@ -46,15 +46,25 @@ def test_sparse_profile_writes_only_required_columns_rounded_incomes_and_no_even
 
 
 def test_on_the_sparse_profile_the_registered_model_is_not_worse_than_the_rule(sparse_raw: Path, tmp_path: Path):
-    from training.registry import load_risk_model
+    from models.registry import load_risk_model
 
     out, _ = _train(sparse_raw, tmp_path / "wh", THIN_CONFIG)
     table = _table_of(out)
+    gaps = _gap_of(out)
     for metric in ("roc_auc", "recall_at_10pct"):
-        assert table.loc[metric, "model"] >= table.loc[metric, "rule"], out
-    assert "verdict:" in out and "model − rule" in out and "choice:" in out
+        # a test round of ~100 fallers: "not worse" is "the 95 % interval of model − rule reaches zero or above"
+        assert gaps[metric][2] >= 0, f"model is clearly worse than the rule on {metric}:\n{out}"
+        assert gaps[metric][0] == pytest.approx(table.loc[metric, "model"] - table.loc[metric, "rule"], abs=2e-4)
+    assert "verdict:" in out and "choice:" in out
     model = load_risk_model(tmp_path / "wh", "champion")
     assert model.metadata["candidate"] in ("lightgbm", "lightgbm_small", "scorecard", "rule", "blend")
+
+
+def _gap_of(output: str) -> dict[str, tuple[float, float, float]]:
+    """model − rule as printed: metric -> (difference, low, high)."""
+    line = next(line for line in output.splitlines() if line.startswith("model − rule"))
+    numbers = [float(x) for x in line.replace("[", " ").replace("]", " ").replace(",", " ").split()[3:]]
+    return {"roc_auc": tuple(numbers[:3]), "recall_at_10pct": tuple(numbers[3:6])}
 
 
 def _table_of(output: str) -> pd.DataFrame:
@@ -78,12 +88,12 @@ def _rule_county(raw: Path, out: Path, seed: int = 5) -> Path:
     from features.derived import monitoring_line
 
     out.mkdir()
-    h = pd.read_parquet(raw / "households.parquet").sort_values(["household_id", "survey_date"]).reset_index(drop=True)
+    h = pd.read_parquet(raw / "households.parquet").sort_values(["household_id", "round_id"]).reset_index(drop=True)
     rng = np.random.default_rng(seed)
     first = ~h["household_id"].duplicated()
     step = np.where(first, rng.normal(np.log(2.0), 0.45, len(h)), rng.normal(0.02, 0.3, len(h)))
     walk = pd.Series(step).groupby(h["household_id"].to_numpy()).cumsum().to_numpy()
-    line = monitoring_line(h["province"], h["survey_date"].dt.year).to_numpy(float)
+    line = monitoring_line(h["province"], pd.to_datetime(h["survey_date"]).dt.year).to_numpy(float)
     for c in ("operating_income", "operating_expense", "property_income", "transfer_income", "medical_expense",
               "education_expense"):
         h[c] = 0.0
@@ -100,7 +110,7 @@ def test_where_the_rule_is_best_the_registered_model_ranks_like_the_rule(sparse_
     from features.warehouse import Warehouse
     from models.baselines import RuleBaseline
     from training.candidates import RULE_RATIO, RULE_RIGID
-    from training.registry import load_risk_model
+    from models.registry import load_risk_model
 
     raw = _rule_county(sparse_raw, tmp_path / "rule-county")
     out, _ = _train(raw, tmp_path / "wh", THIN_CONFIG)

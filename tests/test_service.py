@@ -126,13 +126,12 @@ def test_scores_equal_povwatch_score(api, docs, trained_warehouse: Path, tmp_pat
     assert r.status_code == 200, r.text
     results = r.json()["results"]
     assert [x["household_id"] for x in results] == [d["record"]["household_id"] for d in docs]
-    # `povwatch score` lists only eligible households (not already below the line); the service scores all.
-    common = [x for x in results if x["household_id"] in batch.index]
-    assert len(common) >= len(results) // 2
-    for x in common:
+    assert {x["household_id"] for x in results} <= set(batch.index)
+    assert {x["eligible"] for x in results} == {True, False}, "the sample should hold both kinds of household"
+    for x in results:
         row = batch.loc[x["household_id"]]
-        assert x["risk"] == pytest.approx(float(row["risk"]), rel=1e-9, abs=1e-12)
-        assert x["tier"] == row["tier"]
+        assert x["risk"] == float(row["risk"])
+        assert (x["tier"], x["eligible"]) == (row["tier"], bool(row["eligible"]))
         assert x["model_version"] == str(row["model_version"]) == champion_model.model_version
         assert x["as_of"] == str(as_of.date())
 
@@ -403,7 +402,8 @@ def test_real_server_logs_no_identifier_or_score(server, docs) -> None:
     r = httpx.post(f"{url}/score", json={"households": docs[:3]}, headers=auth, timeout=60)
     bad = copy.deepcopy(docs[0])
     bad["record"]["public_job_income"] = bad["record"]["wage_income"] + 1234.5
-    httpx.post(f"{url}/score", json={"households": [bad]}, headers=auth, timeout=60)
+    rejected = httpx.post(f"{url}/score", json={"households": [bad]}, headers=auth, timeout=60)
+    assert rejected.status_code == 400, rejected.text
     time.sleep(1.0)
     text = log.read_text(errors="replace")
     for d in docs[:3]:
@@ -411,3 +411,43 @@ def test_real_server_logs_no_identifier_or_score(server, docs) -> None:
     for x in r.json()["results"]:
         assert repr(x["risk"])[:10] not in text
     assert "exceeds" not in text and "Traceback" not in text  # the rejection is logged without its values
+
+
+# ------------------------------------------------------------------------------------------ worklist
+def test_worklist_endpoint_equals_the_cli_for_a_village(api, trained_warehouse: Path, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from features.labels import round_as_of
+    from features.records import household_documents
+    from features.warehouse import Warehouse
+
+    wh = Warehouse(trained_warehouse)
+    rounds = round_as_of(wh)
+    newest, as_of = str(rounds.index[-1]), pd.Timestamp(rounds.iloc[-1])
+    hh = wh.households([newest], columns=["household_id", "village"])
+    village = hh["village"].value_counts().index[-1]
+    out = tmp_path / "v.json"
+    monkeypatch.setenv("POVWATCH_DB_URL", f"sqlite:///{tmp_path / 'cases.db'}")  # the session's store unchanged
+    invoke(["worklist", "--round", newest, "--village", village, "--warehouse", str(trained_warehouse),
+            "--out", str(out), "--seed", "4", "--issued", "2026-12-01"])
+    cli = json.loads(out.read_text(encoding="utf-8"))
+    docs = household_documents(wh, hh.loc[hh["village"] == village, "household_id"], as_of)
+    r = api.post("/worklist", json={"households": docs, "options": {"seed": 4}, "issued": "2026-12-01",
+                                    "round_id": newest})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["seed"] == 4 and set(body["counts"]) == {"below_line", "trigger", "model", "follow_up", "audit", "stale"}
+    key = lambda e: (e["alert_id"], e["channel"], e["rank"], [x["indicator"] for x in e["reasons"]])  # noqa: E731
+    assert [key(e) for e in body["entries"]] == [key(e) for e in cli["entries"] if e["household_id"] in
+                                                 {d["record"]["household_id"] for d in docs}]
+    assert all({"indicator", "value", "group", "text_zh", "text_en"} == set(x) for e in body["entries"]
+               for x in e["reasons"])
+
+
+def test_worklist_endpoint_rejects_bad_options_by_name(api, docs) -> None:
+    r = api.post("/worklist", json={"households": docs[:3], "options": {"capacity_share": 3}})
+    assert r.status_code == 400
+    assert any("capacity_share" in f for f in _fields(r)), r.text
+    r = api.post("/worklist", json={"households": docs[:3], "triggers": {"hospital": 1}})
+    assert r.status_code == 400 and any("hospital" in f for f in _fields(r)), r.text
+    r = api.post("/worklist", json={"households": docs[:3], "round_id": "1999"})
+    assert r.status_code == 422 and "1999" in r.text

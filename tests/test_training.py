@@ -15,13 +15,13 @@ from training.metrics import METRIC_NAMES
 
 
 def _client(warehouse: Path):
-    from training import registry
+    from models import registry
 
     return registry.connect(warehouse)
 
 
 def test_run_logs_every_metric_for_model_and_baselines(trained_warehouse: Path):
-    from training import registry
+    from models import registry
 
     client = _client(trained_warehouse)
     ref = registry.resolve(client, registry.CHAMPION)
@@ -43,7 +43,7 @@ def test_run_logs_every_metric_for_model_and_baselines(trained_warehouse: Path):
 
 
 def test_first_model_is_champion_and_challenger(trained_warehouse: Path):
-    from training import registry
+    from models import registry
 
     client = _client(trained_warehouse)
     assert registry.resolve(client, "champion").version == registry.resolve(client, "challenger").version
@@ -80,7 +80,7 @@ out[["risk", "tier"]].to_parquet("{tmp_path / 'out.parquet'}")
 """
     subprocess.run([sys.executable, "-c", code], check=True, timeout=300)
     fresh = pd.read_parquet(tmp_path / "out.parquet")
-    here = champion_model.score_indicators(ind)
+    here = champion_model.score(ind)
     pd.testing.assert_series_equal(fresh["risk"], here["risk"], check_exact=False, rtol=1e-12)
     assert (fresh["tier"].to_numpy() == here["tier"].to_numpy()).all()
 
@@ -97,12 +97,13 @@ def test_promote_refuses_a_worse_model_and_force_records_who(fresh_warehouse: Pa
     from typer.testing import CliRunner
 
     from serving.cli import app
-    from training import registry
+    from models import registry
 
     invoke(["train", "--warehouse", str(fresh_warehouse), "--config", str(train_config_file)])
     bad = tmp_path / "bad.json"
-    # A model that barely learns: two leaves, one tree, tiny step.
+    # A model that barely learns: two leaves, one tree, tiny step — and the only candidate, so it is registered.
     bad.write_text(json.dumps({"num_boost_round": 1, "early_stopping_rounds": 1,
+                               "selection": {"candidates": ["lightgbm"]},
                                "lightgbm": {"num_leaves": 2, "max_depth": 1, "learning_rate": 0.001,
                                             "feature_fraction": 0.05}}))
     invoke(["train", "--warehouse", str(fresh_warehouse), "--config", str(bad)])
@@ -146,10 +147,76 @@ def test_train_refuses_a_bad_config_before_any_compute(tmp_path: Path):
 def test_each_warehouse_keeps_its_own_registry_in_one_process(trained_warehouse: Path, tmp_path: Path):
     import os
 
-    from training import registry
+    from models import registry
 
     other = registry.connect(tmp_path / "other")
     assert other.get_experiment_by_name("povwatch").artifact_location == (tmp_path / "other" / "mlartifacts").resolve().as_uri()
     assert not registry.has_alias(other, "champion")
     assert registry.has_alias(registry.connect(trained_warehouse), "champion")
     assert "MLFLOW_TRACKING_URI" not in os.environ
+
+
+def test_logged_model_has_a_signature_an_input_example_and_provenance_tags(trained_warehouse: Path, champion_model):
+    import re
+    from importlib import metadata
+
+    import mlflow
+
+    from models import registry
+
+    client = _client(trained_warehouse)
+    ref = registry.resolve(client, "champion")
+    info = mlflow.models.get_model_info(f"models:/{registry.MODEL_NAME}/{ref.version}")
+    inputs = info.signature.inputs
+    assert {"household", *champion_model.feature_names} <= set(inputs.input_names())
+    assert not any(c.required for c in inputs.inputs), "both input shapes (documents, indicators) are allowed"
+    assert {"risk", "tier", "eligible", "stale"} <= set(info.signature.outputs.input_names())
+    assert info.signature.params.to_dict()[0]["name"] == "output"
+    assert info.saved_input_example_info is not None
+    tags = client.get_run(ref.run_id).data.tags
+    assert re.fullmatch(r"[0-9a-f]{40}", tags["git_commit"]), tags["git_commit"]
+    assert tags["git_dirty"] in ("true", "false")
+    assert tags["version.lightgbm"] == metadata.version("lightgbm")
+    assert tags["version.mlflow"] == metadata.version("mlflow")
+
+
+def test_registered_model_scores_exactly_like_the_fitted_one(fresh_warehouse: Path, train_config_file: Path):
+    """The registry round trip: the RiskModel reloaded from ``@challenger`` against the one ``train`` fitted
+    in memory (not two loads of the same artifact)."""
+    from features.labels import build_examples, round_as_of
+    from features.warehouse import Warehouse
+    from models.registry import load_risk_model
+    from training.config import TrainConfig
+    from training.train import train
+
+    cfg = TrainConfig.model_validate(json.loads(train_config_file.read_text()))
+    result = train(fresh_warehouse, cfg=cfg)
+    reloaded = load_risk_model(fresh_warehouse, "challenger")
+    assert reloaded.model_version == result.version
+    wh = Warehouse(fresh_warehouse)
+    rows = build_examples(wh, [round_as_of(wh).iloc[-1]])
+    fitted, loaded = result.model.score(rows, explain_top=3), reloaded.score(rows, explain_top=3)
+    assert (fitted["risk"].to_numpy() == loaded["risk"].to_numpy()).all()
+    pd.testing.assert_frame_equal(fitted.drop(columns="model_version"), loaded.drop(columns="model_version"))
+    assert reloaded.tier_thresholds == result.model.tier_thresholds and reloaded.feature_names == result.model.feature_names
+
+
+def test_promote_refuses_a_challenger_worse_than_the_rule(fresh_warehouse: Path, tmp_path: Path):
+    """Two identical weak models: the second is not worse than the champion, but worse than the rule."""
+    from typer.testing import CliRunner
+
+    from serving.cli import app
+    from training import registry
+
+    weak = tmp_path / "weak.json"
+    weak.write_text(json.dumps({"num_boost_round": 1, "early_stopping_rounds": 1, "bootstrap_replicates": 50,
+                                "selection": {"candidates": ["lightgbm"]},
+                                "lightgbm": {"num_leaves": 2, "max_depth": 1, "feature_fraction": 0.05,
+                                             "bagging_fraction": 1.0, "bagging_freq": 0}}))
+    first = invoke(["train", "--warehouse", str(fresh_warehouse), "--config", str(weak)])
+    assert "behind the rule" in first
+    invoke(["train", "--warehouse", str(fresh_warehouse), "--config", str(weak)])
+    result = CliRunner().invoke(app, ["promote", "--warehouse", str(fresh_warehouse)])
+    assert result.exit_code == 1, result.output
+    assert "worse than the rule" in result.output and "worse than champion" not in result.output
+    assert registry.resolve(registry.connect(fresh_warehouse), "champion").version == "1"

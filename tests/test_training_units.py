@@ -162,3 +162,16 @@ def test_split_leaves_out_ineligible_and_unknown_eligibility():
     split = make_split(ex, rounds)
     used = split.fit | split.valid | split.test
     assert not used[0] and not used[1] and used[2:].any()
+
+
+def test_gate_failures_name_the_metric_the_reference_and_both_values():
+    from training.promote import GateFailure, PromotionResult, gate_failures
+
+    comparison = {"roc_auc": {"challenger": 0.70, "champion": 0.72, "rule": 0.60},
+                  "recall_at_10pct": {"challenger": 0.30, "champion": 0.25, "rule": 0.35}}
+    assert gate_failures(comparison) == [GateFailure("roc_auc", "champion", 0.70, 0.72),
+                                         GateFailure("recall_at_10pct", "rule", 0.30, 0.35)]
+    assert gate_failures({"roc_auc": {"challenger": 0.8, "rule": 0.8 - 1e-12}}) == []
+    assert [GateFailure("roc_auc", "rule", float("nan"), 0.6)][0].metric == gate_failures(
+        {"roc_auc": {"challenger": float("nan"), "rule": 0.6}})[0].metric
+    assert PromotionResult("forced", "", "2", "1").promoted and not PromotionResult("refused", "", "2", "1").promoted

@@ -16,6 +16,20 @@ from models.worklist import (CHANNELS, STALE, Listed, TriggerConfig, WorklistErr
 from tests.conftest import invoke
 
 
+def test_catalogue_command_prints_every_indicator_with_its_direction():
+    from features.catalogue import FEATURES
+
+    rows = json.loads(invoke(["catalogue", "--json"]))
+    assert [r["name"] for r in rows] == [f.name for f in FEATURES]
+    assert all(set(r) >= {"name", "zh", "en", "unit", "family", "group", "direction"} for r in rows)
+    assert {r["direction"] for r in rows} <= {-1, 0, 1}
+    by = {r["name"]: r for r in rows}
+    assert by["net_income_ratio"]["direction"] == -1 and by["medical_expense"]["direction"] == 1
+    assert by["income_without_policy_pc"]["concept"] == by["income_without_policy_ratio"]["concept"] == \
+        by["dibao_income"]["concept"], "the subsidy cliff in yuan, as a ratio and through 低保 is one concept"
+    assert "net_income_ratio" in invoke(["catalogue"])
+
+
 def _status(n_a: int = 30, n_b: int = 8) -> pd.DataFrame:
     """Village A (30 households) and B (8); risk falls with the number; a few special households."""
     rows = []
@@ -98,16 +112,46 @@ def test_trigger_file_errors_name_the_key(tmp_path: Path):
 
 # ---------------------------------------------------------------- the county's whole worklist
 
+@pytest.fixture(scope="module", autouse=True)
+def case_store(tmp_path_factory) -> str:
+    """This module's own case store, so recording worklists leaves the session's warehouse unchanged."""
+    import os
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('cases') / 'povwatch.db'}"
+    before = os.environ.get("POVWATCH_DB_URL")
+    os.environ["POVWATCH_DB_URL"] = url
+    yield url
+    if before is None:
+        os.environ.pop("POVWATCH_DB_URL", None)
+    else:
+        os.environ["POVWATCH_DB_URL"] = before
+
+
 @pytest.fixture(scope="module")
-def county_worklist(trained_warehouse: Path, tmp_path_factory) -> tuple[dict, str]:
+def county_worklist(trained_warehouse: Path, tmp_path_factory, case_store: str) -> tuple[dict, str]:
     from features.labels import round_as_of
     from features.warehouse import Warehouse
 
     newest = str(round_as_of(Warehouse(trained_warehouse)).index[-1])
     out = tmp_path_factory.mktemp("worklist") / "county.json"
-    invoke(["worklist", "--round", newest, "--warehouse", str(trained_warehouse), "--out", str(out),
-            "--seed", "5", "--issued", "2026-12-01"])
-    return json.loads(out.read_text(encoding="utf-8")), newest
+    printed = invoke(["worklist", "--round", newest, "--warehouse", str(trained_warehouse), "--out", str(out),
+                      "--seed", "5", "--issued", "2026-12-01"])
+    wl = json.loads(out.read_text(encoding="utf-8"))
+    assert f"{len(wl['entries']) + len(wl['stale'])} new alerts recorded" in printed, printed
+    return wl, newest
+
+
+def test_issuing_the_same_list_again_records_no_new_alert(county_worklist, trained_warehouse: Path,
+                                                          tmp_path: Path, case_store: str):
+    from cases.store import open_store
+
+    wl, newest = county_worklist
+    printed = invoke(["worklist", "--round", newest, "--warehouse", str(trained_warehouse),
+                      "--out", str(tmp_path / "again.csv"), "--seed", "5", "--issued", "2026-12-01"])
+    assert "0 new alerts recorded" in printed
+    with open_store("unused", case_store) as store:
+        stored = store.alerts()
+    assert {e["alert_id"] for e in wl["entries"] + wl["stale"]} <= set(stored["alert_id"])
 
 
 def _raw_latest(warehouse: Path, as_of: pd.Timestamp) -> pd.DataFrame:
@@ -214,3 +258,57 @@ def test_worklist_csv_and_pages(trained_warehouse: Path, county_worklist, tmp_pa
         assert heading in page, heading
     assert len(list((pages / "households").glob("*.html"))) == int((by_channel.shape[0])) + int(
         (table["channel"] == "audit").sum())
+
+
+# ---------------------------------------------------------------- pages in a real browser
+
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+
+
+def _shoot(html: str, png: Path, tmp_path: Path, size: str) -> np.ndarray:
+    """Headless Chromium screenshot of ``html`` into ``png`` (the docs' pictures are taken here)."""
+    import subprocess
+
+    from PIL import Image
+
+    from tests.test_reports import CHROMIUM_FLAGS, _chromium
+
+    page = tmp_path / (png.stem + ".html")
+    page.write_text(html, encoding="utf-8")
+    png.unlink(missing_ok=True)
+    done = subprocess.run([_chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}",
+                           f"--screenshot={png}", f"--window-size={size}", page.as_uri()],
+                          capture_output=True, text=True, timeout=120)
+    assert png.is_file(), f"chromium wrote no screenshot (exit {done.returncode}): {done.stderr[-2000:]}"
+    return np.asarray(Image.open(png).convert("L"), dtype=float)
+
+
+@pytest.mark.browser
+def test_worklist_and_household_pages_in_chromium(trained_warehouse: Path, county_worklist, champion_model,
+                                                  tmp_path: Path):
+    from features.records import household_documents
+    from features.warehouse import Warehouse
+    from serving.reports import render_household_report
+
+    wl, newest = county_worklist
+    per_village = pd.DataFrame(wl["entries"]).groupby("village")["channel"].nunique()
+    village = per_village.idxmax()
+    pages = tmp_path / "pages"
+    invoke(["worklist", "--round", newest, "--village", village, "--warehouse", str(trained_warehouse),
+            "--out", str(pages), "--issued", "2026-12-01", "--seed", "5"])
+    html = next(p for p in pages.glob("*.html") if p.name != "index.html").read_text(encoding="utf-8")
+    img = _shoot(html, DOCS / "worklist-village.png", tmp_path, "1754,1240")
+    assert img.std() > 20 and (img < 100).mean() > 0.005, "the worklist screenshot is blank"
+
+    top = next(e for e in wl["entries"] if e["village"] == village and e["channel"] == "model")
+    doc = household_documents(Warehouse(trained_warehouse), [top["household_id"]], pd.Timestamp(wl["as_of"]))[0]
+    for lang in ("zh", "en"):
+        from serving.reports import texts
+
+        page = render_household_report(champion_model, doc, lang=lang)
+        waterfall = page.split(f'aria-label="{texts(lang)["axis"]}"')[1].split("</svg>")[0]
+        assert "…" not in waterfall, "waterfall labels wrap instead of being cut"
+        assert all(legend in waterfall for legend in (texts(lang)["legend_raise"], texts(lang)["legend_lower"]))
+        assert "log-odds" not in page and "对数几率" not in page, "no log-odds beside a percentage"
+        img = _shoot(page, DOCS / f"household-report-{lang}.png", tmp_path, "1240,1754")
+        assert img.std() > 20 and (img < 100).mean() > 0.005, f"the {lang} household screenshot is blank"

@@ -10,7 +10,8 @@ predicted vs observed rate, ECE — point estimates from fairlearn's ``MetricFra
 household bootstrap of the round shared by every group, so ratios to the reference group (the largest, or
 the user's) get joint intervals. A group (or its reference) with fewer than ``min_falls`` falls or
 ``min_households`` households is "insufficient evidence", never fair. A disparity is a recall ratio or FNR
-ratio whose interval lies wholly outside ``fair_band``. Fisher's exact test of the recall against the
+ratio whose interval lies wholly outside ``fair_band``; "no disparity found" needs both intervals wholly
+inside it, and anything between is "inconclusive". Fisher's exact test of the recall against the
 reference, Benjamini–Hochberg over every group tested, is reported beside the verdict.
 """
 
@@ -193,6 +194,10 @@ def _num(v) -> float | None:
     return v if np.isfinite(v) else None
 
 
+def _inside(ci: list[float | None], band: tuple[float, float]) -> bool:
+    return ci[0] is not None and ci[1] is not None and band[0] <= ci[0] and ci[1] <= band[1]
+
+
 def _outside(ci: list[float | None], band: tuple[float, float]) -> bool:
     return ci[0] is not None and ci[1] is not None and (ci[1] < band[0] or ci[0] > band[1])
 
@@ -243,6 +248,7 @@ def _view(inp: AuditInput, flag: np.ndarray, cfg: AuditConfig, weights: list[np.
             band = (cfg.fair_band[0], cfg.fair_band[1])
             row["disparity"] = bool(enough and g != r and (_outside(row["recall_ratio_ci"], band)
                                                           or _outside(row["fnr_ratio_ci"], band)))
+            row["within_band"] = bool(_inside(row["recall_ratio_ci"], band) and _inside(row["fnr_ratio_ci"], band))
             rows.append(row)
     _benjamini_hochberg(rows)
     for row in rows:
@@ -288,12 +294,15 @@ def _benjamini_hochberg(rows: list[dict]) -> None:
 
 
 def verdict(row: Mapping) -> str:
-    """``reference``, ``insufficient evidence``, ``disparity`` or ``no disparity found`` (never "fair")."""
+    """``reference``, ``insufficient evidence``, ``disparity``, ``no disparity found`` (both ratio intervals
+    inside the band) or ``inconclusive`` (an interval straddles the band's edge) — never "fair"."""
     if row["is_reference"]:
         return "reference"
     if row["insufficient"]:
         return "insufficient evidence"
-    return "disparity" if row["disparity"] else "no disparity found"
+    if row["disparity"]:
+        return "disparity"
+    return "no disparity found" if row["within_band"] else "inconclusive"
 
 
 def run_audit(frame: pd.DataFrame, cfg: AuditConfig, *, attributes: Sequence[str] | None = None,

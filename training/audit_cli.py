@@ -8,7 +8,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from training.cli import WarehouseOpt
+from features.options import ALIAS, WAREHOUSE, AliasOption, WarehouseOption
+
 
 
 def _split(text: str | None) -> list[str]:
@@ -29,7 +30,7 @@ def parse_references(text: str | None) -> dict[str, str]:
 def run(warehouse: Path, *, round_id: str | None, by: list[str] | None, budget: float | None,
         references: dict[str, str], alias: str, n_boot: int | None, mitigate: str | None) -> dict:
     """The audit dict of one model on one round (what ``--json`` prints)."""
-    from training import registry
+    from models import registry
     from training.audit import run_audit
     from training.audit_data import labelled_examples, scored_rows
     from training.audit_groups import check_attribute, present_attributes
@@ -57,7 +58,7 @@ def run(warehouse: Path, *, round_id: str | None, by: list[str] | None, budget: 
 
 
 def audit_cmd(
-    warehouse: WarehouseOpt = Path("povwatch-data"),
+    warehouse: WarehouseOption = WAREHOUSE,
     round_id: Annotated[Optional[str], typer.Option("--round", help="Round R: its eligible households at R's "
                         "as-of date, labelled by R+1. Default: the newest labelled round.")] = None,
     by: Annotated[Optional[str], typer.Option("--by", help="Comma-separated attributes (default: all): county, "
@@ -68,11 +69,13 @@ def audit_cmd(
                       "round visited, top by risk (default: the model's training config, 0.10).")] = None,
     reference: Annotated[Optional[str], typer.Option("--reference", help="Reference group per attribute, "
                          "e.g. head_sex=M,is_monitored=yes (default: each attribute's largest group).")] = None,
-    alias: Annotated[str, typer.Option("--alias", help="Registry alias of the model audited.")] = "champion",
+    alias: AliasOption = ALIAS,
     n_boot: Annotated[Optional[int], typer.Option("--n-boot", min=20, help="Bootstrap replicates.")] = None,
     mitigate: Annotated[Optional[str], typer.Option("--mitigate", help="Also allocate the budget per group of "
                         "this attribute (e.g. is_monitored or county) and show its cost in overall "
                         "recall.")] = None,
+    no_mlflow: Annotated[bool, typer.Option("--no-mlflow", help="Do not log the audit as a run of experiment "
+                         "povwatch-monitoring.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the audit as JSON.")] = False,
     out: Annotated[Optional[Path], typer.Option("--out", help="Folder for audit.json, audit.html (zh) and "
                    "audit.en.html.", file_okay=False)] = None,
@@ -80,7 +83,7 @@ def audit_cmd(
     """Equity audit at the visiting budget: per-group recall, FNR, FPR, precision and calibration with
     bootstrap intervals, ratios to a reference group, Benjamini–Hochberg, and a verdict per group."""
     from training.audit import AuditError
-    from training.registry import RegistryError
+    from models.registry import RegistryError
 
     if as_json and out is not None:
         raise typer.BadParameter("choose one of --json and --out", param_hint="--json")
@@ -92,6 +95,10 @@ def audit_cmd(
         raise typer.Exit(2) from e
     except ValueError as e:  # an unknown attribute or a config value out of range
         raise typer.BadParameter(str(e)) from e
+    if not no_mlflow:
+        from training.audit_run import log_audit
+
+        result["mlflow_run_id"] = log_audit(warehouse, result)
     if as_json:
         typer.echo(json.dumps(result, ensure_ascii=False, indent=1))
         return

@@ -33,6 +33,7 @@ TEXT = {
     "overall_recall": ("总体识别率", "Overall recall"), "cost": ("总体识别率的代价", "Cost in overall recall"),
     "reference": ("参照组", "reference"), "insufficient evidence": ("证据不足", "insufficient evidence"),
     "disparity": ("存在差距", "disparity"), "no disparity found": ("未发现差距", "no disparity found"),
+    "inconclusive": ("无法确定", "inconclusive"),
     "high_tier": ("高风险等级", "high tier"),
 }
 LIMITS = (
@@ -70,7 +71,7 @@ def _ci(ci: Sequence, pct: bool = True) -> str:
 
 
 COLOR = {"disparity": "#c0392b", "insufficient evidence": "#9aa3a8", "reference": "#1f4e79",
-         "no disparity found": "#2e7d6b"}
+         "no disparity found": "#2e7d6b", "inconclusive": "#d68910"}
 
 
 def interval_chart(rows: Sequence[Mapping], lang: str, *, width: int = 720, label_width: int = 220) -> Markup:
@@ -113,9 +114,11 @@ def interval_chart(rows: Sequence[Mapping], lang: str, *, width: int = 720, labe
     return Markup("".join(parts))
 
 
-def verdict_sentence(attribute: str, rows: Sequence[Mapping], lang: str) -> str:
+def verdict_sentence(attribute: str, rows: Sequence[Mapping], lang: str,
+                     band: Sequence[float] = (0.8, 1.25)) -> str:
     """One sentence per attribute: the disparities found, else whether the evidence sufficed."""
     name = label(attribute, lang)
+    edges = f"[{band[0]:g}, {band[1]:g}]"
     found = [r for r in rows if r["disparity"]]
     others = [r for r in rows if not r["is_reference"]]
     short = [r for r in others if r["insufficient"]]
@@ -133,10 +136,21 @@ def verdict_sentence(attribute: str, rows: Sequence[Mapping], lang: str) -> str:
             (f"By {name}: disparity — " + "; ".join(parts) + ".")
     if others and len(short) == len(others):
         return f"按{name}：证据不足，无法判断。" if lang == "zh" else f"By {name}: insufficient evidence to judge."
+    unsure = [r for r in others if r["verdict"] == "inconclusive"]
+    if unsure:
+        sep = "、" if lang == "zh" else ", "
+        g = sep.join(f"“{value_label(r['group'], lang)}” {r['recall_ratio']:.2f}（{_ci(r['recall_ratio_ci'], pct=False)}）"
+                     if lang == "zh" else
+                     f"'{value_label(r['group'], lang)}' {r['recall_ratio']:.2f} ({_ci(r['recall_ratio_ci'], pct=False)})"
+                     for r in unsure)
+        return (f"按{name}：识别率与参照组之比 {g} 的区间跨越 {edges} 的边界，无法确定是否存在差距，需更多数据。"
+                if lang == "zh" else f"By {name}: recall ratio to the reference {g} — the interval straddles the "
+                f"edge of {edges}: inconclusive, more data needed.")
     tail_zh = f"（{len(short)} 个组证据不足）" if short else ""
     tail_en = f" ({len(short)} groups with insufficient evidence)" if short else ""
-    return (f"按{name}：证据充足的组之间未发现差距{tail_zh}。" if lang == "zh"
-            else f"By {name}: no disparity found among groups with enough evidence{tail_en}.")
+    return (f"按{name}：证据充足的组之间未发现差距（比值区间均在 {edges} 内）{tail_zh}。" if lang == "zh"
+            else f"By {name}: no disparity found among groups with enough evidence (ratio intervals within "
+                 f"{edges}){tail_en}.")
 
 
 @lru_cache(maxsize=1)
@@ -154,7 +168,7 @@ def render_audit(audit: Mapping, lang: str = "zh") -> str:
     for attr in dict.fromkeys(g["attribute"] for g in audit["groups"]):
         rows = [g for g in audit["groups"] if g["attribute"] == attr]
         attributes.append({
-            "name": label(attr, lang), "sentence": verdict_sentence(attr, rows, lang),
+            "name": label(attr, lang), "sentence": verdict_sentence(attr, rows, lang, audit["fair_band"]),
             "chart": interval_chart(rows, lang),
             "rows": [{"group": value_label(r["group"], lang), "n": r["n"], "falls": r["falls"],
                       "recall": f"{_pct(r['recall'])} ({_ci(r['recall_ci'])})",

@@ -74,7 +74,8 @@ def model_card_section(audit: Mapping | None) -> str:
              f"Groups with fewer than {audit['min_falls']} falls or {audit['min_households']} households: "
              "insufficient evidence. Full tables and charts: `evaluation/audit.html` (zh), `audit.en.html`.", ""]
     for attr in dict.fromkeys(g["attribute"] for g in audit["groups"]):
-        lines.append("- " + verdict_sentence(attr, [g for g in audit["groups"] if g["attribute"] == attr], "en"))
+        lines.append("- " + verdict_sentence(attr, [g for g in audit["groups"] if g["attribute"] == attr], "en",
+                                             audit["fair_band"]))
     if audit.get("attributes_without_data"):
         lines.append(f"- No data for: {', '.join(audit['attributes_without_data'])}.")
     return "\n".join(lines) + "\n"
@@ -86,3 +87,28 @@ def _pct(v: float | None) -> str:
 
 def _ci(ci) -> str:
     return "[—]" if ci[0] is None else f"[{ci[0]:.3f}, {ci[1]:.3f}]"
+
+
+def log_audit(warehouse: Path, audit: dict) -> str:
+    """``povwatch audit`` as a run of experiment ``povwatch-monitoring``: settings, the audit metrics, the JSON
+    and both pages (groups are places and traits; no household identifier). Returns the run id."""
+    import tempfile
+
+    import mlflow
+
+    from training.monitoring.tracking import monitoring_experiment
+
+    experiment_id = monitoring_experiment(warehouse)
+    with mlflow.start_run(experiment_id=experiment_id, run_name=f"audit-{audit['round']}") as run, \
+            tempfile.TemporaryDirectory() as tmp:
+        mlflow.log_params({"round": audit["round"], "model_version": audit.get("model_version", ""),
+                           "alias": audit.get("alias", ""), "budget": audit["budget"], "n_boot": audit["n_boot"],
+                           "kind": "audit"})
+        metrics = audit_metrics(audit)
+        if audit.get("not_monitored_recall") is not None:
+            metrics["not_monitored_recall_at_budget"] = float(audit["not_monitored_recall"])
+        mlflow.log_metrics(metrics)
+        mlflow.set_tags({"kind": "audit", "round": audit["round"]})
+        write_artifacts(audit, Path(tmp))
+        mlflow.log_artifacts(tmp, artifact_path="audit")
+        return run.info.run_id

@@ -42,8 +42,10 @@ def fit_lightgbm(X: pd.DataFrame, y: np.ndarray, fit: np.ndarray, valid: np.ndar
     """A booster on the fit rows, early-stopped on the validation rows and cut at its best iteration."""
     import lightgbm as lgb
 
-    train_set = lgb.Dataset(X[fit], y[fit], categorical_feature=categorical, free_raw_data=True)
-    valid_set = lgb.Dataset(X[valid], y[valid], reference=train_set, categorical_feature=categorical)
+    quiet = {"verbose": params.get("verbose", -1)}  # a Dataset logs its own warnings (negative categorical codes)
+    train_set = lgb.Dataset(X[fit], y[fit], categorical_feature=categorical, free_raw_data=True, params=quiet)
+    valid_set = lgb.Dataset(X[valid], y[valid], reference=train_set, categorical_feature=categorical,
+                            params=quiet)
     booster = lgb.train(params, train_set, num_boost_round=num_boost_round, valid_sets=[valid_set],
                         callbacks=[lgb.early_stopping(early_stopping_rounds, verbose=False)])
     best = booster.best_iteration or num_boost_round
@@ -69,7 +71,8 @@ def fit_candidates(names: list[str], X: pd.DataFrame, y: np.ndarray, fit: np.nda
                                                            cfg.early_stopping_rounds, categorical)
         elif name == "scorecard":
             scorers[name] = fit_scorecard(X[fit], y[fit], directions={f: by_name(f).direction for f in features},
-                                          categorical=categorical, C=cfg.scorecard_C)
+                                          categorical=categorical, C=cfg.scorecard_C,
+                                          select_on=(X[valid], y[valid]))
         elif name == "rule":
             scorers[name] = fit_rule(X[fit], ratio_column=RULE_RATIO, rigid_share_columns=RULE_RIGID,
                                      line_multiple=cfg.rule_line_multiple, rigid_share=cfg.rule_rigid_share)

@@ -7,12 +7,12 @@ from typing import Annotated, Optional
 
 import typer
 
-WarehouseOpt = Annotated[Path, typer.Option("--warehouse", envvar="POVWATCH_WAREHOUSE",
-                                            help="Warehouse folder (its MLflow store lives inside it).")]
+from features.options import WAREHOUSE, WarehouseOption
+
 
 
 def train_cmd(
-    warehouse: WarehouseOpt = Path("povwatch-data"),
+    warehouse: WarehouseOption = WAREHOUSE,
     test_round: Annotated[Optional[str], typer.Option("--test-round", help="Round R: test on households at R's "
                           "survey date, labelled by R+1. Default: the newest round with a next round.")] = None,
     config: Annotated[Optional[Path], typer.Option("--config", help="Training config (JSON or YAML), "
@@ -53,7 +53,7 @@ def train_cmd(
 
 
 def promote_cmd(
-    warehouse: WarehouseOpt = Path("povwatch-data"),
+    warehouse: WarehouseOption = WAREHOUSE,
     force: Annotated[bool, typer.Option("--force", help="Promote even if the gate refuses; "
                      "records who forced it in the version's tags.")] = False,
     equity_gate: Annotated[Optional[bool], typer.Option("--equity-gate/--no-equity-gate", help="Refuse a "
@@ -63,7 +63,7 @@ def promote_cmd(
     """Move @champion to the @challenger if it is not worse on the newest labelled round."""
     from serving.exit_codes import ExitCode, fail
     from training.promote import promote
-    from training.registry import RegistryError
+    from models.registry import RegistryError
     from training.splits import SplitError
 
     try:
@@ -71,6 +71,6 @@ def promote_cmd(
     except (RegistryError, SplitError) as e:
         fail(str(e))
     typer.echo(result.message)
-    if not result.promoted and "refused" in result.message:
+    if result.outcome == "refused":
         raise typer.Exit(ExitCode.REFUSED)
 

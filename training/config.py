@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, model_validator
 
 
 class LightGBMParams(BaseModel):
@@ -110,7 +110,9 @@ class TrainConfig(BaseModel):
     small_monotone_features: list[str] = Field(default_factory=lambda: [
         "net_income_ratio", "hardship_ratio", "prev_hardship_ratio", "min_hardship_ratio",
         "income_without_policy_ratio", "cliff_below_line"])
-    scorecard_C: float = Field(0.1, gt=0, description="inverse L2 strength of the sign-constrained scorecard")
+    scorecard_C: list[PositiveFloat] = Field(default_factory=lambda: [0.1, 0.01, 0.001], min_length=1,
+                                     description="inverse L2 strengths tried for the sign-constrained scorecard; "
+                                     "the best roc_auc on the forward validation slice is kept")
     selection: SelectionConfig = Field(default_factory=SelectionConfig)
     bootstrap_replicates: int = Field(500, ge=0, le=20000, description="household resamples for the intervals "
                                       "of the test-round metrics (0: none)")

@@ -1,4 +1,4 @@
-"""Evaluation metrics (DESIGN "Metrics"): ranking, calibration, and recall at a visiting budget.
+"""Evaluation metrics: ranking, calibration, and recall at a visiting budget.
 
 ``recall_at_k``: the share of next-round fallers found in the top k% by risk — the question a county with
 capacity to visit k% of households asks. Ties at the cut are broken by order, never in the model's favour
@@ -46,7 +46,7 @@ def expected_calibration_error(y: np.ndarray, prob: np.ndarray, bins: int = 10) 
 
 
 def metric_table(y: np.ndarray, score: np.ndarray, *, is_probability: bool = True) -> dict[str, float]:
-    """All DESIGN metrics for one scorer. Brier and ECE need probabilities; NaN for pure rankings."""
+    """All interface metrics for one scorer. Brier and ECE need probabilities; NaN for pure rankings."""
     y = np.asarray(y, dtype=float)
     score = np.asarray(score, dtype=float)
     both = 0 < y.sum() < len(y)

@@ -5,9 +5,21 @@ from __future__ import annotations
 import pandas as pd
 
 
+def _visited_lines(visited: dict | None) -> str:
+    """The issued lists' precision on visited households, by channel (when the case store has outcomes)."""
+    if not visited:
+        return "No visit outcomes in the case store yet."
+    rows = []
+    for c in visited["channels"]:
+        share = "—" if c["identified_share"] is None else f"{c['identified_share']:.3f}"
+        ci = f" ({c['identified_ci'][0]:.3f}–{c['identified_ci'][1]:.3f})" if c["identified_ci"] else ""
+        rows.append(f"- `{c['channel']}`: {c['visits']} visits of {c['alerts']} alerts, share identified {share}{ci}")
+    return "Issued lists, share identified among visited households (95 % Wilson interval):\n" + "\n".join(rows)
+
+
 def model_card(*, split: dict, table: pd.DataFrame, config: dict, n_features: int, calibration: str,
                tiers: dict[str, float], selection=None, intervals: pd.DataFrame | None = None,
-               verdict: str = "", audit: dict | None = None) -> str:
+               verdict: str = "", audit: dict | None = None, visited: dict | None = None) -> str:
     from training.audit_run import model_card_section
     from training.intervals import format_intervals
 
@@ -70,6 +82,15 @@ households an early warning exists to find — beside overall `recall_at_10pct`.
 `rule`: official-style threshold rule (hardship income < 1.5 × line or rigid spending > share of income).
 `logit`: regularised logistic regression on the same indicators. `oracle` (simulated data only): the
 simulator's true risk, the ceiling for any model.
+
+## Visit outcomes and the selection effect
+Outcomes of home visits (contract table `outcomes`) are never model inputs and never the training label: they
+exist only for households somebody chose to visit — those the lists named — so their share identified measures
+the lists' precision, not the model's recall, and a model trained on them would learn the lists' own choices
+(a feedback loop). The label stays the survey's `falls_below_line`. What the lists miss is estimated only from
+the audit channel, a random sample of households no list named.
+
+{_visited_lines(visited)}
 
 {model_card_section(audit)}
 ## Limits

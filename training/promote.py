@@ -14,6 +14,7 @@ import os
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
@@ -21,13 +22,35 @@ GATE_METRICS = ("roc_auc", "recall_at_10pct")
 TOLERANCE = 1e-9  # a calibrated rule ranks exactly like the rule; rounding must not refuse it
 
 
+Outcome = Literal["promoted", "forced", "refused", "unchanged"]
+
+
+@dataclass(frozen=True)
+class GateFailure:
+    """One reason the gate refused: ``metric`` of the challenger below ``against`` (champion or rule)."""
+
+    metric: str
+    against: str
+    challenger: float
+    other: float
+
+
 @dataclass
 class PromotionResult:
-    promoted: bool
+    """What ``promote`` did: ``promoted`` (passed the gate), ``forced`` (past a refusal), ``refused`` (with
+    each failing metric and both values in ``failures``; the equity gate's verdict is in ``message``) or
+    ``unchanged`` (the challenger already is the champion). The command's exit code follows ``outcome``."""
+
+    outcome: Outcome
     message: str
     challenger: str
     champion_before: str | None
     comparison: dict[str, dict[str, float]] = field(default_factory=dict)
+    failures: list[GateFailure] = field(default_factory=list)
+
+    @property
+    def promoted(self) -> bool:
+        return self.outcome in ("promoted", "forced")
 
 
 def rule_scores(challenger, rows):
@@ -63,9 +86,9 @@ def gate_comparison(warehouse_root: Path, champion, challenger) -> tuple[dict[st
         raise SplitError("no round has a next round yet: ingest at least two rounds before promoting")
     y = rows["falls_below_line"].to_numpy(float)
     out: dict[str, dict[str, float]] = {}
-    scored = {"challenger": challenger.predict_proba(rows), "rule": rule_scores(challenger, rows)}
+    scored = {"challenger": challenger.score(rows)["risk"].to_numpy(), "rule": rule_scores(challenger, rows)}
     if champion is not None:
-        scored["champion"] = champion.predict_proba(rows)
+        scored["champion"] = champion.score(rows)["risk"].to_numpy()
     for name, score in scored.items():
         m = metric_table(y, score, is_probability=name != "rule")
         for metric in GATE_METRICS:
@@ -88,10 +111,16 @@ def worse_than(comparison: dict[str, dict[str, float]], other: str) -> list[str]
             and (np.isnan(v["challenger"]) or v["challenger"] < v[other] - TOLERANCE)]
 
 
+def gate_failures(comparison: dict[str, dict[str, float]]) -> list[GateFailure]:
+    """Every (metric, champion or rule) the challenger is worse on, with both values."""
+    return [GateFailure(m, other, comparison[m]["challenger"], comparison[m][other])
+            for other in ("champion", "rule") for m in worse_than(comparison, other)]
+
+
 def promote(warehouse_root: Path, *, force: bool = False, equity_gate: bool | None = None) -> PromotionResult:
     """``equity_gate``: None follows the challenger's training config (``audit.gate``, on by default)."""
     from models.risk_model import ModelFeatureMismatch
-    from training import registry
+    from models import registry
 
     client = registry.connect(warehouse_root, create=False)
     challenger = registry.resolve(client, registry.CHALLENGER)
@@ -100,15 +129,18 @@ def promote(warehouse_root: Path, *, force: bool = False, equity_gate: bool | No
     except registry.RegistryError:
         champion_ref = None
     if champion_ref is not None and champion_ref.version == challenger.version:
-        return PromotionResult(False, f"version {challenger.version} is already the champion", challenger.version,
-                               champion_ref.version)
+        return PromotionResult("unchanged", f"version {challenger.version} is already the champion",
+                               challenger.version, champion_ref.version)
     comparison: dict[str, dict[str, float]] = {}
+    failures: list[GateFailure] = []
     try:
         chall = registry.load_risk_model(warehouse_root, registry.CHALLENGER)
         champ = registry.load_risk_model(warehouse_root, registry.CHAMPION) if champion_ref is not None else None
         comparison, rid = gate_comparison(warehouse_root, champ, chall)
-        below_champion, below_rule = worse_than(comparison, "champion"), worse_than(comparison, "rule")
-        passed = not below_champion and not below_rule
+        failures = gate_failures(comparison)
+        below_champion = [f.metric for f in failures if f.against == "champion"]
+        below_rule = [f.metric for f in failures if f.against == "rule"]
+        passed = not failures
         detail = "; ".join(f"{m} {v['challenger']:.4f} vs " + ", ".join(
             f"{k} {x:.4f}" for k, x in v.items() if k != "challenger") for m, v in comparison.items())
         why = ([f"worse than champion v{champion_ref.version} on {', '.join(below_champion)}"] if below_champion
@@ -122,9 +154,9 @@ def promote(warehouse_root: Path, *, force: bool = False, equity_gate: bool | No
     except ModelFeatureMismatch as e:
         passed, verdict = False, f"the champion cannot run with this code ({e})"
     if not passed and not force:
-        return PromotionResult(False, f"refused: challenger v{challenger.version} {verdict}; use --force to "
-                                      "override", challenger.version,
-                               champion_ref.version if champion_ref else None, comparison)
+        return PromotionResult("refused", f"refused: challenger v{challenger.version} {verdict}; use --force to "
+                                          "override", challenger.version,
+                               champion_ref.version if champion_ref else None, comparison, failures)
     registry.set_alias(client, registry.CHAMPION, challenger.version)
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
     client.set_model_version_tag(registry.MODEL_NAME, challenger.version, "promoted_at", now)
@@ -133,6 +165,8 @@ def promote(warehouse_root: Path, *, force: bool = False, equity_gate: bool | No
         who = os.environ.get("POVWATCH_USER") or getpass.getuser()
         client.set_model_version_tag(registry.MODEL_NAME, challenger.version, "forced_by", who)
         client.set_model_version_tag(registry.MODEL_NAME, challenger.version, "forced_at", now)
-    how = "forced past the gate" if force and not passed else "passed the gate"
-    return PromotionResult(True, f"champion is now v{challenger.version} ({how}: {verdict})", challenger.version,
-                           champion_ref.version if champion_ref else None, comparison)
+    forced = force and not passed
+    how = "forced past the gate" if forced else "passed the gate"
+    return PromotionResult("forced" if forced else "promoted", f"champion is now v{challenger.version} ({how}: "
+                           f"{verdict})", challenger.version, champion_ref.version if champion_ref else None,
+                           comparison, failures)

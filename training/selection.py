@@ -56,7 +56,7 @@ class Selection:
 
 
 def metric_name(metric: str, budget: float) -> str:
-    """``recall_at_budget`` at 10 % is the DESIGN metric ``recall_at_10pct``."""
+    """``recall_at_budget`` at 10 % is the interface metric ``recall_at_10pct``."""
     return f"recall_at_{round(budget * 100):g}pct" if metric == "recall_at_budget" else metric
 
 

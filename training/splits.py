@@ -1,4 +1,4 @@
-"""Forward-in-time splits (DESIGN "Time"): never a random row split.
+"""Forward-in-time splits: never a random row split.
 
 Worked example — rounds r0..r5 surveyed each December, test round R = r4:
 

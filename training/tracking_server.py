@@ -18,6 +18,8 @@ from typing import Annotated, Optional
 
 import typer
 
+from features.options import WAREHOUSE, WarehouseOption
+
 DEFAULT_PORT = 5000
 
 
@@ -46,9 +48,7 @@ def server_env(base: dict[str, str] | None = None) -> dict[str, str]:
 
 
 def main(
-    warehouse: Annotated[Path, typer.Option("--warehouse", envvar="POVWATCH_WAREHOUSE",
-                                            help="Warehouse whose mlflow.db and mlartifacts the server keeps.")]
-    = Path("povwatch-data"),
+    warehouse: WarehouseOption = WAREHOUSE,
     host: Annotated[str, typer.Option(help="Address to bind; loopback by default. Use 0.0.0.0 only on a trusted "
                                            "network: this server has no authentication.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.", min=1, max=65535, envvar="MLFLOW_PORT")] = DEFAULT_PORT,

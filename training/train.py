@@ -5,7 +5,6 @@ version ``@challenger`` (the first version also ``@champion``)."""
 from __future__ import annotations
 
 import hashlib
-import json
 import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -33,6 +32,7 @@ class TrainResult:
     selection: object = None  # training.selection.Selection
     intervals: pd.DataFrame | None = None  # scorer x (roc_auc, recall_at_10pct, their bounds)
     verdict: str = ""
+    model: object = None      # the fitted RiskModel, as it was in memory before it was logged
 
 
 def calibrated_model(scorer, X: pd.DataFrame, y: np.ndarray, split: TemporalSplit, cfg: TrainConfig,
@@ -165,7 +165,7 @@ def train(warehouse_root: Path, *, test_round: str | None = None, cfg: TrainConf
     }
     run_id, version, aliases = _log_run(wh, cfg, model, split_info, table, metrics, slices, examples, split,
                                        test_X, test_y, scores, FEATURES, selection, intervals, line, audit)
-    return TrainResult(run_id, version, aliases, table, metrics, split_info, selection, intervals, line)
+    return TrainResult(run_id, version, aliases, table, metrics, split_info, selection, intervals, line, model)
 
 
 def selection_metrics(selection, intervals: pd.DataFrame) -> dict[str, float]:
@@ -189,10 +189,14 @@ def _log_run(wh, cfg, model, split_info, table, metrics, slices, examples, split
     """One MLflow run with params, dates, fingerprints, metrics, artifacts and the registered pyfunc."""
     import mlflow
 
+    from cases.evaluation import visited_metrics, visited_outcomes
+    from features.catalogue import as_table
+    from models import registry
     from models.pyfunc import ARTIFACT_KEY, CODE_FILE
-    from training import plots, registry
+    from training import plots
     from training.audit_run import audit_metrics, write_artifacts
     from training.model_card import model_card
+    from training.provenance import input_example, pyfunc_signature, run_tags
 
     client = registry.connect(wh.root)
     with mlflow.start_run(run_name=f"test-{split.test_round}") as run, tempfile.TemporaryDirectory() as tmp:
@@ -212,6 +216,7 @@ def _log_run(wh, cfg, model, split_info, table, metrics, slices, examples, split
                        "n_features": len(model.feature_names)})
         params.update(fingerprint(wh))
         mlflow.log_params(params)
+        mlflow.set_tags(run_tags())
         mlflow.log_metrics(metrics)
         if audit is not None:
             mlflow.log_metrics(audit_metrics(audit))
@@ -219,15 +224,16 @@ def _log_run(wh, cfg, model, split_info, table, metrics, slices, examples, split
         mlflow.log_metrics({"test_rows": split_info["test"]["rows"], "test_positives": split_info["test"]["positives"],
                             "fit_rows": split_info["fit"]["rows"], "valid_rows": split_info["valid"]["rows"]})
         mlflow.log_dict(split_info, "split.json")
-        catalogue = [{"name": f.name, "zh": f.zh, "en": f.en, "unit": f.unit, "family": f.family,
-                      "risk_group": f.risk_group, "direction": f.direction, "categorical": f.categorical}
-                     for f in features]
-        mlflow.log_dict({"features": catalogue}, "feature_catalogue.json")
+        visited = visited_outcomes(wh.root)  # precision of the issued lists on visited households; never a label
+        if visited is not None:
+            mlflow.log_metrics(visited_metrics(visited))
+            mlflow.log_dict(visited, "visited_outcomes.json")
+        mlflow.log_dict({"features": as_table()}, "feature_catalogue.json")
         table.to_csv(tmp / "metrics_table.csv")
         slices.to_csv(tmp / "slices.csv", index=False)
         selection.per_origin.to_csv(tmp / "selection.csv", index=False)
         intervals.to_csv(tmp / "intervals.csv", index_label="scorer")
-        contrib, _ = model.scorer.contributions(test_X.iloc[:5000])
+        contrib, _ = model.contributions(test_X.iloc[:5000])
         importance = pd.Series(np.abs(contrib).mean(axis=0), index=model.feature_names)
         importance.sort_values(ascending=False).to_csv(tmp / "shap_importance.csv", header=["mean_abs_shap"])
         plots.calibration_plot(test_y, scores["model"], tmp / "calibration.png")
@@ -237,7 +243,7 @@ def _log_run(wh, cfg, model, split_info, table, metrics, slices, examples, split
         (tmp / "model_card.md").write_text(model_card(
             split=split_info, table=table, config=cfg.model_dump(), n_features=len(model.feature_names),
             calibration=model.calibrator.method_, tiers=model.tier_thresholds, selection=selection,
-            intervals=intervals, verdict=line, audit=audit), encoding="utf-8")
+            intervals=intervals, verdict=line, audit=audit, visited=visited), encoding="utf-8")
         mlflow.log_artifacts(str(tmp), artifact_path="evaluation")
         model_dir = model.save(tmp / "risk_model")
         from features.console import third_party_output
@@ -246,6 +252,8 @@ def _log_run(wh, cfg, model, split_info, table, metrics, slices, examples, split
             info = mlflow.pyfunc.log_model(
                 name="model", python_model=str(CODE_FILE), artifacts={ARTIFACT_KEY: str(model_dir)},
                 pip_requirements=PIP_REQUIREMENTS, registered_model_name=registry.MODEL_NAME,
+                signature=pyfunc_signature(model.feature_names),
+                input_example=input_example(test_X, model.feature_names),
                 metadata={"feature_names": model.feature_names, "test_round": split.test_round})
         version = str(info.registered_model_version)
         aliases = [registry.CHALLENGER]
@@ -264,6 +272,3 @@ def format_table(table: pd.DataFrame) -> str:
     """The metrics table as the CLI prints it: metric rows, scorer columns (model, rule, logit, oracle)."""
     return table.to_string(float_format=lambda v: f"{v:.4f}", na_rep="—")
 
-
-def dumps_metrics(metrics: dict[str, float]) -> str:
-    return json.dumps(metrics, indent=1, sort_keys=True)

@@ -1,4 +1,4 @@
-"""Indicators for households given as plain records (the DESIGN "Household" JSON shape) — for the service.
+"""Indicators for households given as plain records (the "Household" JSON shape) — for the service.
 
 Builds canonical frames (``features.documents``) and calls ``build_indicators``: the same code as the batch
 path, so a household scored online gets exactly the indicators it would get in training.
@@ -27,11 +27,12 @@ def indicators_for(households: Sequence[Mapping[str, Any]], lines: pd.DataFrame 
                    as_of: pd.Timestamp | date | str | None = None) -> pd.DataFrame:
     """Indicator rows for households given as Household JSON objects, in request order.
 
-    Each item's ``as_of`` overrides ``as_of``; the default is today. Raises ``ValueError`` naming the item
-    and field of every problem (``features.documents.problems``) before computing anything.
+    Each item's ``as_of`` overrides ``as_of``; with neither, an item is assessed at the latest date it knows
+    of (``features.as_of``). Raises ``ValueError`` naming the item and field of every problem
+    (``features.documents.problems``) before computing anything.
     """
-    default = pd.Timestamp(as_of) if as_of is not None else pd.Timestamp.today()
-    frames, found = checked_frames(households, default.normalize())
+    default = pd.Timestamp(as_of).normalize() if as_of is not None else None
+    frames, found = checked_frames(households, default)
     if found:
         listed = "; ".join(f"households{p.path}: {p.problem}" for p in found[:20])
         more = f"; and {len(found) - 20} more" if len(found) > 20 else ""

@@ -50,7 +50,10 @@ def simulate_cmd(
     with (RoundWriter(out, format, zh, tables={t: s for t, s in written.items() if s is not None}) as w,  # type: ignore[arg-type]
           progress("simulating rounds", total=rounds) as advance):
         for r in simulate(households, rounds, seed, first_year, replicates=replicates):
-            r = apply_shocks(r, shocks, seed)
+            try:
+                r = apply_shocks(r, shocks, seed)
+            except ValueError as e:  # a county the simulated rounds do not have
+                raise typer.BadParameter(str(e), param_hint="--shock") from e
             for table in totals:
                 frame = recorded(table, getattr(r, table), profile)  # type: ignore[arg-type]
                 if len(frame):  # no file for a table without rows (the first round has no events): ingest

@@ -8,8 +8,8 @@ from typing import Annotated, Optional
 
 import typer
 
-WarehouseOpt = Annotated[Path, typer.Option("--warehouse", envvar="POVWATCH_WAREHOUSE",
-                                            help="Warehouse folder (its MLflow store lives inside it).")]
+from features.options import ALIAS, WAREHOUSE, AliasOption, WarehouseOption
+
 
 
 def drift_cmd(
@@ -22,8 +22,8 @@ def drift_cmd(
     events: Annotated[bool, typer.Option("--events", help="Check the department feeds week by week instead "
                       "of a round.")] = False,
     weeks: Annotated[int, typer.Option("--weeks", min=1, max=104, help="With --events: weeks to check.")] = 12,
-    warehouse: WarehouseOpt = Path("povwatch-data"),
-    alias: Annotated[str, typer.Option("--alias", help="Registry alias of the model whose scores are checked.")] = "champion",
+    warehouse: WarehouseOption = WAREHOUSE,
+    alias: AliasOption = ALIAS,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the bootstrap.")] = 0,
     no_mlflow: Annotated[bool, typer.Option("--no-mlflow", help="Do not log the check as an MLflow run.")] = False,
 ) -> None:
@@ -44,7 +44,7 @@ def drift_cmd(
         typer.echo(json.dumps(report, ensure_ascii=False, indent=1) if json_out else format_weeks(report))
         return
     from training.monitoring.report import check_round
-    from training.registry import RegistryError, load_risk_model
+    from models.registry import RegistryError, load_risk_model
 
     refs = [r.strip() for x in reference or [] for r in x.split(",") if r.strip()] or None
     rid = round_id or wh.round_ids()[-1]
@@ -62,7 +62,7 @@ def drift_cmd(
         typer.echo(json.dumps(report, ensure_ascii=False, indent=1, default=_plain))
         return
     if out is not None:
-        from training.monitoring.page import write_pages
+        from serving.drift_page import write_pages
 
         out.mkdir(parents=True, exist_ok=True)
         (out / f"drift-{rid}.json").write_text(json.dumps(report, ensure_ascii=False, indent=1, default=_plain),

@@ -35,6 +35,8 @@ class IndicatorDrift:
     missing_round: float
     missing_threshold: float
     chi2_p: float | None = None
+    shares_reference: list[float] = field(default_factory=list)   # per bin, missing last (for the charts)
+    shares_round: list[float] = field(default_factory=list)
 
     @property
     def missing_jump(self) -> bool:
@@ -91,8 +93,10 @@ def indicator_drift(ref: RoundFrames, cur: RoundFrames, rng: np.random.Generator
         else:
             stat, stat_name, p = ks_statistic(a, b), "ks", None
         out.append(IndicatorDrift(name, float(psi[j]), stat, stat_name, float(thresholds[j]),
-                                  bool(psi[j] > thresholds[j]), float(rc[j, -1] / max(rc[j].sum(), 1)),
-                                  float(cc[j, -1] / max(cc[j].sum(), 1)), float(miss_thr[j]), p))
+                                  bool(psi[j] > max(thresholds[j], PSI_FLOOR)), float(rc[j, -1] / max(rc[j].sum(), 1)),
+                                  float(cc[j, -1] / max(cc[j].sum(), 1)), float(miss_thr[j]), p,
+                                  list(np.round(rc[j] / max(rc[j].sum(), 1), 4)),
+                                  list(np.round(cc[j] / max(cc[j].sum(), 1), 4))))
     return out
 
 

@@ -17,7 +17,7 @@ from dataclasses import asdict
 import numpy as np
 
 from training.monitoring import null as N
-from training.monitoring.drift import indicator_drift, segment_drift
+from training.monitoring.drift import PSI_FLOOR, indicator_drift, segment_drift
 from training.monitoring.expected import realised_interval, realised_metrics, score_drift
 from training.monitoring.feeds import feed_drift
 from training.monitoring.rounds import load_rounds
@@ -26,6 +26,7 @@ STABLE, DATA_PROBLEM, RETRAIN = "stable", "data problem suspected", "retrain rec
 VERDICT_ZH = {STABLE: "稳定", DATA_PROBLEM: "疑似数据问题", RETRAIN: "建议重新训练"}
 MIN_MISSING_JUMP = 0.02   # a missing share must also move by two points to count as a jump
 TOP_IN_REASON = 5
+CHARTED = 12              # top movers that carry their bin shares (the page's small multiples)
 BY_ZH = {"county": "县", "household_type": "户类型"}
 
 
@@ -70,8 +71,10 @@ def check_round(warehouse, model, round_id: str, reference: Sequence[str] | None
         "reasons": reasons,
         "indicators": [{"name": d.name, "psi": d.psi, "statistic": d.statistic, "statistic_name": d.statistic_name,
                         "threshold": d.threshold, "drifted": d.drifted, "missing_reference": d.missing_reference,
-                        "missing_round": d.missing_round, "chi2_p": d.chi2_p}
-                       for d in sorted(indicators, key=lambda d: -d.psi / max(d.threshold, 1e-6))],
+                        "missing_round": d.missing_round, "chi2_p": d.chi2_p,
+                        **({"shares_reference": d.shares_reference, "shares_round": d.shares_round}
+                           if i < CHARTED else {})}
+                       for i, d in enumerate(sorted(indicators, key=lambda d: -d.psi / max(d.threshold, PSI_FLOOR)))],
         "segments": [asdict(s) for s in segments] + [
             {"by": "source", "value": f"{f.source}/{f.county}", "psi_max": None, "drifted": f.drifted,
              "events": f.events, "expected_events": f.expected, "rate_ratio": f.rate_ratio, "p_value": f.p_value}

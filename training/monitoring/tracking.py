@@ -11,7 +11,7 @@ VERDICT_CODE = {"stable": 0, "retrain recommended": 1, "data problem suspected":
 
 def monitoring_experiment(warehouse: Path) -> str:
     """The experiment's id, created beside the training experiment (artifacts in the warehouse)."""
-    from training import registry
+    from models import registry
 
     client = registry.connect(warehouse)
     exp = client.get_experiment_by_name(registry.MONITORING_EXPERIMENT)

@@ -2,8 +2,11 @@
 
 The history rate of each source x county (weeks before the checked window) sets what a week should bring.
 A feed is ``silent`` when its trailing run of empty weeks is longer than its rate makes plausible
-(P(no event for n weeks) = exp(-rate x n) < 1%); a Poisson CUSUM (Page) for a halving or a doubling of the
-rate flags slower drops and surges, with its decision limit from the same CUSUM run over the history.
+(P(no event for n weeks) = exp(-rate x n) < 1%) and longer than any empty run in its own history; a Poisson
+CUSUM (Page) for a halving or a doubling of the
+rate flags slower drops and surges, with its decision limit from the same CUSUM run over the history — and
+only when the county's other sources did not move the same way (a flood raises every source of a county;
+a broken feed changes one).
 Late arrivals cannot be measured: the warehouse keeps an event's date, not the date it arrived.
 """
 
@@ -27,6 +30,25 @@ def _cusum(counts: np.ndarray, rate: float, factor: float) -> np.ndarray:
     return np.array(out)
 
 
+def _longest_empty_run(counts: np.ndarray) -> int:
+    best = run = 0
+    for c in counts:
+        run = run + 1 if c == 0 else 0
+        best = max(best, run)
+    return best
+
+
+def _until(warehouse, ev: pd.DataFrame) -> pd.Timestamp:
+    """The last complete week: the newest event's week, unless the events stop inside the newest round's
+    survey period (a stream that ends at each household's survey thins out over those weeks): then the
+    week before that period began."""
+    last = ev["event_date"].max()
+    rounds = warehouse.rounds()
+    if len(rounds) and last <= rounds["last_date"].iloc[-1]:
+        last = min(last, rounds["first_date"].iloc[-1] - pd.Timedelta(days=7))
+    return last.to_period("W-SUN").start_time
+
+
 def feed_weeks(warehouse, weeks: int = 12) -> dict:
     """Per source x county: history rate, the last ``weeks`` weekly counts, silence and CUSUM alarms."""
     ev = warehouse.events()
@@ -36,14 +58,19 @@ def feed_weeks(warehouse, weeks: int = 12) -> dict:
     county = hh.sort_values("survey_date").drop_duplicates("household_id", keep="last").set_index("household_id")["county"]
     ev = ev.assign(county=ev["household_id"].map(county).fillna("(unknown)").astype(str),
                    week=ev["event_date"].dt.to_period("W-SUN").dt.start_time)
-    until = ev["week"].max()
+    until = _until(warehouse, ev)
+    ev = ev[ev["week"] <= until]
     all_weeks = pd.date_range(ev["week"].min(), until, freq="7D")
     start = until - pd.Timedelta(weeks=weeks - 1)
     table = ev.groupby(["source", "county", "week"], observed=True).size().unstack("week", fill_value=0)
     table = table.reindex(columns=all_weeks, fill_value=0)
     history, recent = table.loc[:, table.columns < start], table.loc[:, table.columns >= start]
     feeds = []
+    county_of = table.index.get_level_values("county")
     for (source, cty), row in table.iterrows():
+        others = (county_of == cty) & (table.index.get_level_values("source") != source)
+        other_ratio = ((recent.loc[others].to_numpy().sum() + 0.5) / max(recent.shape[1], 1)) / \
+            ((history.loc[others].to_numpy().sum() + 0.5) / max(history.shape[1], 1))
         h, r = history.loc[(source, cty)].to_numpy(float), recent.loc[(source, cty)].to_numpy(float)
         rate = h.mean() if len(h) >= MIN_HISTORY_WEEKS else float("nan")
         entry = {"source": str(source), "county": str(cty), "history_weeks": len(h), "rate_per_week": rate,
@@ -51,10 +78,13 @@ def feed_weeks(warehouse, weeks: int = 12) -> dict:
                  else len(r), "silent": False, "drop": False, "surge": False}
         if np.isfinite(rate) and rate > 0:
             plausible = int(np.ceil(np.log(1 / SILENT_P) / rate))
-            entry["silent"] = entry["silent_weeks"] >= plausible
+            entry["silent"] = entry["silent_weeks"] >= max(plausible, _longest_empty_run(h) + 1)
+            relative = ((r.sum() + 0.5) / max(len(r), 1) / rate) / other_ratio
+            entry["ratio_to_other_sources"] = float(relative)
             for name, factor in (("drop", 0.5), ("surge", 2.0)):
                 limit = max(_cusum(h, rate, factor).max(), 1.0)
-                entry[name] = bool(_cusum(r, rate, factor).max() > limit)
+                apart = relative <= factor if factor < 1 else relative >= factor
+                entry[name] = bool(_cusum(r, rate, factor).max() > limit and apart)
         entry["drifted"] = entry["silent"] or entry["drop"] or entry["surge"]
         feeds.append(entry)
     bad = [f for f in feeds if f["drifted"]]

@@ -1,0 +1,133 @@
+"""Behaviour of ``povwatch drift`` on the session's simulated county and on copies with injected shocks.
+
+Each shocked copy is the same simulation (seed, size) with one known problem in round 2024 of one county;
+the session's champion (trained on the unshocked data) scores them. Everything runs for real: simulator,
+ingest, indicators, the registered model, MLflow.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import SIM_HOUSEHOLDS, SIM_ROUNDS, SIM_SEED, invoke
+
+ROUND = "2024"
+
+
+@pytest.fixture(scope="module")
+def shocked_county(ingested_warehouse: Path) -> str:
+    """The smaller county of the session's data (the shocks go there, so it is the place to find)."""
+    from features.warehouse import Warehouse
+
+    hh = Warehouse(ingested_warehouse).households([ROUND], columns=["county"])
+    counts = hh["county"].value_counts()
+    assert len(counts) >= 2, "the session's county must have two counties for segment tests"
+    return str(counts.index[-1])
+
+
+def _shocked_warehouse(tmp: Path, spec: str) -> Path:
+    raw, wh = tmp / "raw", tmp / "warehouse"
+    invoke(["simulate", "--households", str(SIM_HOUSEHOLDS), "--rounds", str(SIM_ROUNDS), "--seed", str(SIM_SEED),
+            "--truth-replicates", "1", "--out", str(raw), "--shock", spec])
+    invoke(["ingest", str(raw), "--warehouse", str(wh)])
+    return wh
+
+
+def _check(warehouse: Path, model) -> dict:
+    from features.warehouse import Warehouse
+    from training.monitoring.report import check_round
+
+    return check_round(Warehouse(warehouse), model, ROUND, seed=3)
+
+
+def _drifted(report: dict) -> list[dict]:
+    return [s for s in report["segments"] if s["drifted"]]
+
+
+def test_unshocked_round_raises_no_data_alarm_and_has_the_issue_shape(trained_warehouse: Path, champion_model):
+    report = _check(trained_warehouse, champion_model)
+    # The simulated county's risk falls year by year, so a model trained two rounds back may be told to
+    # retrain from its score distribution alone; what an unshocked round must never raise is a data alarm.
+    assert report["verdict"] in ("stable", "retrain recommended"), report["reasons"]
+    assert {r["kind"] for r in report["reasons"]} <= {"score", "expected"}
+    assert _drifted(report) == []
+    for key in ("round", "reference", "verdict", "reasons", "indicators", "segments", "score", "expected",
+                "reference_realised"):
+        assert key in report
+    assert report["reference"] == champion_model.metadata["split"]["training_rounds"]
+    assert set(report["indicators"][0]) >= {"name", "psi", "statistic", "threshold", "drifted"}
+    assert {s["by"] for s in report["segments"]} >= {"county", "household_type"}
+    assert set(report["segments"][0]) >= {"by", "value", "psi_max", "drifted"}
+    assert set(report["score"]) >= {"psi", "drifted", "tier_shares"}
+    assert set(report["expected"]) >= {"positive_rate", "recall_at_10pct", "precision_at_10pct"}
+    assert abs(sum(report["score"]["tier_shares"].values()) - 1) < 1e-9
+    json.dumps(report)  # plain JSON, nothing numpy-only left
+
+
+@pytest.mark.parametrize("kind, indicators", [
+    ("wage", {"wage_share", "wage_income_per_worker", "net_income_pc_change", "hardship_ratio_change"}),
+    ("survey", {"transfer_share", "policy_transfer_share"}),
+    ("disaster", {"operating_net_income", "operating_margin", "shock_disaster_count_365d"}),
+])
+def test_a_county_shock_is_flagged_in_that_county_with_its_indicators(kind, indicators, champion_model,
+                                                                       shocked_county, tmp_path):
+    report = _check(_shocked_warehouse(tmp_path, f"{kind}:{ROUND}:{shocked_county}"), champion_model)
+    assert report["verdict"] == "data problem suspected"
+    flagged = _drifted(report)
+    assert [(s["by"], s["value"]) for s in flagged] == [("county", shocked_county)], flagged
+    assert indicators & set(flagged[0]["indicators"]), flagged[0]["indicators"]
+    assert any(shocked_county in r["zh"] and shocked_county in r["en"] for r in report["reasons"])
+
+
+def test_a_silent_department_feed_is_named_by_source_and_county(champion_model, shocked_county, tmp_path):
+    report = _check(_shocked_warehouse(tmp_path, f"silent:{ROUND}:{shocked_county}"), champion_model)
+    assert report["verdict"] == "data problem suspected"
+    flagged = _drifted(report)
+    assert [s["value"] for s in flagged] == [f"department_alert/{shocked_county}"], flagged
+    assert flagged[0]["events"] < 0.2 * flagged[0]["expected_events"]
+
+
+def test_expected_recall_of_the_labelled_round_lies_in_the_realised_interval(trained_warehouse: Path,
+                                                                             champion_model):
+    from features.warehouse import Warehouse
+    from training.monitoring.report import check_round
+
+    test_round = champion_model.metadata["test_round"]
+    report = check_round(Warehouse(trained_warehouse), champion_model, test_round, seed=3)
+    realised = report["realised"]
+    assert realised is not None and realised["rows"] > 1000
+    lo, hi = realised["interval"]["recall_at_10pct"]
+    assert lo <= report["expected"]["recall_at_10pct"] <= hi
+    assert report["reference_realised"]["test"]["recall_at_10pct"] == pytest.approx(realised["recall_at_10pct"])
+
+
+def test_cli_writes_json_pages_and_an_mlflow_run(trained_warehouse: Path, tmp_path: Path):
+    from training import registry
+
+    out = tmp_path / "drift"
+    text = invoke(["drift", "--round", ROUND, "--warehouse", str(trained_warehouse), "--out", str(out)])
+    report = json.loads((out / f"drift-{ROUND}.json").read_text(encoding="utf-8"))
+    assert report["verdict"] in text and report["verdict_zh"] in text
+    zh = (out / f"drift-{ROUND}.zh.html").read_text(encoding="utf-8")
+    en = (out / f"drift-{ROUND}.en.html").read_text(encoding="utf-8")
+    assert "<svg" in zh and report["verdict_zh"] in zh and report["verdict"] in en
+    client = registry.connect(trained_warehouse)
+    run = client.get_run(report["mlflow_run_id"])
+    exp = client.get_experiment(run.info.experiment_id)
+    assert exp.name == "povwatch-monitoring"
+    assert run.data.metrics["verdict_code"] == {"stable": 0, "retrain recommended": 1}[report["verdict"]]
+    assert run.data.metrics["score_psi"] == pytest.approx(report["score"]["psi"])
+
+
+def test_cli_refuses_a_round_inside_the_reference(trained_warehouse: Path, champion_model):
+    from typer.testing import CliRunner
+
+    from serving.cli import app
+
+    first = champion_model.metadata["split"]["training_rounds"][0]
+    result = CliRunner().invoke(app, ["drift", "--round", first, "--warehouse", str(trained_warehouse),
+                                      "--no-mlflow"])
+    assert result.exit_code == 2 and "part of the reference" in result.output

@@ -1,0 +1,81 @@
+"""Seeded unit tests of the drift statistics, on arrays small enough to read."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from features.simulator.shocks import Shock
+from training.monitoring import null as N
+from training.monitoring.expected import expected_metrics
+from training.monitoring.stats import (bin_codes, chi_square_p, ks_statistic, psi_from_counts, quantile_edges,
+                                       total_variation)
+
+
+def test_quantile_edges_collapse_for_flags_and_constants():
+    assert list(quantile_edges(np.array([0.0, 0, 0, 1, 1]))) == [0.0, 1.0]
+    assert len(quantile_edges(np.full(50, 3.0))) == 1
+    assert len(quantile_edges(np.array([np.nan, np.nan]))) == 0
+
+
+def test_missing_values_get_their_own_bin():
+    edges = np.array([1.0, 2.0])
+    codes = bin_codes(np.array([0.5, 1.0, 1.5, 2.5, np.nan]), edges)
+    assert list(codes) == [0, 0, 1, 2, 3]
+
+
+def test_psi_is_zero_for_equal_shares_and_grows_with_the_shift():
+    ref = np.array([[25.0, 25, 25, 25]])
+    assert psi_from_counts(ref, ref)[0] == pytest.approx(0.0)
+    small = psi_from_counts(ref, np.array([[30.0, 25, 25, 20]]))[0]
+    large = psi_from_counts(ref, np.array([[70.0, 20, 5, 5]]))[0]
+    assert 0 < small < large
+
+
+def test_psi_ignores_bins_empty_on_both_sides():
+    a = psi_from_counts(np.array([[50.0, 50, 0]]), np.array([[40.0, 60, 0]]))[0]
+    b = psi_from_counts(np.array([[50.0, 50]]), np.array([[40.0, 60]]))[0]
+    assert a == pytest.approx(b, rel=0.05)
+
+
+def test_ks_and_total_variation():
+    rng = np.random.default_rng(0)
+    x = rng.normal(0, 1, 2000)
+    assert ks_statistic(x, x) == 0.0
+    assert ks_statistic(x, x + 1) > 0.3
+    assert ks_statistic(x, np.array([np.nan])) == 0.0
+    assert total_variation(np.array([50.0, 50]), np.array([20.0, 80])) == pytest.approx(0.3)
+    assert chi_square_p(np.array([500.0, 500]), np.array([200.0, 800])) < 1e-6
+    assert chi_square_p(np.array([10.0, 0]), np.array([10.0, 0])) == 1.0
+
+
+def test_expected_metrics_follow_cbpe_by_hand():
+    # 20 households: 2 in the top 10%, risks 0.9 and 0.5; the other 18 at 0.1
+    risk = np.array([0.9, 0.5] + [0.1] * 18)
+    m = expected_metrics(risk)
+    assert m["positive_rate"] == pytest.approx((1.4 + 1.8) / 20)
+    assert m["recall_at_10pct"] == pytest.approx(1.4 / 3.2)
+    assert m["precision_at_10pct"] == pytest.approx(0.7)
+
+
+def test_thresholds_hold_a_stable_sample_below_and_flag_a_shift():
+    rng = np.random.default_rng(1)
+    rounds = np.repeat(["a", "b", "c"], 1000)
+    ref = rng.normal(0, 1, (3000, 3))
+    stable = rng.normal(0, 1, (1000, 3))
+    shifted = stable + np.array([0.0, 0.0, 0.6])
+    bref, bst, bsh = N.bin_by_reference(ref, stable, shifted)
+    null = N.null_psi(bref, rounds, 1000, 60, rng)
+    thr = N.upper(null)
+    assert (psi_from_counts(bref.counts(), bst.counts()) <= thr * 1.5).all()
+    flagged = psi_from_counts(bref.counts(), bsh.counts()) > thr
+    assert list(flagged) == [False, False, True]
+
+
+def test_shock_parsing_names_what_is_allowed():
+    assert Shock.parse("wage:2024:长坝县") == Shock("wage", 2024, "长坝县")
+    assert Shock.parse("silent:2023") == Shock("silent", 2023, None)
+    with pytest.raises(ValueError, match="disaster, wage, survey, silent"):
+        Shock.parse("flood:2024")
+    with pytest.raises(ValueError, match="KIND:YEAR"):
+        Shock.parse("wage:last")
