@@ -205,7 +205,7 @@ class ExplainRequest(_Strict):
 class WorklistRequest(_Strict):
     """Household documents and the worklist options of ``povwatch worklist`` (same names, same defaults)."""
 
-    households: list[Household] = Field(min_length=1, max_length=MAX_HOUSEHOLDS)
+    households: list[HouseholdItem] = Field(min_length=1, max_length=MAX_HOUSEHOLDS)
     options: WorklistOptions = Field(default_factory=WorklistOptions)
     triggers: TriggerConfig = Field(default_factory=TriggerConfig)
     round_id: str | None = Field(default=None, description="the round households should have a record of; "

@@ -491,6 +491,9 @@ class Povwatch:
         from serving.worklist_data import documents_worklist
         from serving.worklist_output import to_records
 
+        households = self._resolved(households, single=False)
+        if isinstance(households, JSONResponse):
+            return households
         frames, found = checked_frames(households)
         if found:
             return _problems_response(found, single=False)

@@ -100,3 +100,14 @@ def test_bad_events_in_a_reference_are_400_at_their_place(api, sample) -> None:
     assert r.status_code == 400 and _fields(r) == ["households[0].x"]
     r = api.post("/score", json={"households": [_ref(docs[0], [good, dict(good)])]})
     assert r.status_code == 400 and "households[0].events[1].event_type" in _fields(r)
+
+
+def test_worklist_takes_references(api, sample) -> None:
+    _, docs = sample
+    by_document = api.post("/worklist", json={"households": docs})
+    by_reference = api.post("/worklist", json={"households": [_ref(d) for d in docs]})
+    assert by_document.status_code == 200, by_document.text
+    assert by_reference.status_code == 200, by_reference.text
+    assert by_reference.json() == by_document.json() and by_document.json()
+    r = api.post("/worklist", json={"households": [{"household_id": "NOT-A-HOUSEHOLD"}]})
+    assert r.status_code == 404 and _fields(r) == ["households[0].household_id"]
