@@ -48,6 +48,16 @@ def tracking_uri(warehouse: Path) -> str:
     return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{Path(warehouse).resolve()}/mlflow.db"
 
 
+def reader(warehouse: Path) -> "mlflow.MlflowClient":  # noqa: F821
+    """A client of the warehouse's store that leaves MLflow's process-wide state alone: for a background
+    thread (the service's champion watcher) that must not move another code path's tracking URI mid-run."""
+    quiet_telemetry()
+    import mlflow
+
+    uri = tracking_uri(warehouse)
+    return mlflow.MlflowClient(uri, uri)
+
+
 def connect(warehouse: Path, *, create: bool = True) -> "mlflow.MlflowClient":  # noqa: F821
     """Point MLflow at the warehouse's store and make sure experiment ``povwatch`` exists.
 

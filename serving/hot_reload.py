@@ -77,10 +77,10 @@ class ChampionWatcher:
 
     def check(self) -> bool:
         """Look the alias up now; load and swap in a new version. True when the model changed."""
-        from models.registry import connect, load_risk_model, resolve
+        from models.registry import load_risk_model, reader, resolve
 
         try:
-            version = resolve(connect(self.warehouse, create=False), self.alias).version
+            version = resolve(reader(self.warehouse), self.alias).version
             if version == self.version:
                 return False
             log.info("%s moved to version %s (serving %s); loading it", self.alias, version, self.version)
