@@ -52,6 +52,8 @@ def reader(warehouse: Path) -> "mlflow.MlflowClient":  # noqa: F821
     """A client of the warehouse's store that leaves MLflow's process-wide state alone: for a background
     thread (the service's champion watcher) that must not move another code path's tracking URI mid-run."""
     quiet_telemetry()
+    if not os.environ.get("MLFLOW_TRACKING_URI") and not (Path(warehouse) / "mlflow.db").exists():
+        raise RegistryError(f"no model registry in {warehouse} (no mlflow.db)")
     import mlflow
 
     uri = tracking_uri(warehouse)
