@@ -405,6 +405,15 @@ class Povwatch:
         ind.attrs["warnings"] = document_warnings(frames, ind, model.feature_names)
         return ind
 
+    def _one(self, household: Any) -> tuple[dict, Any, pd.DataFrame] | JSONResponse:
+        """One request item as (document, this request's model, its indicators), or the error response."""
+        resolved = self._resolved([household], single=True)
+        if isinstance(resolved, JSONResponse):
+            return resolved
+        model = self.model  # this request's model, whatever a promotion swaps in meanwhile
+        ind = self._indicators(resolved, single=True, model=model)
+        return ind if isinstance(ind, JSONResponse) else (resolved[0], model, ind)
+
     @bentoml.api(route="/score", input_spec=ScoreRequest, output_spec=ScoreResponse)
     def score(self, households: list[Household]) -> ScoreResponse | JSONResponse:
         """每户在评估日期的返贫致贫风险、等级与是否纳入预警，按请求顺序 / Risk, tier and eligibility of each
@@ -432,14 +441,10 @@ class Povwatch:
         contributions and the top reasons (zh/en) with assistance measures."""
         from models.explain import explain
 
-        resolved = self._resolved([household], single=True)
-        if isinstance(resolved, JSONResponse):
-            return resolved
-        household = resolved[0]
-        model = self.model
-        ind = self._indicators([household], single=True, model=model)
-        if isinstance(ind, JSONResponse):
-            return ind
+        one = self._one(household)
+        if isinstance(one, JSONResponse):
+            return one
+        household, model, ind = one
         hid = household["record"]["household_id"]
         warnings = ind.attrs.get("warnings", {}).get(hid, [])
         item = explain(model, ind, top=3)[0].to_dict()
@@ -453,14 +458,10 @@ class Povwatch:
         """一户的入户核实报告（HTML，中文或英文）/ The household's field report as one HTML page (zh or en)."""
         from serving.reports import render_household_report
 
-        resolved = self._resolved([household], single=True)
-        if isinstance(resolved, JSONResponse):
-            return resolved
-        household = resolved[0]
-        model = self.model
-        ind = self._indicators([household], single=True, model=model)
-        if isinstance(ind, JSONResponse):
-            return ind
+        one = self._one(household)
+        if isinstance(one, JSONResponse):
+            return one
+        household, model, ind = one
         doc = {**household, "as_of": ind["as_of"].iloc[0].date().isoformat()}  # the one as-of rule
         try:
             return render_household_report(model, doc, lang=lang)
