@@ -84,7 +84,7 @@ def bare_predict_rows_per_s(warehouse: Path, round_id: str) -> tuple[float, int]
     """LightGBM ``predict`` alone on the scored round's indicator matrix (the same rows as ``score``)."""
     from features.data.warehouse import Warehouse
     from serving.batch import partition_indicators, resolve_as_of
-    from training.registry import load_risk_model
+    from models.registry import load_risk_model
 
     wh = Warehouse(warehouse)
     model = load_risk_model(warehouse, "champion")

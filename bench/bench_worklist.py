@@ -51,7 +51,7 @@ def lists(warehouse, model, round_id: str) -> tuple[pd.DataFrame, pd.Timestamp]:
 def main(households: int = 2500, rounds: int = 4, seed: int = 5) -> dict[str, float]:
     from features.indicators.labels import label_frame
     from features.data.warehouse import Warehouse
-    from training.registry import load_risk_model
+    from models.registry import load_risk_model
 
     quiet()
     root = simulated_warehouse(households, rounds, seed, trained=True)

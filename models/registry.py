@@ -129,3 +129,16 @@ def has_alias(client, alias: str) -> bool:
         return True
     except RegistryError:
         return False
+
+
+def alias_new_version(client, version: str) -> list[str]:
+    """The alias policy for a freshly trained version: it becomes ``@challenger``; the first model of a registry
+    also becomes ``@champion`` (there is nothing to compare it with). Later ones reach ``@champion`` only through
+    ``povwatch promote``'s gate. Returns the aliases set."""
+    aliases = [CHALLENGER]
+    first = not has_alias(client, CHAMPION)
+    set_alias(client, CHALLENGER, version)
+    if first:
+        set_alias(client, CHAMPION, version)
+        aliases.append(CHAMPION)
+    return aliases

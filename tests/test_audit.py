@@ -178,7 +178,7 @@ def test_audit_out_writes_json_and_pages(trained_warehouse: Path, tmp_path: Path
     assert "not yet monitored" in out
     audit = json.loads((tmp_path / "audit.json").read_text())
     assert audit["mitigation"]["attribute"] == "is_monitored"
-    from training import registry
+    from models import registry
 
     client = registry.connect(trained_warehouse)
     run = client.get_run(audit["mlflow_run_id"])  # logged to povwatch-monitoring, with the pages
@@ -190,7 +190,7 @@ def test_audit_out_writes_json_and_pages(trained_warehouse: Path, tmp_path: Path
 
 
 def test_every_train_run_holds_the_audit(trained_warehouse: Path, tmp_path: Path):
-    from training import registry
+    from models import registry
 
     client = registry.connect(trained_warehouse)
     run_id = registry.resolve(client, registry.CHAMPION).run_id

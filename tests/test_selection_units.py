@@ -11,7 +11,7 @@ from training.intervals import bootstrap_table, household_counts, weighted_recal
 from training.metrics import recall_at_k
 from training.selection import choose, forward_origins
 from training.splits import make_split
-from training.train import verdict
+from training.evaluate import verdict
 
 
 def test_choice_takes_the_best_criterion_and_breaks_near_ties_by_roc_auc_then_simplicity():

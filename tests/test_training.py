@@ -202,6 +202,10 @@ def test_registered_model_scores_exactly_like_the_fitted_one(fresh_warehouse: Pa
     assert (fitted["risk"].to_numpy() == loaded["risk"].to_numpy()).all()
     pd.testing.assert_frame_equal(fitted.drop(columns="model_version"), loaded.drop(columns="model_version"))
     assert reloaded.tier_thresholds == result.model.tier_thresholds and reloaded.feature_names == result.model.feature_names
+    # the run records the evaluation report as computed, nothing recomputed on the way
+    run = _client(fresh_warehouse).get_run(result.run_id)
+    assert result.report.metrics and all(run.data.metrics[k] == pytest.approx(v) for k, v in result.report.metrics.items())
+    assert result.aliases == ["challenger", "champion"] and result.report.test_round == result.split["test_round"]
 
 
 def test_promote_refuses_a_challenger_worse_than_the_rule(fresh_warehouse: Path, tmp_path: Path):
@@ -209,7 +213,7 @@ def test_promote_refuses_a_challenger_worse_than_the_rule(fresh_warehouse: Path,
     from typer.testing import CliRunner
 
     from commands.app import app
-    from training import registry
+    from models import registry
 
     weak = tmp_path / "weak.json"
     weak.write_text(json.dumps({"num_boost_round": 1, "early_stopping_rounds": 1, "bootstrap_replicates": 50,
@@ -226,7 +230,7 @@ def test_promote_refuses_a_challenger_worse_than_the_rule(fresh_warehouse: Path,
 
 
 def test_run_logs_every_candidates_validation_figures_the_choice_and_the_intervals(trained_warehouse: Path):
-    from training import registry
+    from models import registry
     from training.config import CANDIDATES
 
     client = _client(trained_warehouse)

@@ -10,12 +10,18 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib.metadata import version as package_version
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from training.config import TrainConfig
+from training.evaluate import EvaluationReport
 from training.splits import TemporalSplit, make_split
+
+if TYPE_CHECKING:
+    from models.risk_model import RiskModel
+    from training.selection import Selection
 
 PIP_REQUIREMENTS = ["lightgbm==4.7.0", "pandas==3.1.1", "numpy==2.4.6", "scikit-learn==1.9.1", "mlflow==3.17.2",
                     "pyarrow", "shap==0.51.0", "pydantic>=2.14,<3"]
@@ -23,16 +29,45 @@ PIP_REQUIREMENTS = ["lightgbm==4.7.0", "pandas==3.1.1", "numpy==2.4.6", "scikit-
 
 @dataclass
 class TrainResult:
+    """What ``povwatch train`` prints: the registered version, the split and the evaluation report."""
+
     run_id: str
     version: str
     aliases: list[str]
-    table: pd.DataFrame       # metric x scorer
-    metrics: dict[str, float]
+    report: EvaluationReport
     split: dict
-    selection: object = None  # training.selection.Selection
-    intervals: pd.DataFrame | None = None  # scorer x (roc_auc, recall_at_10pct, their bounds)
-    verdict: str = ""
-    model: object = None      # the fitted RiskModel, as it was in memory before it was logged
+    selection: Selection
+    model: RiskModel          # the fitted RiskModel, as it was in memory before it was logged
+
+    @property
+    def table(self) -> pd.DataFrame:
+        return self.report.table
+
+    @property
+    def metrics(self) -> dict[str, float]:
+        return self.report.metrics
+
+    @property
+    def intervals(self) -> pd.DataFrame:
+        return self.report.intervals
+
+    @property
+    def verdict(self) -> str:
+        return self.report.verdict
+
+
+@dataclass(frozen=True)
+class TrainingRun:
+    """Everything one MLflow run records, computed before anything is logged."""
+
+    cfg: TrainConfig
+    model: RiskModel
+    split: dict               # TemporalSplit.describe() plus training_rounds
+    selection: Selection
+    report: EvaluationReport
+    audit: dict | None
+    input_rows: pd.DataFrame  # test-round indicator rows: the logged model's input example
+    data: dict[str, object]   # fingerprint() of the warehouse tables read
 
 
 def calibrated_model(scorer, X: pd.DataFrame, y: np.ndarray, split: TemporalSplit, cfg: TrainConfig,
@@ -48,23 +83,6 @@ def calibrated_model(scorer, X: pd.DataFrame, y: np.ndarray, split: TemporalSpli
                            medium_share=cfg.tier_medium_share)
     return RiskModel(scorer=scorer, calibrator=calibrator, tier_thresholds=tiers, feature_names=list(X.columns),
                      lines=lines, medians=training_medians(X[split.fit]))
-
-
-def verdict(intervals: pd.DataFrame, chosen: str, test_round: str, recall: str = "recall_at_10pct") -> str:
-    """One line: does the registered model beat the rule on the test round, with the intervals of the gaps."""
-    if chosen == "rule":
-        return (f"the rule is best on this data (forward validation); registered the rule itself, calibrated "
-                f"(round {test_round})")
-    d = intervals.loc["model − rule"]
-    gap = {m: f"{m} {d[m]:+.4f} [{d[m + '_low']:+.4f}, {d[m + '_high']:+.4f}]" for m in (recall, "roc_auc")}
-    behind = [m for m in (recall, "roc_auc") if d[m] < 0]
-    if behind:
-        return (f"model ({chosen}) is behind the rule on round {test_round} on {' and '.join(behind)}: "
-                f"{gap[recall]}; {gap['roc_auc']} — `povwatch promote` refuses a challenger worse than the rule")
-    if d[recall + "_low"] > 0:
-        return f"model ({chosen}) beats rule on round {test_round} by {gap[recall]}; {gap['roc_auc']}"
-    return (f"model ({chosen}) is not behind the rule on round {test_round}, but the gap is within the noise: "
-            f"{gap[recall]}; {gap['roc_auc']}")
 
 
 def fingerprint(warehouse) -> dict[str, object]:
@@ -98,14 +116,12 @@ def load_truth(path: Path | None, warehouse_root: Path) -> pd.DataFrame | None:
 def train(warehouse_root: Path, *, test_round: str | None = None, cfg: TrainConfig | None = None,
           truth_path: Path | None = None) -> TrainResult:
     """The whole training job; see the module docstring."""
+    from features.data.warehouse import Warehouse
     from features.indicators.catalogue import FEATURES, feature_names
     from features.indicators.labels import build_examples, default_as_of_dates, round_as_of
-    from features.data.warehouse import Warehouse
-    from models.baselines import LogitBaseline, RuleBaseline
     from training.audit_run import train_audit
-    from training.candidates import RULE_RATIO, RULE_RIGID, fit_candidates
-    from training.evaluate import add_not_monitored_recall, by_slice, compare, flat_metrics
-    from training.intervals import bootstrap_table
+    from training.candidates import fit_candidates
+    from training.evaluate import evaluate
     from training.selection import select
 
     cfg = cfg or TrainConfig()
@@ -126,70 +142,55 @@ def train(warehouse_root: Path, *, test_round: str | None = None, cfg: TrainConf
     candidates, iterations = fit_candidates(cfg.selection.candidates, X, y, split.fit, split.valid, cfg, categorical)
     model = calibrated_model(candidates[selection.chosen], X, y, split, cfg, wh.lines())
 
-    test_X, test_y = X[split.test], y[split.test]
-    rule = RuleBaseline(ratio_column=RULE_RATIO, rigid_share_columns=RULE_RIGID,
-                        line_multiple=cfg.rule_line_multiple, rigid_share=cfg.rule_rigid_share)
-    logit = LogitBaseline(C=cfg.logit_C, categorical=categorical).fit(X[split.fit], y[split.fit])
-    scores = {"model": model.predict_proba(test_X), "rule": rule.score(test_X), "logit": logit.score(test_X)}
-    probabilities = {"model", "logit"}
     truth = load_truth(truth_path, Path(warehouse_root))
-    if truth is not None:
-        test_keys = examples.loc[split.test, ["household_id", "round_id"]]
-        joined = test_keys.merge(truth, on=["household_id", "round_id"], how="left")
-        if joined["true_risk"].notna().all():
-            scores["oracle"] = joined["true_risk"].to_numpy(float)
-            probabilities.add("oracle")
-    table = compare(test_y, scores, probabilities)
-    table = add_not_monitored_recall(table, test_y, scores, examples.loc[split.test, "is_monitored"])
-    metrics = flat_metrics(table)
-    households = examples.loc[split.test, "household_id"].to_numpy()
-    ranked = {"model": scores["model"], **{n: c.margin(test_X) for n, c in candidates.items() if n != "rule"},
-              "rule": scores["rule"]}
-    intervals = bootstrap_table(test_y, ranked, households, reference="rule", subject="model",
-                                replicates=cfg.bootstrap_replicates, seed=cfg.lightgbm.seed)
-    line = verdict(intervals, selection.chosen, split.test_round)
-    metrics.update(selection_metrics(selection, intervals))
-    slices = by_slice(examples.loc[split.test].reset_index(drop=True), test_y, scores, probabilities)
-    audit = train_audit(wh.root, examples.loc[split.test], scores["model"], model.tier_thresholds, cfg.audit,
-                        round_id=split.test_round)
+    report = evaluate(model, candidates, selection, examples, X, y, split, cfg, truth)
+    audit = train_audit(wh.root, examples.loc[split.test], report.curves.scores["model"], model.tier_thresholds,
+                        cfg.audit, round_id=split.test_round)
 
     split_info = split.describe(examples)
     split_info["training_rounds"] = sorted(set(examples.loc[split.fit | split.valid, "round_id"].astype(str)))
     model.metadata = {
         "povwatch_version": package_version("povwatch"),
         "trained_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "test_round": split.test_round, "split": split_info, "metrics": metrics,
-        "candidate": selection.chosen, "selection": selection.summary(), "verdict": line,
+        "test_round": split.test_round, "split": split_info, "metrics": report.metrics,
+        "candidate": selection.chosen, "selection": selection.summary(), "verdict": report.verdict,
         "best_iteration": iterations.get(selection.chosen), "calibration": model.calibrator.method_,
         "config": cfg.model_dump(),
     }
-    run_id, version, aliases = _log_run(wh, cfg, model, split_info, table, metrics, slices, examples, split,
-                                       test_X, test_y, scores, FEATURES, selection, intervals, line, audit)
-    return TrainResult(run_id, version, aliases, table, metrics, split_info, selection, intervals, line, model)
+    run = TrainingRun(cfg=cfg, model=model, split=split_info, selection=selection, report=report, audit=audit,
+                      input_rows=X[split.test], data=fingerprint(wh))
+    run_id, version, aliases = log_run(wh, run)
+    return TrainResult(run_id, version, aliases, report, split_info, selection, model)
 
 
-def selection_metrics(selection, intervals: pd.DataFrame) -> dict[str, float]:
-    """MLflow names: ``valid_<candidate>_<metric>`` (mean over the forward origins),
-    ``valid_<candidate>_<metric>_<origin>``, ``test_<scorer>_<metric>[_low|_high]`` and ``model_minus_rule_...``."""
-    out: dict[str, float] = {}
-    for name, row in selection.table.iterrows():
-        out.update({f"valid_{name}_{m}": float(v) for m, v in row.items() if pd.notna(v)})
-    for _, row in selection.per_origin.iterrows():
-        for m in selection.table.columns:
-            if pd.notna(row[m]):
-                out[f"valid_{row['candidate']}_{m}_{row['origin']}"] = float(row[m])
-    for name, row in intervals.iterrows():
-        key = "model_minus_rule" if "−" in str(name) else f"test_{name}"
-        out.update({f"{key}_{m}": float(v) for m, v in row.items() if pd.notna(v)})
-    return out
+def run_params(run: TrainingRun) -> dict[str, object]:
+    """The run's MLflow parameters: the configuration, the choice, the split's dates and the data read."""
+    cfg, split = run.cfg, run.split
+    params: dict[str, object] = {f"lgb_{k}": v for k, v in cfg.lightgbm.model_dump().items()}
+    params.update({f"lgb_small_{k}": v for k, v in cfg.lightgbm_small.model_dump().items()})
+    params.update({f"selection_{k}": v for k, v in cfg.selection.model_dump().items()})
+    params.update({f"audit_{k}": v for k, v in cfg.audit.model_dump().items()})
+    params.update({k: v for k, v in cfg.model_dump().items()
+                   if k not in ("lightgbm", "lightgbm_small", "selection", "audit")})
+    params.update({"candidate": run.selection.chosen, "selection_basis": run.selection.basis[:500]})
+    params.update({"test_round": split["test_round"], "split_kind": split["kind"],
+                   "test_as_of": split["test_as_of"], "valid_as_of": split["valid_as_of"],
+                   "training_rounds": ",".join(split["training_rounds"]),
+                   "fit_as_of_min": split["fit"]["as_of_min"], "fit_as_of_max": split["fit"]["as_of_max"],
+                   "best_iteration": run.model.metadata["best_iteration"] or "",
+                   "calibration_method": run.model.calibrator.method_, "n_features": len(run.model.feature_names)})
+    params.update(run.data)
+    return params
 
 
-def _log_run(wh, cfg, model, split_info, table, metrics, slices, examples, split, test_X, test_y, scores, features,
-             selection, intervals, line, audit=None):
-    """One MLflow run with params, dates, fingerprints, metrics, artifacts and the registered pyfunc."""
+def log_run(wh, run: TrainingRun) -> tuple[str, str, list[str]]:
+    """Log one computed training run: params, tags, metrics, artifacts and the registered pyfunc; the new
+    version gets its aliases by the registry's policy (``models.registry.alias_new_version``). Computes
+    nothing the report does not already hold. Returns (run id, version, aliases)."""
     import mlflow
 
     from cases.evaluation import visited_metrics, visited_outcomes
+    from features.console import third_party_output
     from features.indicators.catalogue import rows as catalogue_rows
     from models import registry
     from models.pyfunc import ARTIFACT_KEY, CODE_FILE
@@ -199,73 +200,52 @@ def _log_run(wh, cfg, model, split_info, table, metrics, slices, examples, split
     from training.provenance import input_example, pyfunc_signature, run_tags
 
     client = registry.connect(wh.root)
-    with mlflow.start_run(run_name=f"test-{split.test_round}") as run, tempfile.TemporaryDirectory() as tmp:
+    model, report, split = run.model, run.report, run.split
+    with mlflow.start_run(run_name=f"test-{split['test_round']}") as mlrun, tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        params = {f"lgb_{k}": v for k, v in cfg.lightgbm.model_dump().items()}
-        params.update({f"lgb_small_{k}": v for k, v in cfg.lightgbm_small.model_dump().items()})
-        params.update({f"selection_{k}": v for k, v in cfg.selection.model_dump().items()})
-        params.update({f"audit_{k}": v for k, v in cfg.audit.model_dump().items()})
-        params.update({k: v for k, v in cfg.model_dump().items()
-                       if k not in ("lightgbm", "lightgbm_small", "selection", "audit")})
-        params.update({"candidate": selection.chosen, "selection_basis": selection.basis[:500]})
-        params.update({"test_round": split.test_round, "split_kind": split_info["kind"],
-                       "test_as_of": split_info["test_as_of"], "valid_as_of": split_info["valid_as_of"],
-                       "training_rounds": ",".join(split_info["training_rounds"]),
-                       "fit_as_of_min": split_info["fit"]["as_of_min"], "fit_as_of_max": split_info["fit"]["as_of_max"],
-                       "best_iteration": model.metadata["best_iteration"] or "", "calibration_method": model.calibrator.method_,
-                       "n_features": len(model.feature_names)})
-        params.update(fingerprint(wh))
-        mlflow.log_params(params)
+        mlflow.log_params(run_params(run))
         mlflow.set_tags(run_tags())
-        mlflow.log_metrics(metrics)
-        if audit is not None:
-            mlflow.log_metrics(audit_metrics(audit))
-            write_artifacts(audit, tmp)
-        mlflow.log_metrics({"test_rows": split_info["test"]["rows"], "test_positives": split_info["test"]["positives"],
-                            "fit_rows": split_info["fit"]["rows"], "valid_rows": split_info["valid"]["rows"]})
-        mlflow.log_dict(split_info, "split.json")
+        mlflow.log_metrics(report.metrics)
+        if run.audit is not None:
+            mlflow.log_metrics(audit_metrics(run.audit))
+            write_artifacts(run.audit, tmp)
+        mlflow.log_metrics({"test_rows": split["test"]["rows"], "test_positives": split["test"]["positives"],
+                            "fit_rows": split["fit"]["rows"], "valid_rows": split["valid"]["rows"]})
+        mlflow.log_dict(split, "split.json")
         visited = visited_outcomes(wh.root)  # precision of the issued lists on visited households; never a label
         if visited is not None:
             mlflow.log_metrics(visited_metrics(visited))
             mlflow.log_dict(visited, "visited_outcomes.json")
         mlflow.log_dict({"features": catalogue_rows()}, "feature_catalogue.json")
-        table.to_csv(tmp / "metrics_table.csv")
-        slices.to_csv(tmp / "slices.csv", index=False)
-        selection.per_origin.to_csv(tmp / "selection.csv", index=False)
-        intervals.to_csv(tmp / "intervals.csv", index_label="scorer")
-        contrib, _ = model.contributions(test_X.iloc[:5000])
-        importance = pd.Series(np.abs(contrib).mean(axis=0), index=model.feature_names)
-        importance.sort_values(ascending=False).to_csv(tmp / "shap_importance.csv", header=["mean_abs_shap"])
-        plots.calibration_plot(test_y, scores["model"], tmp / "calibration.png")
-        plots.precision_recall_plot(test_y, scores, tmp / "precision_recall.png")
-        plots.recall_at_k_plot(test_y, scores, tmp / "recall_at_k.png")
-        plots.importance_plot(importance, tmp / "shap_importance.png")
+        report.table.to_csv(tmp / "metrics_table.csv")
+        report.slices.to_csv(tmp / "slices.csv", index=False)
+        run.selection.per_origin.to_csv(tmp / "selection.csv", index=False)
+        report.intervals.to_csv(tmp / "intervals.csv", index_label="scorer")
+        report.importance.to_csv(tmp / "shap_importance.csv", header=["mean_abs_shap"])
+        y, scores = report.curves.y, report.curves.scores
+        plots.calibration_plot(y, scores["model"], tmp / "calibration.png")
+        plots.precision_recall_plot(y, scores, tmp / "precision_recall.png")
+        plots.recall_at_k_plot(y, scores, tmp / "recall_at_k.png")
+        plots.importance_plot(report.importance, tmp / "shap_importance.png")
         (tmp / "model_card.md").write_text(model_card(
-            split=split_info, table=table, config=cfg.model_dump(), n_features=len(model.feature_names),
-            calibration=model.calibrator.method_, tiers=model.tier_thresholds, selection=selection,
-            intervals=intervals, verdict=line, audit=audit, visited=visited), encoding="utf-8")
+            split=split, table=report.table, config=run.cfg.model_dump(), n_features=len(model.feature_names),
+            calibration=model.calibrator.method_, tiers=model.tier_thresholds, selection=run.selection,
+            intervals=report.intervals, verdict=report.verdict, audit=run.audit, visited=visited), encoding="utf-8")
         mlflow.log_artifacts(str(tmp), artifact_path="evaluation")
         model_dir = model.save(tmp / "risk_model")
-        from features.console import third_party_output
-
         with third_party_output():  # MLflow prints "Successfully registered model ..." itself
             info = mlflow.pyfunc.log_model(
                 name="model", python_model=str(CODE_FILE), artifacts={ARTIFACT_KEY: str(model_dir)},
                 pip_requirements=PIP_REQUIREMENTS, registered_model_name=registry.MODEL_NAME,
                 signature=pyfunc_signature(model.feature_names),
-                input_example=input_example(test_X, model.feature_names),
-                metadata={"feature_names": model.feature_names, "test_round": split.test_round})
+                input_example=input_example(run.input_rows, model.feature_names),
+                metadata={"feature_names": model.feature_names, "test_round": split["test_round"]})
         version = str(info.registered_model_version)
-        aliases = [registry.CHALLENGER]
-        first = not registry.has_alias(client, registry.CHAMPION)
-        registry.set_alias(client, registry.CHALLENGER, version)
-        if first:
-            registry.set_alias(client, registry.CHAMPION, version)
-            aliases.append(registry.CHAMPION)
-        client.set_model_version_tag(registry.MODEL_NAME, version, "test_round", split.test_round)
-        client.set_model_version_tag(registry.MODEL_NAME, version, "candidate", selection.chosen)
-        client.set_model_version_tag(registry.MODEL_NAME, version, "roc_auc", f"{metrics.get('roc_auc', float('nan')):.4f}")
-        return run.info.run_id, version, aliases
+        aliases = registry.alias_new_version(client, version)
+        for tag, value in (("test_round", split["test_round"]), ("candidate", run.selection.chosen),
+                           ("roc_auc", f"{report.metrics.get('roc_auc', float('nan')):.4f}")):
+            client.set_model_version_tag(registry.MODEL_NAME, version, tag, value)
+        return mlrun.info.run_id, version, aliases
 
 
 def format_table(table: pd.DataFrame) -> str:
