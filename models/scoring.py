@@ -11,18 +11,17 @@ import pandas as pd
 from features.indicators.build import AsOf
 
 
-def score_partition(households: pd.DataFrame, members: pd.DataFrame, events: pd.DataFrame,
-                    lines: pd.DataFrame | None, as_of: AsOf, model, *, explain_top: int = 0, lang: str = "zh",
-                    round_start: pd.Timestamp | None = None) -> pd.DataFrame:
+def score_partition(households: pd.DataFrame, members: pd.DataFrame, events: pd.DataFrame, as_of: AsOf, model, *,
+                    explain_top: int = 0, lang: str = "zh", round_start: pd.Timestamp | None = None) -> pd.DataFrame:
     """``RiskModel.score`` columns for every household of the partition with a record known at ``as_of``
     (one date, or a Series of dates by household_id), sorted by household_id.
 
-    ``lines``: the monitoring lines to compute indicators with; None uses the model's own (the lines it was
-    trained with — what scoring should use unless a county's table is newer). ``round_start``: the first
+    The monitoring lines are the model's own (``RiskModel.lines``: the warehouse's table when it was trained,
+    saved with it), as for every score — the one source of lines for scoring. ``round_start``: the first
     survey date of the reference round, for ``stale`` (see ``features.data.as_of``). ``explain_top``: reasons per
     household (0: none).
     """
     from features.indicators import build_indicators
 
-    indicators = build_indicators(households, members, events, model.lines if lines is None else lines, as_of)
+    indicators = build_indicators(households, members, events, model.lines, as_of)
     return model.score(indicators, explain_top=explain_top, lang=lang, round_start=round_start)

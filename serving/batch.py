@@ -48,7 +48,7 @@ def score_rows(households: pd.DataFrame, members: pd.DataFrame, events: pd.DataF
                when: AsOf) -> pd.DataFrame:
     """``SCORE_COLUMNS`` of the households in these rows (whole households: every round and event of each):
     ``score_partition`` at the command's as-of date and round. A local chunk and a Spark group run it alike."""
-    return score_partition(households, members, events, None, when.date, model, round_start=when.round_start)
+    return score_partition(households, members, events, when.date, model, round_start=when.round_start)
 
 
 def reason_rows(households: pd.DataFrame, members: pd.DataFrame, events: pd.DataFrame, model, when: AsOf,
@@ -56,7 +56,7 @@ def reason_rows(households: pd.DataFrame, members: pd.DataFrame, events: pd.Data
     """``household_id``, ``reason_1..3`` (text) and ``REASON_DETAIL_COLUMNS`` for the ``wanted`` households
     among these rows."""
     keep = [t[t["household_id"].isin(wanted)] for t in (households, members, events)]
-    scored = score_partition(*keep, None, when.date, model, explain_top=REASONS, lang=lang,
+    scored = score_partition(*keep, when.date, model, explain_top=REASONS, lang=lang,
                              round_start=when.round_start)
     scored = scored.rename(columns={f"reason_{k}_text": f"reason_{k}" for k in range(1, REASONS + 1)})
     return scored[["household_id", *REASON_COLUMNS, *REASON_DETAIL_COLUMNS]]

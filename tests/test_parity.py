@@ -29,7 +29,7 @@ def _village(warehouse: Path, as_of: pd.Timestamp) -> tuple[str, list[str]]:
     wh = Warehouse(warehouse)
     rounds = rounds_known_at(wh, as_of)
     hh = wh.households(rounds)
-    scored = score_partition(hh, wh.members(rounds), wh.events(end=as_of), None, as_of,
+    scored = score_partition(hh, wh.members(rounds), wh.events(end=as_of), as_of,
                              load_risk_model(warehouse))
     latest = hh.sort_values("survey_date").groupby("household_id").tail(1).set_index("household_id")["village"]
     scored["village"] = scored["household_id"].map(latest)
