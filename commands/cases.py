@@ -47,14 +47,9 @@ def outcomes_ingest_cmd(
         return
     typer.echo(f"outcomes: read {summary.read}, accepted {summary.accepted} ({summary.new} new, "
                f"{summary.unchanged} already stored), rejected {summary.rejected}")
-    for rule, n in summary.top_reasons:
-        typer.echo(f"  rejected for {rule}: {n}")
-    if summary.quarantine_files:
-        typer.echo(f"  rejected rows with reasons: {', '.join(summary.quarantine_files)}")
-    if summary.unknown_columns:
-        typer.echo(f"  columns not in the contract, not stored: {', '.join(summary.unknown_columns)}")
-    if summary.dropped_pii_columns:
-        typer.echo(f"  identifying columns dropped, never stored: {', '.join(summary.dropped_pii_columns)}")
+    from commands.ingest import echo_details
+
+    echo_details(summary)
 
 
 def _store_and_states(warehouse: Path, at: str | None):  # noqa: ANN202

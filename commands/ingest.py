@@ -46,17 +46,23 @@ def ingest_cmd(
         return
     for name, s in summary.tables.items():
         typer.echo(f"{name}: read {s.read}, accepted {s.accepted}, rejected {s.rejected}")
-        for rule, n in s.top_reasons:
-            typer.echo(f"  rejected for {rule}: {n}")
-        if s.quarantine_files:
-            typer.echo(f"  rejected rows with reasons: {', '.join(s.quarantine_files)}")
-        if s.unknown_columns:
-            typer.echo(f"  columns not in the contract, not stored: {', '.join(s.unknown_columns)}")
-        if s.dropped_pii_columns:
-            typer.echo(f"  identifying columns dropped, never stored: {', '.join(s.dropped_pii_columns)}")
+        echo_details(s)
     for f in summary.skipped_files:
         typer.echo(f"skipped (no table of that name): {f}")
     from training.monitoring.after_ingest import drift_line
 
     if line := drift_line(warehouse, rounds_before):
         typer.echo(line)
+
+
+def echo_details(summary) -> None:  # noqa: ANN001 - an ingest table summary or the outcomes summary
+    """The lines under a table's counts: the commonest rejection rules, where the rejected rows are, and the
+    columns that were not stored (unknown to the contract, or identifying)."""
+    for rule, n in summary.top_reasons:
+        typer.echo(f"  rejected for {rule}: {n}")
+    if summary.quarantine_files:
+        typer.echo(f"  rejected rows with reasons: {', '.join(summary.quarantine_files)}")
+    if summary.unknown_columns:
+        typer.echo(f"  columns not in the contract, not stored: {', '.join(summary.unknown_columns)}")
+    if summary.dropped_pii_columns:
+        typer.echo(f"  identifying columns dropped, never stored: {', '.join(summary.dropped_pii_columns)}")
