@@ -68,12 +68,28 @@ def _champion_loads(warehouse: Path, version: str) -> None:
     assert load_risk_model(warehouse, "champion").model_version == version
 
 
+# Training is run many times here: a small county and a lean config (the faults are about the registry writes at
+# the end of a run, not about the model).
+FAST = ('{"num_boost_round": 60, "early_stopping_rounds": 10, "quarterly": false, "bootstrap_replicates": 50, '
+        '"min_test_rows": 20, "audit": {"n_boot": 20}, "selection": {"candidates": ["lightgbm", "rule"]}}')
+
+
 @pytest.fixture(scope="module")
-def registry_warehouse(simulated_dir: Path, train_config_file: Path, tmp_path_factory) -> Path:
-    """A warehouse of its own (the session's registry stays untouched) with v1 trained: @champion @challenger."""
-    wh = tmp_path_factory.mktemp("registry-faults") / "warehouse"
-    invoke(["ingest", str(simulated_dir), "--warehouse", str(wh)])
-    shutil.copy(next(simulated_dir.glob("truth*.parquet")), wh / "truth.parquet")
+def train_config_file(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("registry-faults-config") / "train.json"
+    path.write_text(FAST)
+    return path
+
+
+@pytest.fixture(scope="module")
+def registry_warehouse(train_config_file: Path, tmp_path_factory) -> Path:
+    """A small county's warehouse of its own (the session's registry stays untouched) with v1 trained:
+    @champion @challenger."""
+    root = tmp_path_factory.mktemp("registry-faults")
+    invoke(["simulate", "--households", "800", "--rounds", "4", "--seed", "3", "--out", str(root / "raw")])
+    wh = root / "warehouse"
+    invoke(["ingest", str(root / "raw"), "--warehouse", str(wh)])
+    shutil.copy(next((root / "raw").glob("truth*.parquet")), wh / "truth.parquet")
     invoke(["train", "--warehouse", str(wh), "--config", str(train_config_file)])
     assert aliases(wh) == {"champion": "1", "challenger": "1"}
     return wh
