@@ -48,12 +48,16 @@ def report_text(r: dict[str, Any]) -> str:
     else:
         lines.append("audit miss rate: no audit visits yet")
     api = r["alerts_per_identified"]
-    lines.append(f"alerts per identified household: triggers only {api['trigger'] or '—'}, "
-                 f"triggers + model {api['trigger+model'] or '—'}")
+    lines.append(f"alerts per identified household: triggers only {_one_decimal(api['trigger'])}, "
+                 f"triggers + model {_one_decimal(api['trigger+model'])}")
     for v in r["by_model_version"]:
         lines.append(f"model version {v['model_version']}: {v['alerts']} alerts, {v['visits']} visits, "
                      f"{pct(v['identified_share'])} identified")
     return "\n".join(lines)
+
+
+def _one_decimal(x: float | None) -> str:
+    return f"{x:.1f}" if x else "—"
 
 
 def build_loop_report(warehouse: Path, *, since: str | None = None, at: str | None = None,
