@@ -181,3 +181,20 @@ def test_simulate_needs_rounds_or_visits(tmp_path: Path) -> None:
                                       "--truth", str(tmp_path / "w.csv"), "--out", str(tmp_path / "x")])
     assert result.exit_code == 2 and "lacks column(s) village, channel, as_of" in result.output
     assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.browser
+def test_loop_page_renders_in_chromium(county: Path, tmp_path: Path) -> None:
+    """The county's loop page after a simulated round of visits, in headless Chromium (docs/loop-report.png)."""
+    from cases.loop import write_field_page
+    from tests.test_worklist import DOCS, _shoot
+
+    run_loop(county, county / "truth.parquet", tmp_path / "outcomes.csv", seed=5)
+    with open_store(county) as store:
+        alerts = store.alerts()
+    at = (alerts["as_of"].max() + pd.Timedelta(days=30)).date().isoformat()
+    name = write_field_page(county, tmp_path / "pages", county=str(alerts["county"].iloc[0]), at=at)
+    html = (tmp_path / "pages" / name).read_text(encoding="utf-8")
+    assert "模型预警" in html and "随机抽查" in html and "户存在风险" in html   # channels and the implied misses
+    img = _shoot(html, DOCS / "loop-report.png", tmp_path, "1240,1080")
+    assert img.std() > 20 and (img < 100).mean() > 0.005, "the loop page screenshot is blank"
