@@ -129,6 +129,22 @@ def test_worklist_to_loop_report_through_the_commands(trained_warehouse: Path, t
     if "audit" in channels and channels["audit"]["visits"]:
         assert report["audit_miss_rate_ci"][0] <= report["audit_miss_rate"] <= report["audit_miss_rate_ci"][1]
 
+    # the same figures as a page of the HTML village report and of the worklist's pages, linked from the index
+    from models.worklist import CHANNEL_LABELS
+
+    with open_store(trained_warehouse) as store:
+        alerts = store.alerts()
+    village = alerts["village"].value_counts().idxmax()
+    expected = {CHANNEL_LABELS[c][0]: int(n) for c, n in alerts.loc[alerts["village"] == village, "channel"].value_counts().items()}
+    invoke(["report", "--village", village, "--warehouse", str(trained_warehouse), "--out", str(tmp_path / "village")])
+    assert 'href="loop.html"' in (tmp_path / "village" / "index.html").read_text(encoding="utf-8")
+    page = (tmp_path / "village" / "loop.html").read_text(encoding="utf-8")
+    assert village in page and 'href="index.html"' in page and _channel_alerts(page) == expected
+    invoke(args[:-1] + [str(tmp_path / "pages")] + ["--village", village])
+    index = (tmp_path / "pages" / "index.html").read_text(encoding="utf-8")
+    assert 'href="loop.html"' in index                                   # a link to the page beside it
+    assert _channel_alerts((tmp_path / "pages" / "loop.html").read_text(encoding="utf-8")) == expected
+
 
 def test_simulate_visits_writes_an_ingestible_outcomes_file_per_worklist(county: Path, tmp_path: Path) -> None:
     """``povwatch simulate --visits``: one outcomes file per worklist, the same rows as ``outcomes simulate``
@@ -198,3 +214,15 @@ def test_loop_page_renders_in_chromium(county: Path, tmp_path: Path) -> None:
     assert "模型预警" in html and "随机抽查" in html and "户存在风险" in html   # channels and the implied misses
     img = _shoot(html, DOCS / "loop-report.png", tmp_path, "1240,1080")
     assert img.std() > 20 and (img < 100).mean() > 0.005, "the loop page screenshot is blank"
+
+
+def _channel_alerts(page: str) -> dict[str, int]:
+    """Alerts per channel as the loop page's first table shows them (zh channel name -> count)."""
+    table = page.split("<h2>")[1]
+    out = {}
+    for row in table.split("<tr>")[2:]:
+        if 'colspan="9"' in row:
+            continue
+        name = row.split('<td class="name">')[1].split(" <span")[0]
+        out[name] = int(row.split("</td>\n<td>")[1].split("</td>")[0])
+    return out
