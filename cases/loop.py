@@ -47,9 +47,9 @@ def report_text(r: dict[str, Any]) -> str:
         lines.append(line)
     else:
         lines.append("audit miss rate: no audit visits yet")
-    api = r["alerts_per_identified"]
-    lines.append(f"alerts per identified household: triggers only {api['trigger'] or '—'}, "
-                 f"triggers + model {api['trigger+model'] or '—'}")
+    api = {k: "—" if v is None else f"{v:.2f}" for k, v in r["alerts_per_identified"].items()}
+    lines.append(f"alerts per identified household: triggers only {api['trigger']}, "
+                 f"triggers + model {api['trigger+model']}")
     for v in r["by_model_version"]:
         lines.append(f"model version {v['model_version']}: {v['alerts']} alerts, {v['visits']} visits, "
                      f"{pct(v['identified_share'])} identified")
