@@ -80,7 +80,7 @@ def write(worklist: Worklist, out: Path, *, lang: Lang = "zh", household_pages: 
     report page in that folder, linked from the index)."""
     suffix = out.suffix.lower()
     if suffix == ".csv":
-        from features.tables import write_table
+        from features.data.tables import write_table
 
         write_table(table(worklist, lang), out)
     elif suffix == ".json":

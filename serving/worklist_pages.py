@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-from features.catalogue import RISK_GROUPS
+from features.indicators.catalogue import RISK_GROUPS
 from models.tiers import TIER_LABELS
 from models.worklist import CHANNEL_LABELS, CHANNELS, STALE, Worklist
 
@@ -114,7 +114,7 @@ def write_pages(worklist: Worklist, out: Path, *, lang: Lang = "zh", household_p
                 loop_link: str | None = None) -> Path:
     """``out/index.html``, one page per village, and ``out/households/<id>.html`` for the pages given
     (household id -> HTML); ``loop_link``: the loop report page beside them, linked from the index."""
-    from serving.report_cli import safe_file_name
+    from serving.reports import safe_file_name
 
     out.mkdir(parents=True, exist_ok=True)
     links: dict[str, str] = {}

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from features.options import WAREHOUSE, WarehouseOption
+from commands.options import WAREHOUSE, WarehouseOption
 
 
 def simulate_cmd(
@@ -61,7 +61,7 @@ def _visits(worklists: list[Path], truth: Path, out: Path, *, seed: int, fmt: st
     import pandas as pd
 
     from cases.simulate import monitored_households, read_worklist, simulate_visits
-    from features.warehouse import Warehouse
+    from features.data.warehouse import Warehouse
 
     try:
         alerts = [read_worklist(path) for path in worklists]
