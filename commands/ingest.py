@@ -26,6 +26,7 @@ def ingest_cmd(
 ) -> None:
     """Validate files against the survey contract and load the valid rows; rejected rows go to
     <warehouse>/quarantine/<table>/ with a reason each. Loading the same file twice changes nothing."""
+    from features.data.contract import table_for_file
     from features.data.ingest import ingest
     from features.data.pii import MissingIdKeyError
     from features.data.validate import ContractError
@@ -55,7 +56,9 @@ def ingest_cmd(
         if s.dropped_pii_columns:
             typer.echo(f"  identifying columns dropped, never stored: {', '.join(s.dropped_pii_columns)}")
     for f in summary.skipped_files:
-        typer.echo(f"skipped (no table of that name): {f}")
+        case = table_for_file(Path(f).stem)
+        typer.echo(f"skipped (case data: load it with `povwatch {case.name} ingest`): {f}" if case is not None
+                   else f"skipped (no table of that name): {f}")
     from training.monitoring.after_ingest import drift_line
 
     if line := drift_line(warehouse, rounds_before):

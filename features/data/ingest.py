@@ -119,10 +119,10 @@ def collect_files(paths: list[Path], table: str | None) -> tuple[dict[str, list[
             and not any(part.startswith(".") for part in p.relative_to(given).parts))
         for f in files:
             t = forced or table_for_file(f.stem)
-            if t is not None and t.name in CASE_TABLES:
+            if t is not None and t.name in CASE_TABLES and explicit:
                 raise ContractError(f"{f}: {t.name} ({t.zh}) is case data, not a survey table; "
                                     f"load it with `povwatch {t.name} ingest`")
-            if t is None:
+            if t is None or t.name in CASE_TABLES:  # case data in a folder (simulated visits): left to its command
                 if explicit:
                     raise ContractError(
                         f"{f}: cannot tell its table from the file name; name it after a table "
