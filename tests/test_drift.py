@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from tests.conftest import SIM_HOUSEHOLDS, SIM_ROUNDS, SIM_SEED, invoke
@@ -103,6 +104,62 @@ def test_weekly_feed_check_finds_the_silent_feed_and_nothing_else(shocked_county
     assert next(f for f in out["feeds"] if f["drifted"])["recent"] == [0] * 12
     calm = json.loads(invoke(["drift", "--events", "--json", "--warehouse", str(ingested_warehouse)]))
     assert [f for f in calm["feeds"] if f["drifted"]] == []
+
+
+def _replay_deliveries(raw: Path, wh: Path) -> pd.Timestamp:
+    """Ingest ``raw`` as two deliveries, each a day after a round's last survey: the rounds up to 2023 with
+    their events, then round 2024's window of events. Returns the second delivery's date."""
+    import shutil
+
+    hh = pd.read_parquet(raw / "households.parquet", columns=["round_id", "survey_date"])
+    as_of = pd.to_datetime(hh.groupby("round_id")["survey_date"].max())
+    ev = pd.read_parquet(raw / "events.parquet")
+    cut = as_of[str(int(ROUND) - 1)]
+    first, second = raw.parent / "delivery-1", raw.parent / "delivery-2"
+    for folder, rows in ((first, ev[pd.to_datetime(ev["event_date"]) <= cut]),
+                         (second, ev[pd.to_datetime(ev["event_date"]) > cut])):
+        folder.mkdir()
+        rows.to_parquet(folder / "events.parquet")
+    for table in ("households", "members"):
+        shutil.copy(raw / f"{table}.parquet", first / f"{table}.parquet")
+    day = cut + pd.Timedelta(days=1)
+    invoke(["ingest", str(first), "--warehouse", str(wh), "--ingest-date", str(day.date())])
+    day = as_of[ROUND] + pd.Timedelta(days=1)
+    invoke(["ingest", str(second), "--warehouse", str(wh), "--ingest-date", str(day.date())])
+    return day
+
+
+def _late_feeds(wh: Path) -> dict:
+    return json.loads(invoke(["drift", "--events", "--json", "--warehouse", str(wh)]))["late_arrivals"]
+
+
+def test_late_department_feed_is_named_and_timely_deliveries_are_not(shocked_county, simulated_dir, tmp_path):
+    calm = _late_feeds(_replay(simulated_dir, tmp_path / "calm"))
+    assert sum(f["arrived"] for f in calm["feeds"]) > 100  # the second delivery was judged
+    assert [f for f in calm["feeds"] if f["drifted"]] == [] and sum(f["late"] for f in calm["feeds"]) == 0
+
+    raw = tmp_path / "late" / "raw"
+    invoke(["simulate", "--households", str(SIM_HOUSEHOLDS), "--rounds", str(SIM_ROUNDS), "--seed", str(SIM_SEED),
+            "--truth-replicates", "1", "--out", str(raw), "--shock", f"late:{ROUND}:{shocked_county}"])
+    wh = tmp_path / "late" / "warehouse"
+    day = _replay_deliveries(raw, wh)
+    assert [f for f in _late_feeds(wh)["feeds"] if f["drifted"]] == []  # not yet arrived: silent, not late
+    invoke(["ingest", str(raw / "late_events.parquet"), "--table", "events", "--warehouse", str(wh),
+            "--ingest-date", str((day + pd.Timedelta(days=21)).date())])
+    late = _late_feeds(wh)
+    flagged = [(f["source"], f["county"]) for f in late["feeds"] if f["drifted"]]
+    assert flagged == [("department_alert", shocked_county)], late["feeds"]
+    assert next(f for f in late["feeds"] if f["drifted"])["median_delay_days"] > 30
+
+
+def _replay(raw: Path, tmp: Path) -> Path:
+    """``raw`` copied under ``tmp`` (the session's folder stays read-only) and replayed as two deliveries."""
+    import shutil
+
+    shutil.copytree(raw, tmp / "raw")
+    wh = tmp / "warehouse"
+    _replay_deliveries(tmp / "raw", wh)
+    return wh
 
 
 def test_expected_recall_of_the_labelled_round_lies_in_the_realised_interval(trained_warehouse: Path,
