@@ -4,6 +4,11 @@ One model is trained once (seed ``--model-seed``) and scores every warehouse; fo
 seeds the county is simulated once, and its newest round is written five times — unshocked and with each
 shock in the smaller county — then ingested and checked against the model's training rounds.
 
+Labels arrive a round later: for each seed the county is also simulated ``--decay-rounds`` rounds longer
+(unshocked) and its newest labelled round checked, whose ``decay`` gives, for every labelled round after
+training, the expected (label-free) recall and precision at the 10 % budget beside the realised ones and
+their bootstrap interval — is the expectation inside it, and how does the model age?
+
 Run small: ``.venv/bin/python -m bench.bench_drift --seeds 2 --households 2500 --rounds 4``.
 Accuracy, not speed: not part of ``make bench``. Results go to ``bench/.cache/drift-<...>.json``.
 """
@@ -62,7 +67,38 @@ def _interval(hits: list[bool]) -> list[float]:
     return [float(ci.low), float(ci.high)]
 
 
-def main(seeds: int, households: int, rounds: int, model_seed: int, first_seed: int) -> dict:
+def _decay_rows(report: dict, seed: int) -> list[dict]:
+    """One row per labelled round after training: expected vs realised recall and precision."""
+    rows = []
+    for d in report["decay"]:
+        row = {"seed": seed, "round": d["round"], "rounds_since_training": d["rounds_since_training"]}
+        for m in ("recall_at_10pct", "precision_at_10pct"):
+            lo, hi = d["interval"][m]
+            row.update({f"expected_{m}": d["expected"][m], f"realised_{m}": d["realised"][m],
+                        f"interval_{m}": [lo, hi], f"inside_{m}": bool(lo <= d["expected"][m] <= hi)})
+        rows.append(row)
+    return rows
+
+
+def _decay_summary(rows: list[dict]) -> dict:
+    """Per rounds since training: mean expected and realised, mean gap, share of expectations inside."""
+    out = {}
+    for k in sorted({r["rounds_since_training"] for r in rows}):
+        part = [r for r in rows if r["rounds_since_training"] == k]
+        entry = {"n": len(part)}
+        for m in ("recall_at_10pct", "precision_at_10pct"):
+            gap = [r[f"realised_{m}"] - r[f"expected_{m}"] for r in part]
+            inside = [r[f"inside_{m}"] for r in part]
+            entry[m] = {"expected_mean": float(np.mean([r[f"expected_{m}"] for r in part])),
+                        "realised_mean": float(np.mean([r[f"realised_{m}"] for r in part])),
+                        "gap_mean": float(np.mean(gap)), "gap_range": [float(min(gap)), float(max(gap))],
+                        "inside": int(sum(inside)), "inside_ci": _interval(inside)}
+        out[str(k)] = entry
+    return out
+
+
+def main(seeds: int, households: int, rounds: int, model_seed: int, first_seed: int,
+         decay_rounds: int = 2) -> dict:
     from features.simulator import simulate
     from features.simulator.shocks import Shock, apply_shocks
     from features.warehouse import Warehouse
@@ -71,7 +107,7 @@ def main(seeds: int, households: int, rounds: int, model_seed: int, first_seed: 
 
     quiet()
     model = load_risk_model(simulated_warehouse(households, rounds, model_seed, trained=True))
-    results = []
+    results, decay = [], []
     for seed in range(first_seed, first_seed + seeds):
         base = list(simulate(households, rounds, seed, replicates=1))
         newest = base[-1]
@@ -84,6 +120,12 @@ def main(seeds: int, households: int, rounds: int, model_seed: int, first_seed: 
             report = check_round(Warehouse(wh), model, last.round_id, seed=seed)
             results.append({"seed": seed, "shock": kind or "none", **_outcome(report, kind, county)})
             print(json.dumps(results[-1], ensure_ascii=False), flush=True)
+        if decay_rounds:
+            longer = list(simulate(households, rounds + decay_rounds, seed, replicates=1))
+            wh = _write_and_ingest(longer, CACHE / "drift-bench" / f"s{seed}-decay")
+            report = check_round(Warehouse(wh), model, longer[-2].round_id, seed=seed)
+            decay.extend(_decay_rows(report, seed))
+            print(json.dumps(decay[-len(report["decay"]):], ensure_ascii=False), flush=True)
     none = [r for r in results if r["shock"] == "none"]
     summary = {"households": households, "rounds": rounds, "seeds": seeds, "model_seed": model_seed,
                "false_alarm_data": float(np.mean([r["data_alarm"] for r in none])),
@@ -95,8 +137,9 @@ def main(seeds: int, households: int, rounds: int, model_seed: int, first_seed: 
         summary["detection"][kind] = {"rate": float(np.mean(hits)), "ci": _interval(hits),
                                       "other_segments_flagged": sum(bool(r["other_segments"]) for r in results
                                                                     if r["shock"] == kind)}
+    summary["decay"] = _decay_summary(decay) if decay else {}
     out = CACHE / f"drift-{households}x{rounds}-n{seeds}.json"
-    out.write_text(json.dumps({"summary": summary, "runs": results}, ensure_ascii=False, indent=1))
+    out.write_text(json.dumps({"summary": summary, "runs": results, "decay": decay}, ensure_ascii=False, indent=1))
     print(json.dumps(summary, indent=1))
     return summary
 
@@ -108,5 +151,7 @@ if __name__ == "__main__":
     p.add_argument("--rounds", type=int, default=4)
     p.add_argument("--model-seed", type=int, default=11, help="seed of the county the model is trained on")
     p.add_argument("--first-seed", type=int, default=100)
+    p.add_argument("--decay-rounds", type=int, default=2, help="extra rounds of the unshocked county for "
+                   "expected vs realised by rounds since training (0: skip)")
     a = p.parse_args()
-    main(a.seeds, a.households, a.rounds, a.model_seed, a.first_seed)
+    main(a.seeds, a.households, a.rounds, a.model_seed, a.first_seed, a.decay_rounds)

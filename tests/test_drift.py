@@ -206,3 +206,17 @@ def test_cli_refuses_a_round_inside_the_reference(trained_warehouse: Path, champ
     result = CliRunner().invoke(app, ["drift", "--round", first, "--warehouse", str(trained_warehouse),
                                       "--no-mlflow"])
     assert result.exit_code == 2 and "part of the reference" in result.output
+
+
+def test_ingest_of_a_new_round_ends_with_its_drift_line(trained_warehouse: Path, simulated_dir: Path, tmp_path: Path):
+    import shutil
+
+    wh = tmp_path / "warehouse"
+    shutil.copytree(trained_warehouse, wh)
+    for table in ("households", "members"):  # the newest round arrives again, as a new round
+        shutil.rmtree(wh / table / f"round_id={ROUND}")
+    last = invoke(["ingest", str(simulated_dir), "--warehouse", str(wh)]).strip().splitlines()[-1]
+    assert last.startswith(f"drift {ROUND}: ") and f"details: povwatch drift --round {ROUND}" in last, last
+    assert any(v in last for v in ("stable", "retrain recommended", "data problem suspected"))
+    again = invoke(["ingest", str(simulated_dir), "--warehouse", str(wh)])
+    assert "drift " not in again  # no new round, no line
