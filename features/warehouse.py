@@ -259,8 +259,8 @@ class Warehouse:
                 frames.append(cast("events", df)[["household_id", "event_date", "source"]].assign(
                     **{INGESTED_ON: on.astype("datetime64[ns]")}))
         if not frames:
-            return pd.DataFrame({"household_id": pd.Series(dtype=object), "event_date": pd.Series(dtype="datetime64[ns]"),
-                                 "source": pd.Series(dtype=object), INGESTED_ON: pd.Series(dtype="datetime64[ns]")})
+            empty = empty_frame("events")[["household_id", "event_date", "source"]]
+            return empty.assign(**{INGESTED_ON: pd.Series(dtype="datetime64[ns]")})
         return pd.concat(frames, ignore_index=True)
 
     def lines(self) -> pd.DataFrame:

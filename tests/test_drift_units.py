@@ -99,6 +99,7 @@ def test_late_means_missing_the_sources_previous_delivery_and_a_backfill_is_not_
     out = late_arrivals(arrivals, pd.Series({"H1": "甲县", "H2": "乙县", "H3": "甲县"}), weeks=12)
     feeds = {(f["source"], f["county"]): f for f in out["feeds"]}
     assert set(feeds) == {("department_alert", "甲县"), ("department_alert", "乙县")}
-    assert (feeds[("department_alert", "甲县")]["late"], feeds[("department_alert", "甲县")]["drifted"]) == (0, False)
+    calm = feeds[("department_alert", "甲县")]
+    assert (calm["late"], calm["drifted"]) == (0, False)
     assert feeds[("department_alert", "乙县")]["late"] == 6 and feeds[("department_alert", "乙县")]["drifted"]
     assert out["unknown_arrival"] == 1 and out["until"] == str(d("2023-07-01").date())

@@ -63,7 +63,8 @@ def simulate_cmd(
                     w.write(table, frame)  # refuses a file without rows
                 totals[table] += len(frame)
             if r.late_events is not None and len(r.late_events) and "events" in totals:
-                w.write("events", recorded("events", r.late_events, profile), file=LATE_FILE)  # type: ignore[arg-type]
+                late = recorded("events", r.late_events, profile)  # type: ignore[arg-type]
+                w.write("events", late, file=LATE_FILE)
                 typer.echo(f"round {r.round_id}: {len(r.late_events):,} events held back for a late delivery "
                            f"({w.path(LATE_FILE).name})")
             w.write_truth(r.truth)
