@@ -189,6 +189,7 @@ def test_cli_writes_json_pages_and_an_mlflow_run(trained_warehouse: Path, tmp_pa
     zh = (out / f"drift-{ROUND}.zh.html").read_text(encoding="utf-8")
     en = (out / f"drift-{ROUND}.en.html").read_text(encoding="utf-8")
     assert "<svg" in zh and report["verdict_zh"] in zh and report["verdict"] in en
+    assert "户类型" in zh and "预期召回率@10%" in zh and "household type" in en  # labels, not column names
     client = registry.connect(trained_warehouse)
     run = client.get_run(report["mlflow_run_id"])
     exp = client.get_experiment(run.info.experiment_id)
