@@ -18,7 +18,7 @@ SEGMENT_BY = {"county": ("县", "county"), "household_type": ("户类型", "hous
 
 def _segment_value(segment: dict, lang: str) -> str:
     """The segment's value as the page's language shows it: contract labels for codes on the zh page."""
-    from features.contract import TABLES
+    from features.data.contract import TABLES
 
     value = str(segment["value"])
     if lang != "zh":
@@ -53,7 +53,7 @@ def small_multiple(ref: list[float], cur: list[float], width: int = 220, height:
 def render(report: dict, lang: str) -> str:
     from jinja2 import Environment, PackageLoader, StrictUndefined
 
-    from features.catalogue import by_name
+    from features.indicators.catalogue import by_name
 
     env = Environment(loader=PackageLoader("serving", "templates"), autoescape=True, undefined=StrictUndefined)
     movers = [dict(d, label=(by_name(d["name"]).zh if lang == "zh" else by_name(d["name"]).en),

@@ -25,7 +25,7 @@ LATE_SHARE = 0.1
 def late_arrivals(arrivals: pd.DataFrame, county: pd.Series, weeks: int) -> dict:
     """Per source x county: events that arrived in the last ``weeks`` weeks of deliveries, how many were late
     and by how much. ``arrivals``: ``Warehouse.event_arrivals()``; ``county``: household_id -> county."""
-    from features.warehouse import INGESTED_ON
+    from features.data.warehouse import INGESTED_ON
 
     known = arrivals[arrivals[INGESTED_ON].notna()]
     out = {"unknown_arrival": int(len(arrivals) - len(known)), "since": None, "until": None,
