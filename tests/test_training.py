@@ -204,8 +204,10 @@ def test_registered_model_scores_exactly_like_the_fitted_one(fresh_warehouse: Pa
     assert reloaded.tier_thresholds == result.model.tier_thresholds and reloaded.feature_names == result.model.feature_names
 
 
-def test_promote_refuses_a_challenger_worse_than_the_rule(fresh_warehouse: Path, tmp_path: Path):
-    """Two identical weak models: the second is not worse than the champion, but worse than the rule."""
+def test_a_first_model_worse_than_the_rule_is_not_champion_and_the_gate_checks_the_rule(fresh_warehouse: Path,
+                                                                                        tmp_path: Path):
+    """A weak first model is registered @challenger only; promote refuses it against the rule, --force makes it
+    champion; a second identical one is not worse than that champion but still worse than the rule."""
     from typer.testing import CliRunner
 
     from serving.cli import app
@@ -217,12 +219,21 @@ def test_promote_refuses_a_challenger_worse_than_the_rule(fresh_warehouse: Path,
                                 "lightgbm": {"num_leaves": 2, "max_depth": 1, "feature_fraction": 0.05,
                                              "bagging_fraction": 1.0, "bagging_freq": 0}}))
     first = invoke(["train", "--warehouse", str(fresh_warehouse), "--config", str(weak)])
-    assert "behind the rule" in first
+    client = registry.connect(fresh_warehouse)
+    assert "behind the rule" in first and "not made champion" in first and "worse than the rule" in first
+    assert "@champion" not in first and not registry.has_alias(client, registry.CHAMPION)
+    assert registry.resolve(client, registry.CHALLENGER).version == "1"
+    refused = CliRunner().invoke(app, ["promote", "--warehouse", str(fresh_warehouse)])
+    assert refused.exit_code == 1 and "worse than the rule" in refused.output, refused.output
+    assert not registry.has_alias(client, registry.CHAMPION)
+    invoke(["promote", "--warehouse", str(fresh_warehouse), "--force"])
+    assert registry.resolve(client, registry.CHAMPION).version == "1"
+
     invoke(["train", "--warehouse", str(fresh_warehouse), "--config", str(weak)])
     result = CliRunner().invoke(app, ["promote", "--warehouse", str(fresh_warehouse)])
     assert result.exit_code == 1, result.output
     assert "worse than the rule" in result.output and "worse than champion" not in result.output
-    assert registry.resolve(registry.connect(fresh_warehouse), "champion").version == "1"
+    assert registry.resolve(client, registry.CHAMPION).version == "1"
 
 
 def test_run_logs_every_candidates_validation_figures_the_choice_and_the_intervals(trained_warehouse: Path):
