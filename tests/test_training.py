@@ -42,11 +42,21 @@ def test_run_logs_every_metric_for_model_and_baselines(trained_warehouse: Path):
     assert any(a.path == "feature_catalogue.json" for a in client.list_artifacts(ref.run_id))
 
 
-def test_first_model_is_champion_and_challenger(trained_warehouse: Path):
+def test_first_model_is_champion_exactly_when_it_is_not_behind_the_rule(trained_warehouse: Path, train_output: str):
+    """``train`` makes its first version champion through the gate: not when it trails the rule on either
+    metric of the test round (the newest labelled round), and says why."""
     from models import registry
 
     client = _client(trained_warehouse)
     assert registry.resolve(client, "champion").version == registry.resolve(client, "challenger").version
+    run = client.get_run(registry.resolve(client, "challenger").run_id).data.metrics
+    behind = [m for m in ("roc_auc", "recall_at_10pct") if run[m] < run[f"rule_{m}"] - 1e-9]
+    made = "@champion" in next(line for line in train_output.splitlines() if line.startswith("registered:"))
+    assert made == (not behind), train_output
+    if behind:
+        assert "not made champion" in train_output and "worse than the rule on" in train_output
+        tags = client.get_model_version(registry.MODEL_NAME, registry.resolve(client, "champion").version).tags
+        assert "forced_by" in tags  # the session fixture forced it
 
 
 def test_no_household_identifier_reaches_mlflow(trained_warehouse: Path):
@@ -127,7 +137,7 @@ def test_promote_refuses_a_worse_model_and_force_records_who(fresh_warehouse: Pa
 
 
 def test_train_prints_run_id_and_model_baselines_oracle_side_by_side(train_output: str):
-    assert "run_id:" in train_output and "@champion" in train_output
+    assert "run_id:" in train_output and "@challenger" in train_output
     header = next(line for line in train_output.splitlines() if "model" in line and "rule" in line)
     assert header.split() == ["model", "rule", "logit", "oracle"]
     for metric in METRIC_NAMES:

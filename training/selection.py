@@ -54,7 +54,8 @@ class Selection:
         text = (f"{self.chosen} chosen on {self.basis}: mean {self.criterion} {won[self.criterion]:.4f}, "
                 f"{self.tie_break} {won[self.tie_break]:.4f}")
         if self.runner_up is not None:
-            text += (f"; next best {self.runner_up} {self.table.loc[self.runner_up, self.criterion]:.4f} "
+            label = "next best" if self.margin_over(self.runner_up) >= 0 else "higher but not allowed to replace the rule:"
+            text += (f"; {label} {self.runner_up} {self.table.loc[self.runner_up, self.criterion]:.4f} "
                      f"({self.margin_over(self.runner_up):+.4f})")
         if self.gains is not None and len(self.gains):
             if self.chosen == "rule":
