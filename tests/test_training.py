@@ -265,3 +265,8 @@ def test_run_logs_every_candidates_validation_figures_the_choice_and_the_interva
     assert {"evaluation/selection.csv", "evaluation/intervals.csv"} <= artifacts
     card = Path(client.download_artifacts(ref.run_id, "evaluation/model_card.md")).read_text(encoding="utf-8")
     assert f"{chosen} chosen on" in card and "model − rule" in card
+    assert "next best" in card and "Gain over the county's rule" in card  # who won, and by how much
+    for name in CANDIDATES:
+        if name != "rule":
+            assert {f"valid_{name}_gain_over_rule", f"valid_{name}_gain_over_rule_low",
+                    f"valid_{name}_gain_over_rule_high"} <= set(run.data.metrics), name
