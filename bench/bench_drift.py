@@ -24,9 +24,9 @@ KINDS = ("disaster", "wage", "survey", "silent")
 
 
 def _write_and_ingest(rounds: list, out: Path) -> Path:
-    from features.ingest import ingest
+    from features.data.ingest import ingest
     from features.simulator.writer import RoundWriter
-    from features.warehouse import Warehouse
+    from features.data.warehouse import Warehouse
 
     shutil.rmtree(out, ignore_errors=True)
     raw, wh = out / "raw", out / "warehouse"
@@ -65,7 +65,7 @@ def _interval(hits: list[bool]) -> list[float]:
 def main(seeds: int, households: int, rounds: int, model_seed: int, first_seed: int) -> dict:
     from features.simulator import simulate
     from features.simulator.shocks import Shock, apply_shocks
-    from features.warehouse import Warehouse
+    from features.data.warehouse import Warehouse
     from training.monitoring.report import check_round
     from models.registry import load_risk_model
 

@@ -82,7 +82,7 @@ def measured(args: list[str], env: dict[str, str]) -> Run:
 
 def bare_predict_rows_per_s(warehouse: Path, round_id: str) -> tuple[float, int]:
     """LightGBM ``predict`` alone on the scored round's indicator matrix (the same rows as ``score``)."""
-    from features.warehouse import Warehouse
+    from features.data.warehouse import Warehouse
     from serving.batch import partition_indicators, resolve_as_of
     from training.registry import load_risk_model
 
@@ -108,7 +108,7 @@ def one_size(households: int, rounds: int, seed: int, spark: bool, work: Path) -
     ingest = measured(["ingest", str(raw), "--warehouse", str(wh)], env)
     (work / "train.json").write_text(TRAIN)
     measured(["train", "--warehouse", str(wh), "--config", str(work / "train.json")], env)
-    from features.warehouse import Warehouse
+    from features.data.warehouse import Warehouse
 
     newest = Warehouse(wh).round_ids()[-1]
     score = measured(["score", "--round", newest, "--warehouse", str(wh), "--out", str(work / "scores.parquet")], env)

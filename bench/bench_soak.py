@@ -26,8 +26,8 @@ from bench.soak import soak
 def _documents(warehouse: Path, n: int) -> list[dict]:
     import pandas as pd
 
-    from features.records import household_documents
-    from features.warehouse import Warehouse
+    from features.data.documents_from_warehouse import household_documents
+    from features.data.warehouse import Warehouse
 
     wh = Warehouse(warehouse)
     as_of = (wh.rounds()["last_date"].max() + pd.Timedelta(days=60)).normalize()

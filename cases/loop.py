@@ -13,7 +13,7 @@ from cases.loop_page import log_loop_report, render_loop_page
 from cases.loop_report import loop_report
 from cases.population import unlisted_households
 from cases.store import open_store
-from features.warehouse import Warehouse
+from features.data.warehouse import Warehouse
 
 
 @dataclass

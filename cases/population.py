@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from features.warehouse import Warehouse
+from features.data.warehouse import Warehouse
 
 NOT_LISTED = ("audit", "stale")  # channels that do not put a household on a visit list
 

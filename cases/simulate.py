@@ -22,8 +22,8 @@ import numpy as np
 import pandas as pd
 
 from cases.store import CaseStore
-from features.contract import OUTCOMES, OVERRIDE_REASON
-from features.warehouse import Warehouse
+from features.data.contract import OUTCOMES, OVERRIDE_REASON
+from features.data.warehouse import Warehouse
 
 NOT_REACHED = 0.05
 REVISIT = 0.6            # of the not-reached, visited again later
@@ -114,7 +114,7 @@ def write_outcomes(rows: pd.DataFrame, path: Path, *, zh: bool = False) -> Path:
     """An outcomes file (CSV with BOM or Parquet by suffix), English codes or Chinese headers and labels."""
     from features.simulator.writer import to_zh
 
-    from features.tables import write_table
+    from features.data.tables import write_table
 
     return write_table(to_zh(OUTCOMES, rows) if zh else rows, path)
 

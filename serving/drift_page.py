@@ -33,7 +33,7 @@ def small_multiple(ref: list[float], cur: list[float], width: int = 220, height:
 def render(report: dict, lang: str) -> str:
     from jinja2 import Environment, PackageLoader, StrictUndefined
 
-    from features.catalogue import by_name
+    from features.indicators.catalogue import by_name
 
     env = Environment(loader=PackageLoader("serving", "templates"), autoescape=True, undefined=StrictUndefined)
     movers = [dict(d, label=(by_name(d["name"]).zh if lang == "zh" else by_name(d["name"]).en),

@@ -34,8 +34,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from features import settings
-from features.documents import DocumentFrames, Problem, checked_frames
-from features.indicators.records import indicators_of_frames
+from features.data.documents import DocumentFrames, Problem, checked_frames
+from features.indicators.from_documents import indicators_of_frames
 from serving.document_warnings import document_warnings
 from serving.references import ReferenceStore, UnknownHousehold
 from serving.schemas import (ErrorResponse, ExplainRequest, ExplainResponse, Household, HouseholdItem, ModelInfo,

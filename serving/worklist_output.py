@@ -78,7 +78,7 @@ def write(worklist: Worklist, out: Path, *, lang: Lang = "zh", household_pages: 
     """By ``out``: ``.csv`` (BOM), ``.json``, or a folder (no suffix) of HTML pages."""
     suffix = out.suffix.lower()
     if suffix == ".csv":
-        from features.tables import write_table
+        from features.data.tables import write_table
 
         write_table(table(worklist, lang), out)
     elif suffix == ".json":

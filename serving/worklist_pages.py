@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-from features.catalogue import RISK_GROUPS
+from features.indicators.catalogue import RISK_GROUPS
 from models.tiers import TIER_LABELS
 from models.worklist import CHANNEL_LABELS, CHANNELS, STALE, Worklist
 
@@ -108,7 +108,7 @@ def render_index(worklist: Worklist, pages: dict[tuple[str, str], str], *, lang:
 def write_pages(worklist: Worklist, out: Path, *, lang: Lang = "zh", household_pages: dict[str, str]) -> Path:
     """``out/index.html``, one page per village, and ``out/households/<id>.html`` for the pages given
     (household id -> HTML)."""
-    from serving.report_cli import safe_file_name
+    from serving.reports import safe_file_name
 
     out.mkdir(parents=True, exist_ok=True)
     links: dict[str, str] = {}

@@ -35,7 +35,7 @@ def invoke(args: list[str]) -> str:
     """Run one povwatch command in process; fail the test with its output when it fails."""
     from typer.testing import CliRunner
 
-    from serving.cli import app
+    from commands.app import app
 
     result = CliRunner().invoke(app, args, catch_exceptions=False)
     assert result.exit_code == 0, f"povwatch {' '.join(args)} exited {result.exit_code}:\n{result.output}"

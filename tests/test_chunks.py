@@ -10,9 +10,9 @@ from tests.conftest import invoke
 
 
 def test_features_in_chunks_equal_the_whole_table(ingested_warehouse: Path, tmp_path: Path) -> None:
-    from features.chunks import id_ranges
-    from features.labels import build_examples, round_as_of
-    from features.warehouse import Warehouse
+    from features.data.chunks import id_ranges
+    from features.indicators.labels import build_examples, round_as_of
+    from features.data.warehouse import Warehouse
 
     wh = Warehouse(ingested_warehouse)
     round_id = list(round_as_of(wh).index)[-2]

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from serving.cli import app
-from serving.exit_codes import ExitCode
+from commands.app import app
+from commands.exit_codes import ExitCode
 from tests.conftest import TEST_TRAIN_CONFIG, invoke
 
 POVWATCH = str(Path(sys.executable).parent / "povwatch")
@@ -101,7 +101,7 @@ def test_busy_port_is_one_line(trained_warehouse: Path) -> None:
 
 
 def test_village_report_without_out_writes_a_folder(trained_warehouse: Path, tmp_path: Path, monkeypatch) -> None:
-    from features.warehouse import Warehouse
+    from features.data.warehouse import Warehouse
 
     wh = Warehouse(trained_warehouse)
     newest = wh.round_ids()[-1]

@@ -20,7 +20,7 @@ ROUND = "2024"
 @pytest.fixture(scope="module")
 def shocked_county(ingested_warehouse: Path) -> str:
     """The smaller county of the session's data (the shocks go there, so it is the place to find)."""
-    from features.warehouse import Warehouse
+    from features.data.warehouse import Warehouse
 
     hh = Warehouse(ingested_warehouse).households([ROUND], columns=["county"])
     counts = hh["county"].value_counts()
@@ -37,7 +37,7 @@ def _shocked_warehouse(tmp: Path, spec: str) -> Path:
 
 
 def _check(warehouse: Path, model) -> dict:
-    from features.warehouse import Warehouse
+    from features.data.warehouse import Warehouse
     from training.monitoring.report import check_round
 
     return check_round(Warehouse(warehouse), model, ROUND, seed=3)
@@ -107,7 +107,7 @@ def test_weekly_feed_check_finds_the_silent_feed_and_nothing_else(shocked_county
 
 def test_expected_recall_of_the_labelled_round_lies_in_the_realised_interval(trained_warehouse: Path,
                                                                              champion_model):
-    from features.warehouse import Warehouse
+    from features.data.warehouse import Warehouse
     from training.monitoring.report import check_round
 
     test_round = champion_model.metadata["test_round"]
@@ -143,7 +143,7 @@ def test_cli_writes_json_pages_and_an_mlflow_run(trained_warehouse: Path, tmp_pa
 def test_cli_refuses_a_round_inside_the_reference(trained_warehouse: Path, champion_model):
     from typer.testing import CliRunner
 
-    from serving.cli import app
+    from commands.app import app
 
     first = champion_model.metadata["split"]["training_rounds"][0]
     result = CliRunner().invoke(app, ["drift", "--round", first, "--warehouse", str(trained_warehouse),

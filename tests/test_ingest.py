@@ -12,13 +12,13 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from features.contract import HOUSEHOLDS, MEMBERS
-from features.derived import monitoring_line
-from features.ingest import ingest
-from features.ingest_cli import ingest_cmd
-from features.pii import MissingIdKeyError
-from features.validate import ContractError
-from features.warehouse import Warehouse
+from features.data.contract import HOUSEHOLDS, MEMBERS
+from features.data.derived import monitoring_line
+from features.data.ingest import ingest
+from commands.ingest import ingest_cmd
+from features.data.pii import MissingIdKeyError
+from features.data.validate import ContractError
+from features.data.warehouse import Warehouse
 from tests.test_contract import event, household, member
 
 

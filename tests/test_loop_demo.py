@@ -15,7 +15,7 @@ import pytest
 from cases.demo import run_loop
 from cases.simulate import simulate_outcomes
 from cases.store import open_store
-from features.warehouse import Warehouse
+from features.data.warehouse import Warehouse
 
 
 @pytest.fixture()
@@ -78,7 +78,7 @@ def test_simulated_noise_and_direction(county: Path) -> None:
 def test_outcomes_simulate_command_writes_for_a_worklist_file(county: Path, tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
-    from serving.cli import app
+    from commands.app import app
 
     with open_store(county) as store:
         store.alerts().head(40).to_parquet(tmp_path / "worklist.parquet")

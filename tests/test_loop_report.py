@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cases.store import open_store
-from serving.cli import app
+from commands.app import app
 from tests.test_cases_store import outcome_rows, visit, worklist
 
 AT = "2025-12-20"

@@ -34,7 +34,7 @@ def _train(raw: Path, warehouse: Path, config: dict) -> tuple[str, Path]:
 
 
 def test_sparse_profile_writes_only_required_columns_rounded_incomes_and_no_events(sparse_raw: Path):
-    from features.contract import TABLES
+    from features.data.contract import TABLES
 
     assert not list(sparse_raw.glob("events.*"))
     h = pd.read_parquet(sparse_raw / "households.parquet")
@@ -90,7 +90,7 @@ def _rule_county(raw: Path, out: Path, seed: int = 5) -> Path:
     """The sparse county rewritten so that the rule is the best ranking there is: each household's income per
     person relative to the line follows a random walk, nothing else matters, and no rigid spending — the
     next-round fall depends only on today's ratio, which the rule ranks by."""
-    from features.derived import monitoring_line
+    from features.data.derived import monitoring_line
 
     out.mkdir()
     h = pd.read_parquet(raw / "households.parquet").sort_values(["household_id", "round_id"]).reset_index(drop=True)
@@ -111,8 +111,8 @@ def _rule_county(raw: Path, out: Path, seed: int = 5) -> Path:
 def test_where_the_rule_is_best_the_registered_model_ranks_like_the_rule(sparse_raw: Path, tmp_path: Path):
     from scipy.stats import spearmanr
 
-    from features.labels import build_examples, round_as_of
-    from features.warehouse import Warehouse
+    from features.indicators.labels import build_examples, round_as_of
+    from features.data.warehouse import Warehouse
     from models.baselines import RuleBaseline
     from training.candidates import RULE_RATIO, RULE_RIGID
     from models.registry import load_risk_model

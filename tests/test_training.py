@@ -60,7 +60,7 @@ def test_first_model_is_champion_exactly_when_it_is_not_behind_the_rule(trained_
 
 
 def test_no_household_identifier_reaches_mlflow(trained_warehouse: Path):
-    from features.warehouse import Warehouse
+    from features.data.warehouse import Warehouse
 
     ids = Warehouse(trained_warehouse).households(columns=["household_id"])["household_id"].unique()[:200]
     artifacts = [p for p in (trained_warehouse / "mlartifacts").rglob("*") if p.is_file()]
@@ -73,8 +73,8 @@ def test_no_household_identifier_reaches_mlflow(trained_warehouse: Path):
 
 def test_registered_model_reloads_in_a_new_process_and_reproduces_scores(trained_warehouse: Path, champion_model,
                                                                           tmp_path: Path):
-    from features.labels import build_examples, round_as_of
-    from features.warehouse import Warehouse
+    from features.indicators.labels import build_examples, round_as_of
+    from features.data.warehouse import Warehouse
 
     wh = Warehouse(trained_warehouse)
     as_of = round_as_of(wh)
@@ -106,7 +106,7 @@ def test_promote_refuses_a_worse_model_and_force_records_who(fresh_warehouse: Pa
                                                                tmp_path: Path, monkeypatch):
     from typer.testing import CliRunner
 
-    from serving.cli import app
+    from commands.app import app
     from models import registry
 
     good = tmp_path / "good.json"  # the gate is under test here, not the choice: two candidates are enough
@@ -147,7 +147,7 @@ def test_train_prints_run_id_and_model_baselines_oracle_side_by_side(train_outpu
 def test_train_refuses_a_bad_config_before_any_compute(tmp_path: Path):
     from typer.testing import CliRunner
 
-    from serving.cli import app
+    from commands.app import app
 
     cfg = tmp_path / "cfg.json"
     cfg.write_text('{"lightgbm": {"num_leaves": "many"}}')
@@ -196,8 +196,8 @@ def test_logged_model_has_a_signature_an_input_example_and_provenance_tags(train
 def test_registered_model_scores_exactly_like_the_fitted_one(fresh_warehouse: Path, train_config_file: Path):
     """The registry round trip: the RiskModel reloaded from ``@challenger`` against the one ``train`` fitted
     in memory (not two loads of the same artifact)."""
-    from features.labels import build_examples, round_as_of
-    from features.warehouse import Warehouse
+    from features.indicators.labels import build_examples, round_as_of
+    from features.data.warehouse import Warehouse
     from models.registry import load_risk_model
     from training.config import TrainConfig
     from training.train import train
@@ -220,7 +220,7 @@ def test_a_first_model_worse_than_the_rule_is_not_champion_and_the_gate_checks_t
     champion; a second identical one is not worse than that champion but still worse than the rule."""
     from typer.testing import CliRunner
 
-    from serving.cli import app
+    from commands.app import app
     from training import registry
 
     weak = tmp_path / "weak.json"

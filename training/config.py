@@ -145,7 +145,7 @@ class TrainConfig(BaseModel):
 
     @model_validator(mode="after")
     def _monotone_features_known(self) -> "TrainConfig":
-        from features.catalogue import feature_names
+        from features.indicators.catalogue import feature_names
 
         unknown = sorted(set(self.small_monotone_features) - set(feature_names()))
         if unknown:

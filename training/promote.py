@@ -67,8 +67,8 @@ def rule_scores(challenger, rows):
 def gate_comparison(warehouse_root: Path, champion, challenger) -> tuple[dict[str, dict[str, float]], str]:
     """The challenger, the rule and the champion (if any) on the newest labelled round:
     metric -> {"challenger": x, "rule": y, "champion": z}."""
-    from features.labels import build_examples, round_as_of
-    from features.warehouse import Warehouse
+    from features.indicators.labels import build_examples, round_as_of
+    from features.data.warehouse import Warehouse
     from training.metrics import metric_table
     from training.splits import SplitError
 

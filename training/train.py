@@ -103,9 +103,9 @@ def load_truth(path: Path | None, warehouse_root: Path) -> pd.DataFrame | None:
 def train(warehouse_root: Path, *, test_round: str | None = None, cfg: TrainConfig | None = None,
           truth_path: Path | None = None) -> TrainResult:
     """The whole training job; see the module docstring."""
-    from features.catalogue import FEATURES, feature_names
-    from features.labels import build_examples, default_as_of_dates, round_as_of
-    from features.warehouse import Warehouse
+    from features.indicators.catalogue import FEATURES, feature_names
+    from features.indicators.labels import build_examples, default_as_of_dates, round_as_of
+    from features.data.warehouse import Warehouse
     from models.baselines import LogitBaseline, RuleBaseline
     from training.audit_run import train_audit
     from training.candidates import RULE_RATIO, RULE_RIGID, fit_candidates
@@ -203,7 +203,7 @@ def _log_run(wh, cfg, model, split_info, table, metrics, slices, examples, split
     import mlflow
 
     from cases.evaluation import visited_metrics, visited_outcomes
-    from features.catalogue import as_table
+    from features.indicators.catalogue import as_table
     from models import registry
     from models.pyfunc import ARTIFACT_KEY, CODE_FILE
     from training import plots

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from features.canonical import cast
+from features.data.canonical import cast
 
 KINDS = ("disaster", "wage", "survey", "silent")
 TRANSFER_PARTS = ("dibao_income", "tekun_income", "pension_income", "eco_compensation", "family_planning_income")

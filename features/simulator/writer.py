@@ -10,7 +10,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from features.contract import TABLES, Table
+from features.data.contract import TABLES, Table
 
 Format = Literal["parquet", "csv"]
 TRUTH_FILE = "truth.parquet"  # not a contract table: ingest's file-name recognition skips it (tested)

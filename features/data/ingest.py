@@ -26,10 +26,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from features.canonical import cast
-from features.contract import CASE_TABLES, TABLES, Table, table_for_file
-from features.validate import REJECTED_EXTRA, ContractError, ValidationResult, duplicate_reasons, table_of, validate_frame
-from features.warehouse import Warehouse
+from features.data.canonical import cast
+from features.data.contract import CASE_TABLES, TABLES, Table, table_for_file
+from features.data.validate import REJECTED_EXTRA, ContractError, ValidationResult, duplicate_reasons, table_of, validate_frame
+from features.data.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,9 @@
 """The ``povwatch`` console script: a thin orchestrator over the stage packages.
 
-Each command lives beside the stage it drives and is registered here; command modules import their heavy
-dependencies inside the function body so ``povwatch --help`` stays fast and import has no side effects.
+Every command's CLI code lives in this package, one module per command (``commands/score.py`` is ``povwatch
+score``), and is registered below; the work itself lives in the stage packages (features, training, models,
+serving, cases). Command modules import their heavy dependencies inside the function body so ``povwatch --help``
+stays fast and import has no side effects.
 """
 
 from __future__ import annotations
@@ -63,54 +65,37 @@ def main(
         raise typer.BadParameter("give at most one of --quiet and --verbose")
     configure("quiet" if quiet else "verbose" if verbose else "normal")
 
-# One line per command: name -> function. Keep the order of docs/architecture.md.
-from features.cli import features_cmd, ingest_cmd, simulate_cmd  # noqa: E402
+# One line per command: name -> function, in the order of docs/architecture.md. Every command module is
+# ``commands/<command>.py`` (train + promote, and cases + loop-report + outcomes, share a module).
+from commands.simulate import simulate_cmd  # noqa: E402
+from commands.ingest import ingest_cmd  # noqa: E402
+from commands.features import features_cmd  # noqa: E402
+from commands.train import promote_cmd, train_cmd  # noqa: E402
+from commands.audit import audit_cmd  # noqa: E402
+from commands.drift import drift_cmd  # noqa: E402
+from commands.score import score_cmd  # noqa: E402
+from commands.report import report_cmd  # noqa: E402
+from commands.serve import serve_cmd  # noqa: E402
+from commands.cases import cases_cmd, loop_report_cmd, outcomes_app  # noqa: E402
+from commands.worklist import worklist_cmd  # noqa: E402
+from commands.catalogue import catalogue_cmd  # noqa: E402
+from commands.demo import demo_cmd  # noqa: E402
 
 app.command("simulate")(simulate_cmd)
 app.command("ingest")(ingest_cmd)
 app.command("features")(features_cmd)
-
-from training.cli import promote_cmd, train_cmd  # noqa: E402
-
 app.command("train")(train_cmd)
 app.command("promote")(promote_cmd)
-
-from training.audit_cli import audit_cmd  # noqa: E402
-
 app.command("audit")(audit_cmd)
-
-from training.monitoring.cli import drift_cmd  # noqa: E402
-
 app.command("drift")(drift_cmd)
-
-from serving.score_cli import score_cmd  # noqa: E402
-
 app.command("score")(score_cmd)
-
-from serving.report_cli import report_cmd  # noqa: E402
-
 app.command("report")(report_cmd)
-
-from serving.serve_cli import serve_cmd  # noqa: E402
-
 app.command("serve")(serve_cmd)
-
-from cases.cli import cases_cmd, loop_report_cmd, outcomes_app  # noqa: E402
-
 app.add_typer(outcomes_app, name="outcomes")
 app.command("cases")(cases_cmd)
 app.command("loop-report")(loop_report_cmd)
-
-from serving.worklist_cli import worklist_cmd  # noqa: E402
-
 app.command("worklist")(worklist_cmd)
-
-from features.catalogue_cli import catalogue_cmd  # noqa: E402
-
 app.command("catalogue")(catalogue_cmd)
-
-from serving.demo import demo_cmd  # noqa: E402
-
 app.command("demo")(demo_cmd)
 
 if __name__ == "__main__":  # pragma: no cover

@@ -15,7 +15,7 @@ def catalogue_cmd(
     -1 higher is safer, 0 no fixed direction)."""
     import json
 
-    from features.catalogue import public_table
+    from features.indicators.catalogue import public_table
 
     rows = public_table()
     if as_json:

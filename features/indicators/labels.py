@@ -14,10 +14,10 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from features.derived import at_or_above_line, hardship_income_pc, monitoring_line
+from features.data.derived import at_or_above_line, hardship_income_pc, monitoring_line
 from features.indicators import build_indicators
 from features.indicators.build import AsOf, known_records
-from features.warehouse import Warehouse
+from features.data.warehouse import Warehouse
 
 LABEL_COLUMNS = ["eligible", "falls_below_line", "label_round_id", "label_date"]
 CONTEXT_COLUMNS = ["county", "village", "household_type", "is_monitored"]  # for evaluation slices, not features

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from features.options import WAREHOUSE, WarehouseOption
+from commands.options import WAREHOUSE, WarehouseOption
 
 
 
@@ -26,10 +26,10 @@ def ingest_cmd(
 ) -> None:
     """Validate files against the survey contract and load the valid rows; rejected rows go to
     <warehouse>/quarantine/<table>/ with a reason each. Loading the same file twice changes nothing."""
-    from features.ingest import ingest
-    from features.pii import MissingIdKeyError
-    from features.validate import ContractError
-    from features.warehouse import Warehouse
+    from features.data.ingest import ingest
+    from features.data.pii import MissingIdKeyError
+    from features.data.validate import ContractError
+    from features.data.warehouse import Warehouse
 
     from features.console import progress
 
@@ -38,7 +38,7 @@ def ingest_cmd(
         with progress("validating and loading"):
             summary = ingest(paths, Warehouse(warehouse), table=table)
     except (ContractError, MissingIdKeyError) as e:
-        from serving.exit_codes import fail
+        from commands.exit_codes import fail
 
         fail(f"ingest refused: {e}")
     if json_out:

@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from features.options import ALIAS, WAREHOUSE, AliasOption, AsOfOption, RoundOption, WarehouseOption
+from commands.options import ALIAS, WAREHOUSE, AliasOption, AsOfOption, RoundOption, WarehouseOption
 
 
 def score_cmd(
@@ -31,12 +31,12 @@ def score_cmd(
 ) -> None:
     """Score every household with the champion (those already below the line listed last, eligible=False);
     reasons for the top K% of the others."""
-    from features.as_of import resolve_as_of
+    from features.data.as_of import resolve_as_of
     from features.console import progress
-    from features.tables import write_table
+    from features.data.tables import write_table
     from serving.batch import score_warehouse
-    from serving.exit_codes import fail
-    from serving.preconditions import require_model, require_rounds
+    from commands.exit_codes import fail
+    from commands.preconditions import require_model, require_rounds
 
     if lang not in ("zh", "en"):
         raise typer.BadParameter("expected zh or en", param_hint="--lang")
@@ -68,10 +68,10 @@ def score_cmd(
 
 def _score_on_spark(out: Path, round_id: str | None, as_of: datetime | None, warehouse: Path, explain_top: float,
                     lang: str, chunk: int, alias: str, master: str | None) -> None:
-    from features.as_of import resolve_as_of
+    from features.data.as_of import resolve_as_of
     from models.registry import RegistryError
-    from serving.exit_codes import fail
-    from serving.preconditions import require_rounds
+    from commands.exit_codes import fail
+    from commands.preconditions import require_rounds
 
     if out.suffix.lower() == ".csv":
         raise typer.BadParameter("with --engine spark, --out is a folder (Parquet partitioned by round_id)",

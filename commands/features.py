@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from features.options import WAREHOUSE, AsOfOption, RoundOption, WarehouseOption
+from commands.options import WAREHOUSE, AsOfOption, RoundOption, WarehouseOption
 
 
 def features_cmd(
@@ -24,9 +24,9 @@ def features_cmd(
 ) -> None:
     """Export the point-in-time indicator table for analysts (one of --round / --as-of; neither: the latest
     survey date in the warehouse)."""
-    from features.as_of import resolve_as_of
-    from features.tables import check_table_path
-    from serving.preconditions import require_rounds
+    from features.data.as_of import resolve_as_of
+    from features.data.tables import check_table_path
+    from commands.preconditions import require_rounds
 
     try:
         check_table_path(out)
@@ -37,7 +37,7 @@ def features_cmd(
         date = resolve_as_of(wh, round, as_of).date
     except ValueError as e:
         raise typer.BadParameter(str(e)) from e
-    from features.chunks import examples_by_chunk
+    from features.data.chunks import examples_by_chunk
 
     out.parent.mkdir(parents=True, exist_ok=True)
     rows = labelled = columns = 0
@@ -48,13 +48,13 @@ def features_cmd(
                 rows, columns = rows + len(table), len(table.columns)
                 labelled += int(table["falls_below_line"].notna().sum())
             if not rows:  # nobody known at that date: the (empty) table with its columns, as before
-                from features.labels import build_examples
+                from features.indicators.labels import build_examples
 
                 table = build_examples(wh, [date])
                 sink.write(table, empty_ok=True)
                 columns = len(table.columns)
     except ValueError as e:
-        from serving.exit_codes import fail
+        from commands.exit_codes import fail
 
         fail(f"features: {e}")
     typer.echo(f"{rows} households at {date.date()}: {columns} columns, "

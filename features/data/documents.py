@@ -4,7 +4,7 @@ The service receives households as JSON documents; the indicators read canonical
 flattens a list of documents into the three contract tables in one pass (each row remembers where in the
 request it came from), and converts each column once, vectorised: the per-request path, where per-value
 Python work dominates. ``problems`` then checks what a document can get wrong beyond the types of its
-values — the contract's cross-field rules (``features.validate.rule_reasons``, the same code as ingest),
+values — the contract's cross-field rules (``features.data.validate.rule_reasons``, the same code as ingest),
 duplicate keys, and how a document's parts fit together (history earlier and of the same household,
 ``household_size`` matching the members given, ``as_of`` not before the record) — and names the place of
 each problem (``households[3].history[0].record.survey_date``).
@@ -20,10 +20,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from features.as_of import documents_as_of
-from features.canonical import column_of, from_records
-from features.contract import EVENTS, HOUSEHOLDS, MAX_ITEMS, MEMBERS, Column, Table
-from features.validate import rule_reasons
+from features.data.as_of import documents_as_of
+from features.data.canonical import column_of, from_records
+from features.data.contract import EVENTS, HOUSEHOLDS, MAX_ITEMS, MEMBERS, Column, Table
+from features.data.validate import rule_reasons
 
 _AS_OF = Column("as_of", "评估日期", "date", required=False)  # a document's own as-of date (not a contract column)
 
@@ -94,7 +94,7 @@ def to_frames(documents: Sequence[Mapping[str, Any]], default_as_of: pd.Timestam
     service's request schema checks them); enum labels become codes, enum-lists canonical ';'-joined codes,
     and values the contract cannot read are reported in ``value_problems``, not guessed. A document without
     ``as_of`` is assessed at ``default_as_of``, or (None) at the latest date it knows of
-    (``features.as_of.documents_as_of``)."""
+    (``features.data.as_of.documents_as_of``)."""
     flat = _Flat()
     for i, doc in enumerate(documents):
         flat.add_round(i, -1, _record(doc, f"[{i}]"), doc.get("members"), f"[{i}]")

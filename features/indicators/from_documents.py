@@ -1,6 +1,6 @@
 """Indicators for households given as plain records (the "Household" JSON shape) — for the service.
 
-Builds canonical frames (``features.documents``) and calls ``build_indicators``: the same code as the batch
+Builds canonical frames (``features.data.documents``) and calls ``build_indicators``: the same code as the batch
 path, so a household scored online gets exactly the indicators it would get in training.
 """
 
@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from features.documents import DocumentFrames, checked_frames
+from features.data.documents import DocumentFrames, checked_frames
 from features.indicators.build import build_indicators
 
 
@@ -28,8 +28,8 @@ def indicators_for(households: Sequence[Mapping[str, Any]], lines: pd.DataFrame 
     """Indicator rows for households given as Household JSON objects, in request order.
 
     Each item's ``as_of`` overrides ``as_of``; with neither, an item is assessed at the latest date it knows
-    of (``features.as_of``). Raises ``ValueError`` naming the item and field of every problem
-    (``features.documents.problems``) before computing anything.
+    of (``features.data.as_of``). Raises ``ValueError`` naming the item and field of every problem
+    (``features.data.documents.problems``) before computing anything.
     """
     default = pd.Timestamp(as_of).normalize() if as_of is not None else None
     frames, found = checked_frames(households, default)

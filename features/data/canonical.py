@@ -1,4 +1,4 @@
-"""The canonical in-memory form of contract tables (see ``features.contract``): dtypes and casting.
+"""The canonical in-memory form of contract tables (see ``features.data.contract``): dtypes and casting.
 
 Ingest produces it, the warehouse stores it, indicators and the service consume it.
 """
@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from features.contract import LIST_SEPARATORS, MAX_ITEMS, TABLES, Column, Table, bool_of
+from features.data.contract import LIST_SEPARATORS, MAX_ITEMS, TABLES, Column, Table, bool_of
 
 _SEPARATORS = str.maketrans({s: ";" for s in LIST_SEPARATORS})
 
@@ -34,7 +34,7 @@ def empty_frame(table: Table | str) -> pd.DataFrame:
 
 def cast(table: Table | str, df: pd.DataFrame) -> pd.DataFrame:
     """Already-clean values (English names and codes) to canonical dtypes, adding missing optional columns
-    as empty. Does not validate: use ``features.validate`` for data from outside."""
+    as empty. Does not validate: use ``features.data.validate`` for data from outside."""
     t = TABLES[table] if isinstance(table, str) else table
     out = {}
     for c in t.columns:
@@ -104,7 +104,7 @@ def column_of(col: Column, values: Sequence[Any] | np.ndarray, on_problem: OnPro
 
 def _bools(col: Column, values: Sequence[Any], on_problem: OnProblem) -> pd.arrays.BooleanArray:
     """Booleans from JSON booleans, the numbers 1/0, or a text the contract spells a boolean with (``是``, ``N``:
-    ``features.contract.BOOL_SPELLINGS``, ingest's table); anything else goes to ``on_problem``."""
+    ``features.data.contract.BOOL_SPELLINGS``, ingest's table); anything else goes to ``on_problem``."""
     objects = np.empty(len(values), dtype=object)
     objects[:] = list(values)
     missing = pd.isna(objects)

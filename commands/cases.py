@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from features.options import WAREHOUSE, WarehouseOption
+from commands.options import WAREHOUSE, WarehouseOption
 
 outcomes_app = typer.Typer(help="Visit outcomes (入户核实结果): load them into the case store, or simulate them.",
                            no_args_is_help=True)
@@ -32,9 +32,9 @@ def outcomes_ingest_cmd(
     Loading the same file twice changes nothing."""
     from cases.ingest import ingest_outcomes
     from cases.store import open_store
-    from features.pii import MissingIdKeyError
-    from features.validate import ContractError
-    from features.warehouse import Warehouse
+    from features.data.pii import MissingIdKeyError
+    from features.data.validate import ContractError
+    from features.data.warehouse import Warehouse
 
     try:
         with open_store(warehouse) as store:
@@ -147,7 +147,7 @@ def outcomes_simulate_cmd(
 
     from cases.simulate import monitored_households, simulate_outcomes, unvisited_alerts, write_outcomes
     from cases.store import open_store
-    from features.warehouse import Warehouse
+    from features.data.warehouse import Warehouse
 
     if worklist is None:
         with open_store(warehouse) as store:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from features.contract import DEFAULT_LINES, LINE_GROWTH_AFTER_LAST
+from features.data.contract import DEFAULT_LINES, LINE_GROWTH_AFTER_LAST
 
 
 class MissingLineError(ValueError):

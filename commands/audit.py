@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from features.options import ALIAS, WAREHOUSE, AliasOption, WarehouseOption
+from commands.options import ALIAS, WAREHOUSE, AliasOption, WarehouseOption
 
 
 

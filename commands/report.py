@@ -7,36 +7,23 @@ per household.
 
 from __future__ import annotations
 
-import hashlib
-import re
 from pathlib import Path
 from typing import Annotated, Literal
 
 import typer
 
-from features.options import WAREHOUSE, AsOfOption, WarehouseOption
-
-_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
-
-
-def safe_file_name(household_id: str) -> str:
-    """A file name from a household id: unsafe characters replaced, a short hash added when anything changed
-    (so two ids that differ only in unsafe characters never share a file)."""
-    cleaned = _SAFE.sub("_", household_id).strip("._") or "household"
-    if cleaned != household_id:
-        cleaned = f"{cleaned[:60]}-{hashlib.sha256(household_id.encode()).hexdigest()[:8]}"
-    return f"{cleaned}.html"
-
+from commands.options import WAREHOUSE, AsOfOption, WarehouseOption
+from serving.reports import safe_file_name
 
 def _fail(message: str) -> None:
-    from serving.exit_codes import fail
+    from commands.exit_codes import fail
 
     fail(message)
 
 
 def village_household_ids(warehouse, village: str, as_of) -> tuple[list[str], list[str]]:
     """Households whose latest record known at ``as_of`` is in ``village``; and every village known then."""
-    from features.as_of import rounds_known_at
+    from features.data.as_of import rounds_known_at
 
     hh = warehouse.households(rounds_known_at(warehouse, as_of), columns=["household_id", "round_id", "survey_date", "village"])
     hh = hh[hh["survey_date"] <= as_of].sort_values(["household_id", "survey_date"])
@@ -55,10 +42,10 @@ def report_cmd(
     warehouse: WarehouseOption = WAREHOUSE,
 ) -> None:
     """Per-household explanation reports, or a village's worklist page with a page per household."""
-    from features.as_of import resolve_as_of
+    from features.data.as_of import resolve_as_of
     from features.console import progress
-    from features.records import household_documents
-    from serving.preconditions import require_model, require_rounds
+    from features.data.documents_from_warehouse import household_documents
+    from commands.preconditions import require_model, require_rounds
     from serving.reports import render_household_report, render_village_report
     from models.registry import CHAMPION
 

@@ -1,6 +1,6 @@
 """The warehouse a household-id range at a time, so a batch command's memory is bounded by the chunk.
 
-Every table is stored sorted by ``household_id`` (``features.warehouse.ROW_GROUP_ROWS`` rows per row group), so a
+Every table is stored sorted by ``household_id`` (``features.data.warehouse.ROW_GROUP_ROWS`` rows per row group), so a
 read filtered to an id range touches only the row groups whose statistics overlap it (pyarrow dataset filters).
 Indicators and labels are per household, so computing them chunk by chunk gives the rows of the whole table.
 """
@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 import numpy as np
 import pandas as pd
 
-from features.warehouse import IdRange, Warehouse
+from features.data.warehouse import IdRange, Warehouse
 
 DEFAULT_CHUNK = 50_000
 
@@ -26,7 +26,7 @@ def id_ranges(warehouse: Warehouse, chunk: int = DEFAULT_CHUNK, rounds: Iterable
 
 class IdRangeView:
     """A read-only warehouse restricted to one household-id range, with the reads ``Warehouse`` offers: code
-    written for a whole warehouse (``features.labels.build_examples``) runs on one chunk unchanged."""
+    written for a whole warehouse (``features.indicators.labels.build_examples``) runs on one chunk unchanged."""
 
     def __init__(self, warehouse: Warehouse, id_range: IdRange) -> None:
         self.warehouse, self.id_range, self.root = warehouse, id_range, warehouse.root
@@ -52,7 +52,7 @@ class IdRangeView:
 
 def examples_by_chunk(warehouse: Warehouse, as_of: pd.Timestamp, chunk: int = DEFAULT_CHUNK) -> Iterator[pd.DataFrame]:
     """``build_examples(warehouse, [as_of])`` one household-id range at a time, in household-id order."""
-    from features.labels import build_examples
+    from features.indicators.labels import build_examples
 
     for rng in id_ranges(warehouse, chunk):
         yield build_examples(IdRangeView(warehouse, rng), [as_of])  # type: ignore[arg-type]

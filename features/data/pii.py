@@ -20,7 +20,7 @@ import unicodedata
 
 import pandas as pd
 
-from features.contract import PII_COLUMNS
+from features.data.contract import PII_COLUMNS
 
 ID_KEY_ENV = "POVWATCH_ID_KEY"
 ID_NUMBER_PATTERN = r"(?:\d{17}[\dXx]|\d{15})"

@@ -23,7 +23,7 @@ from typing import Annotated
 
 import typer
 
-from features.options import WAREHOUSE, WarehouseOption
+from commands.options import WAREHOUSE, WarehouseOption
 
 READY_TIMEOUT_S = 120
 
@@ -38,7 +38,7 @@ class DemoSettings:
 
 def _povwatch() -> list[str]:
     exe = Path(sys.executable).with_name("povwatch")
-    return [str(exe)] if exe.exists() else [sys.executable, "-m", "serving.cli"]
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "commands.app"]
 
 
 def run(args: list[str], env: dict[str, str] | None = None, ok: tuple[int, ...] = (0,)) -> str:
@@ -55,7 +55,7 @@ def run(args: list[str], env: dict[str, str] | None = None, ok: tuple[int, ...] 
 
 def _trained_on_current_data(warehouse: Path) -> str | None:
     """The champion's version if its run saw exactly the warehouse as it is now, else None."""
-    from features.warehouse import Warehouse
+    from features.data.warehouse import Warehouse
     from models import registry
     from training.train import fingerprint
 
@@ -98,8 +98,8 @@ def service_round_trip(warehouse: Path, household_id: str, as_of: "pd.Timestamp"
     import httpx
     import pandas as pd
 
-    from features.records import household_documents
-    from features.warehouse import Warehouse
+    from features.data.documents_from_warehouse import household_documents
+    from features.data.warehouse import Warehouse
 
     when = as_of + pd.Timedelta(days=45)
     doc = household_documents(Warehouse(warehouse), [household_id], when)[0]
@@ -146,8 +146,8 @@ def closing_the_loop(wh: Path, raw: Path, newest: str, env: dict[str, str]) -> N
 def demo(settings: DemoSettings) -> None:
     import pandas as pd
 
-    from features.labels import round_as_of
-    from features.warehouse import Warehouse
+    from features.indicators.labels import round_as_of
+    from features.data.warehouse import Warehouse
 
     wh = settings.warehouse
     raw = wh / "raw"

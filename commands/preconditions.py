@@ -1,5 +1,5 @@
 """What a command needs before it starts — data in the warehouse, a model in the registry, a free port — each
-checked first, failing with one line and exit code 2 (``serving.exit_codes``) before anything is created."""
+checked first, failing with one line and exit code 2 (``commands.exit_codes``) before anything is created."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ import errno
 import socket
 from pathlib import Path
 
-from serving.exit_codes import fail
+from commands.exit_codes import fail
 
 
 def require_rounds(warehouse: Path) -> "Warehouse":  # noqa: F821
     """The warehouse, when it holds at least one survey round; else 'run ingest first'."""
-    from features.warehouse import Warehouse
+    from features.data.warehouse import Warehouse
 
     wh = Warehouse(warehouse)
     if not Path(warehouse).is_dir() or not wh.round_ids():

@@ -25,8 +25,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from features.canonical import cast, empty_frame
-from features.derived import default_lines
+from features.data.canonical import cast, empty_frame
+from features.data.derived import default_lines
 
 DATA_FILE = "data.parquet"
 # Rows are sorted by key (household_id first), so row-group statistics let a reader of a household-id range

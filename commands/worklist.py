@@ -8,7 +8,7 @@ from typing import Annotated, Literal, Optional
 
 import typer
 
-from features.options import ALIAS, WAREHOUSE, AliasOption, AsOfOption, RoundOption, WarehouseOption
+from commands.options import ALIAS, WAREHOUSE, AliasOption, AsOfOption, RoundOption, WarehouseOption
 
 
 def _fail(message: str) -> None:
@@ -51,8 +51,8 @@ def worklist_cmd(
     """The worklist: below_line, trigger, model, follow_up and audit channels (stale records apart)."""
     import pandas as pd
 
-    from features.as_of import resolve_as_of
-    from features.warehouse import Warehouse
+    from features.data.as_of import resolve_as_of
+    from features.data.warehouse import Warehouse
     from models.worklist import TriggerConfig, WorklistError, WorklistOptions, build
     from serving.worklist_data import listed_from, warehouse_inputs
     from serving.worklist_output import store_table, write
@@ -83,7 +83,7 @@ def worklist_cmd(
         _fail(str(e))
     pages = {}
     if out.suffix == "":
-        from features.records import household_documents
+        from features.data.documents_from_warehouse import household_documents
         from serving.reports import render_household_report
 
         ids = list(worklist.active["household_id"])

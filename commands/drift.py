@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from features.options import ALIAS, WAREHOUSE, AliasOption, WarehouseOption
+from commands.options import ALIAS, WAREHOUSE, AliasOption, WarehouseOption
 
 
 
@@ -29,7 +29,7 @@ def drift_cmd(
 ) -> None:
     """Is the new round like the data the model learned from? Verdict: stable, data problem suspected, or
     retrain recommended, with reasons (zh and en)."""
-    from features.warehouse import Warehouse
+    from features.data.warehouse import Warehouse
 
     if json_out and out is not None:
         raise typer.BadParameter("give --json or --out, not both", param_hint="--json")

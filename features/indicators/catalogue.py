@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from features.contract import TABLES
+from features.data.contract import TABLES
 
 Family = Literal["income_structure", "subsidy_dependence", "illness", "labour", "education", "living",
                  "dynamics", "shocks", "profile"]
@@ -356,7 +356,7 @@ def by_name(name: str) -> Feature:
         return _BY_NAME[name]
     except KeyError:
         raise KeyError(f"no feature {name!r} in the catalogue; {len(FEATURES)} features, e.g. "
-                       f"{', '.join(list(_BY_NAME)[:5])}, ... (see features.catalogue.feature_names())") from None
+                       f"{', '.join(list(_BY_NAME)[:5])}, ... (see features.indicators.catalogue.feature_names())") from None
 
 
 def public_table() -> list[dict[str, object]]:

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from features.options import WAREHOUSE, WarehouseOption
+from commands.options import WAREHOUSE, WarehouseOption
 
 
 
@@ -32,8 +32,8 @@ def train_cmd(
         cfg = TrainConfig.from_file(config)
     except (ValidationError, ValueError) as e:
         raise typer.BadParameter(f"{config}: {e}", param_hint="--config") from e
-    from serving.exit_codes import fail
-    from serving.preconditions import require_rounds
+    from commands.exit_codes import fail
+    from commands.preconditions import require_rounds
 
     from features.console import progress
 
@@ -67,7 +67,7 @@ def promote_cmd(
                            "config, audit.gate, on).")] = None,
 ) -> None:
     """Move @champion to the @challenger if it is not worse on the newest labelled round."""
-    from serving.exit_codes import ExitCode, fail
+    from commands.exit_codes import ExitCode, fail
     from training.promote import promote
     from models.registry import RegistryError
     from training.splits import SplitError

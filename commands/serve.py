@@ -17,7 +17,7 @@ from typing import Annotated, Optional
 import typer
 
 from features import settings
-from features.options import ALIAS, WAREHOUSE, AliasOption, WarehouseOption
+from commands.options import ALIAS, WAREHOUSE, AliasOption, WarehouseOption
 
 SERVICE = "serving.service:Povwatch"
 SERVICE_NAME = "povwatch"  # the name in @bentoml.service, for BENTOML_CONFIG_OPTIONS
@@ -41,8 +41,8 @@ def serve_env(warehouse: Path, workers: int, base: dict[str, str] | None = None)
 
 
 def check_model(warehouse: Path, alias: str) -> str:
-    """The version behind ``alias``, or one line naming what is missing (exit 2, ``serving.exit_codes``)."""
-    from serving.exit_codes import fail
+    """The version behind ``alias``, or one line naming what is missing (exit 2, ``commands.exit_codes``)."""
+    from commands.exit_codes import fail
     from models.registry import MODEL_NAME, RegistryError, connect, quiet_telemetry, resolve, tracking_uri
 
     quiet_telemetry()
@@ -71,7 +71,7 @@ def serve_cmd(
 ) -> None:
     """Serve the champion over HTTP: /score, /explain, /report, /model (+ /healthz, /readyz, /metrics). A promoted
     model is picked up without a restart (every --reload-interval seconds, and at once on SIGHUP)."""
-    from serving.preconditions import require_free_port
+    from commands.preconditions import require_free_port
 
     warehouse = warehouse.resolve()
     require_free_port(host, port)

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from features.warehouse import Warehouse
+from features.data.warehouse import Warehouse
 
 
 def _jsonable(value: Any) -> Any:

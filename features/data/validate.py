@@ -1,7 +1,7 @@
 """Validate one file's rows against the survey contract: accepted rows in canonical form, rejected rows with
 their reasons.
 
-Four vectorised passes, all driven by the objects in ``features.contract`` (no column is listed here):
+Four vectorised passes, all driven by the objects in ``features.data.contract`` (no column is listed here):
 
 1. *read*: headers (English name or Chinese label) to English names; person-identifying columns dropped;
    ids shaped like identity numbers pseudonymised; values stripped;
@@ -34,10 +34,10 @@ with warnings.catch_warnings():
     import pandera.pandas as pa
     from pandera.errors import SchemaErrors
 
-from features.canonical import PANDAS_DTYPE, cast
-from features.contract import (BOOL_SPELLINGS, MAX_ITEMS, MONEY_MAX, OUTCOMES_WITH_MEASURES, TABLES,
+from features.data.canonical import PANDAS_DTYPE, cast
+from features.data.contract import (BOOL_SPELLINGS, MAX_ITEMS, MONEY_MAX, OUTCOMES_WITH_MEASURES, TABLES,
                                TRANSFER_PARTS, Column, Table, spelling_key)
-from features.pii import ID_PREFIX, drop_pii_columns, pseudonymise_ids
+from features.data.pii import ID_PREFIX, drop_pii_columns, pseudonymise_ids
 
 MONEY_TOLERANCE = 0.005  # yuan: sums of parts may exceed their total by float rounding, never by a fen
 _MISSING = frozenset({"", "na", "n/a", "nan", "null", "none", "nat", "<na>"})  # for non-text columns only
