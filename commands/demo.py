@@ -169,7 +169,6 @@ def demo(settings: DemoSettings) -> None:
     newest = str(rounds.index[-1])
     scores_path = wh / "scores" / f"round-{newest}.csv"
     run(["score", "--round", newest, "--warehouse", str(wh), "--out", str(scores_path)], env)
-    run(["drift", "--round", newest, "--warehouse", str(wh), "--out", str(wh / "drift")], env)
     scores = pd.read_csv(scores_path, dtype={"household_id": str})
     scores = scores[scores["eligible"] & ~scores["stale"]]  # households of the newest round that can still fall
     top = scores.iloc[0]["household_id"]

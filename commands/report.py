@@ -13,7 +13,6 @@ from typing import Annotated, Literal
 import typer
 
 from commands.options import WAREHOUSE, AsOfOption, WarehouseOption
-from serving.reports import safe_file_name
 
 def _fail(message: str) -> None:
     from commands.exit_codes import fail
@@ -46,7 +45,7 @@ def report_cmd(
     from features.console import progress
     from features.data.documents_from_warehouse import household_documents
     from commands.preconditions import require_model, require_rounds
-    from serving.reports import render_household_report, render_village_report
+    from serving.reports import render_household_report, render_village_report, safe_file_name
     from models.registry import CHAMPION
 
     if (household is None) == (village is None):

@@ -9,6 +9,8 @@ import typer
 
 from commands.options import WAREHOUSE, WarehouseOption
 
+LATE_FILE = "late_events"  # not a table name: a folder ingest skips it (and says so); ingest it with --table events
+
 
 def simulate_cmd(
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives identical files.")],
@@ -33,8 +35,9 @@ def simulate_cmd(
                                 "per household for true_risk; more is a sharper ceiling and slower (default: "
                                 "the simulator's).", min=1, max=4096)] = None,
     shock: Annotated[Optional[list[str]], typer.Option("--shock", help="KIND:YEAR[:COUNTY] with KIND disaster, "
-                     "wage, survey or silent: a known problem injected into one round of one county, to test "
-                     "`povwatch drift` (repeatable).")] = None,
+                     "wage, survey, silent or late: a known problem injected into one round of one county, to "
+                     "test `povwatch drift` (repeatable). `late` writes the held-back department-feed events "
+                     "to late_events.<format>, for a later `povwatch ingest FILE --table events`.")] = None,
     profile: Annotated[str, typer.Option(help="What the survey records: 'full' (every contract column and "
                        "reported events) or 'sparse' (required columns plus monitoring_type, no events, "
                        "incomes rounded to 500 yuan: a thin panel).")] = "full",
@@ -108,6 +111,11 @@ def _rounds(households: int, rounds: int, seed: int, out: Path, first_year: int,
                 if len(frame):  # no file for a table without rows (the first round has no events): ingest
                     w.write(table, frame)  # refuses a file without rows
                 totals[table] += len(frame)
+            if r.late_events is not None and len(r.late_events) and "events" in totals:
+                late = recorded("events", r.late_events, profile)  # type: ignore[arg-type]
+                w.write("events", late, file=LATE_FILE)
+                typer.echo(f"round {r.round_id}: {len(r.late_events):,} events held back for a late delivery "
+                           f"({w.path(LATE_FILE).name})")
             w.write_truth(r.truth)
             advance()
             typer.echo(f"round {r.round_id}: {len(r.households):,} households, {len(r.members):,} members"

@@ -4,7 +4,9 @@ Layout under the root::
 
     households/round_id=<R>/data.parquet
     members/round_id=<R>/data.parquet
-    events/year=<YYYY>/data.parquet
+    events/year=<YYYY>/data.parquet      the contract's columns plus ``ingested_on``: the date the event first
+                                         entered the warehouse (missing in warehouses written before it was
+                                         recorded: read as unknown)
     monitoring_lines/data.parquet
     quarantine/<table>/<source>-<digest>.parquet rejected rows as read, with ``reason`` (digest: of the
                                                  source file, so re-ingesting a file rewrites, never adds)
@@ -32,6 +34,7 @@ DATA_FILE = "data.parquet"
 # Rows are sorted by key (household_id first), so row-group statistics let a reader of a household-id range
 # skip the rest of a partition (batch scoring reads the warehouse chunk by chunk).
 ROW_GROUP_ROWS = 65_536
+INGESTED_ON = "ingested_on"  # stored with each event, not a contract column: when it reached the warehouse
 IdRange = tuple[str, str]
 
 
@@ -244,6 +247,21 @@ class Warehouse:
         if hi is not None:
             df = df[df["event_date"] <= hi]
         return df.reset_index(drop=True)
+
+    def event_arrivals(self) -> pd.DataFrame:
+        """``household_id, event_date, source, ingested_on`` of every event; ``ingested_on`` is NaT for events
+        stored before the warehouse recorded it (read, never guessed)."""
+        frames = []
+        for path in self._partitions("events").values():
+            df = pd.read_parquet(path)
+            if len(df):
+                on = pd.to_datetime(df[INGESTED_ON]) if INGESTED_ON in df else pd.Series(pd.NaT, index=df.index)
+                frames.append(cast("events", df)[["household_id", "event_date", "source"]].assign(
+                    **{INGESTED_ON: on.astype("datetime64[ns]")}))
+        if not frames:
+            empty = empty_frame("events")[["household_id", "event_date", "source"]]
+            return empty.assign(**{INGESTED_ON: pd.Series(dtype="datetime64[ns]")})
+        return pd.concat(frames, ignore_index=True)
 
     def lines(self) -> pd.DataFrame:
         """Ingested monitoring lines, else the contract's defaults."""
