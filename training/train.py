@@ -36,6 +36,7 @@ class TrainResult:
     verdict: str = ""
     model: object = None      # the fitted RiskModel, as it was in memory before it was logged
     promotion: object = None  # training.promote.PromotionResult of the first version (None: a champion exists)
+    audit: dict | None = None  # the equity audit of the test round (recall per group with intervals)
 
 
 def calibrated_model(scorer, X: pd.DataFrame, y: np.ndarray, split: TemporalSplit, cfg: TrainConfig,
@@ -174,7 +175,7 @@ def train(warehouse_root: Path, *, test_round: str | None = None, cfg: TrainConf
     if promotion is not None and promotion.promoted:
         aliases.append("champion")
     return TrainResult(run_id, version, aliases, table, metrics, split_info, selection, intervals, line, model,
-                       promotion)
+                       promotion, audit)
 
 
 def selection_metrics(selection, intervals: pd.DataFrame) -> dict[str, float]:
