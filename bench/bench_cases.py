@@ -49,7 +49,7 @@ def main(n: int = N_OUTCOMES, db_url: str | None = None) -> dict[str, float]:
     from cases.loop import build_loop_report
     from cases.simulate import simulate_outcomes, write_outcomes
     from cases.store import open_store
-    from features.warehouse import Warehouse
+    from features.data.warehouse import Warehouse
 
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     if db_url:

@@ -30,7 +30,7 @@ def CANDIDATES(ours: dict) -> list[tuple[str, dict]]:
 
 def _examples() -> tuple[pd.DataFrame, list[str]]:
     from features.indicators import build_indicators
-    from features.labels import label_frame
+    from features.indicators.labels import label_frame
     from features.simulator.run import simulate
 
     outs = list(simulate(HOUSEHOLDS, ROUNDS, SEED))
@@ -88,7 +88,7 @@ def _rate(fn, rows: int, repeat: int = 2) -> float:
 def main() -> dict[str, float]:
     from sklearn.metrics import roc_auc_score
 
-    from features.catalogue import FEATURES, feature_names
+    from features.indicators.catalogue import FEATURES, feature_names
     from models.explain import explain
     from training.config import TrainConfig
 

@@ -15,8 +15,8 @@ import time
 import numpy as np
 import pandas as pd
 
-from features.canonical import cast
-from features.contract import EVENT_TYPE, HOUSEHOLDS, MEMBERS
+from features.data.canonical import cast
+from features.data.contract import EVENT_TYPE, HOUSEHOLDS, MEMBERS
 
 ROUND_DATES = pd.to_datetime(["2021-11-15", "2022-11-15", "2023-11-15", "2024-11-15", "2025-11-15"])
 

@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from features.contract import HOUSEHOLDS
-from features.ingest import ingest
-from features.validate import validate_frame
-from features.warehouse import Warehouse
+from features.data.contract import HOUSEHOLDS
+from features.data.ingest import ingest
+from features.data.validate import validate_frame
+from features.data.warehouse import Warehouse
 
 N_HOUSEHOLDS = 100_000
 BROKEN_SHARE = 0.01

@@ -101,9 +101,9 @@ def bare_predict_rows_per_s(warehouse: Path, round_id: str) -> tuple[float, int]
     of three."""
     import numpy as np
 
-    from features.as_of import resolve_as_of, rounds_known_at
+    from features.data.as_of import resolve_as_of, rounds_known_at
     from features.indicators import build_indicators
-    from features.warehouse import Warehouse
+    from features.data.warehouse import Warehouse
     from models.registry import load_risk_model
     from models.risk_model import eligible
     from serving.batch import _id_chunks, _read_chunk
@@ -175,7 +175,7 @@ def one_size(households: int, rounds: int, seed: int, spark: bool, work: Path, m
                for folder in split_rounds(raw, work / "rounds")]
     shutil.rmtree(raw)
     shutil.rmtree(work / "rounds")
-    from features.warehouse import Warehouse
+    from features.data.warehouse import Warehouse
 
     newest = Warehouse(wh).round_ids()[-1]
     env["MLFLOW_TRACKING_URI"] = f"sqlite:///{model_wh.resolve()}/mlflow.db"

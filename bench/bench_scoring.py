@@ -14,9 +14,9 @@ from bench.common import simulated_warehouse
 
 
 def main() -> dict[str, float]:
-    from features.as_of import resolve_as_of
-    from features.labels import build_examples, round_as_of
-    from features.warehouse import Warehouse
+    from features.data.as_of import resolve_as_of
+    from features.indicators.labels import build_examples, round_as_of
+    from features.data.warehouse import Warehouse
     from models.registry import load_risk_model
     from serving.batch import score_warehouse
 

@@ -53,8 +53,8 @@ def _warehouse() -> Path:
 def _documents(warehouse: Path, n: int) -> list[dict]:
     import pandas as pd
 
-    from features.records import household_documents, relabelled_copies
-    from features.warehouse import Warehouse
+    from features.data.documents_from_warehouse import household_documents, relabelled_copies
+    from features.data.warehouse import Warehouse
 
     wh = Warehouse(warehouse)
     as_of = (wh.rounds()["last_date"].max() + pd.Timedelta(days=30)).normalize()

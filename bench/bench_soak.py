@@ -26,8 +26,8 @@ from bench.soak import soak
 def _documents(warehouse: Path, n: int) -> list[dict]:
     import pandas as pd
 
-    from features.records import household_documents
-    from features.warehouse import Warehouse
+    from features.data.documents_from_warehouse import household_documents
+    from features.data.warehouse import Warehouse
 
     wh = Warehouse(warehouse)
     as_of = (wh.rounds()["last_date"].max() + pd.Timedelta(days=60)).normalize()
@@ -70,6 +70,8 @@ def main(minutes: float = 10.0, households: int = 2500) -> dict[str, float]:
     for name, value in out.items():
         print(f"{name:<45} {value:,.2f}")
     print("statuses:", dict(result.statuses))
+    for failure in result.failures[:20]:  # what a failed request was: a timeout, a reset, a wrong status
+        print("failed:", failure)
     return out
 
 

@@ -41,9 +41,9 @@ class PeakRSS:
 def main() -> dict[str, float]:
     import lightgbm as lgb
 
-    from features.catalogue import FEATURES, feature_names
-    from features.labels import build_examples, default_as_of_dates, round_as_of
-    from features.warehouse import Warehouse
+    from features.indicators.catalogue import FEATURES, feature_names
+    from features.indicators.labels import build_examples, default_as_of_dates, round_as_of
+    from features.data.warehouse import Warehouse
     from training.config import TrainConfig
     from training.splits import make_split
     from training.candidates import fit_candidates

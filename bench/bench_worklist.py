@@ -28,7 +28,7 @@ RESAMPLES = 2000
 
 def lists(warehouse, model, round_id: str) -> tuple[pd.DataFrame, pd.Timestamp]:
     """Status and channel of every household at round ``round_id``, plus the rule-filled alternative."""
-    from features.warehouse import Warehouse
+    from features.data.warehouse import Warehouse
     from models.worklist import TriggerConfig, WorklistOptions, capacity_of, select
     from serving.batch import resolve_as_of
     from serving.worklist_data import warehouse_inputs
@@ -49,8 +49,8 @@ def lists(warehouse, model, round_id: str) -> tuple[pd.DataFrame, pd.Timestamp]:
 
 
 def main(households: int = 2500, rounds: int = 4, seed: int = 5) -> dict[str, float]:
-    from features.labels import label_frame
-    from features.warehouse import Warehouse
+    from features.indicators.labels import label_frame
+    from features.data.warehouse import Warehouse
     from training.registry import load_risk_model
 
     quiet()

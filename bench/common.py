@@ -16,7 +16,7 @@ FAST_TRAIN = '{"num_boost_round": 400, "early_stopping_rounds": 30, "selection":
 def _run(args: list[str]) -> str:
     from typer.testing import CliRunner
 
-    from serving.cli import app
+    from commands.app import app
 
     result = CliRunner().invoke(app, args, catch_exceptions=False)
     if result.exit_code != 0:

@@ -11,7 +11,7 @@ from cases.ingest import ingest_outcomes
 from cases.loop import build_loop_report
 from cases.simulate import monitored_households, simulate_outcomes, unvisited_alerts, write_outcomes
 from cases.store import open_store
-from features.warehouse import Warehouse
+from features.data.warehouse import Warehouse
 
 
 def run_loop(warehouse: Path, truth: Path, out: Path, *, seed: int = 2026, at: str | None = None,

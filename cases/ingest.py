@@ -23,10 +23,10 @@ from pathlib import Path
 import pandas as pd
 
 from cases.store import CaseStore
-from features.contract import OUTCOMES, table_for_file
-from features.ingest import SUFFIXES, _safe_stem, read_table_file
-from features.validate import REJECTED_EXTRA, ContractError, validate_frame
-from features.warehouse import Warehouse
+from features.data.contract import OUTCOMES, table_for_file
+from features.data.ingest import SUFFIXES, _safe_stem, read_table_file
+from features.data.validate import REJECTED_EXTRA, ContractError, validate_frame
+from features.data.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
 

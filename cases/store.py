@@ -22,7 +22,7 @@ from sqlalchemy import Connection, Engine, func, insert, select
 from cases import migrate
 from cases.db import database_url, ensure_parent, make_engine
 from cases.models import Alert, Outcome
-from features.contract import OUTCOMES
+from features.data.contract import OUTCOMES
 
 log = logging.getLogger(__name__)
 

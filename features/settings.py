@@ -10,7 +10,7 @@ are read when asked for (functions), never at import, so a test or a command can
 | ``POVWATCH_NUM_THREADS`` | cores // workers | the service's LightGBM threads (``povwatch serve`` sets it) |
 | ``POVWATCH_MAX_REQUEST_MB`` | 100 | the service: largest request body |
 | ``POVWATCH_API_TOKEN`` / ``POVWATCH_API_TOKENS`` | unset (open) | the service's bearer tokens (``serving.tokens``) |
-| ``POVWATCH_ID_KEY`` | unset | ingest: key of the identifier hash (``features.pii``) |
+| ``POVWATCH_ID_KEY`` | unset | ingest: key of the identifier hash (``features.data.pii``) |
 | ``POVWATCH_DB_URL`` | SQLite in the warehouse | the case store (``cases.db``) |
 | ``POVWATCH_USER`` | the login name | ``promote --force``: who forced it |
 | ``POVWATCH_VERBOSITY`` | set by ``-v`` | log level of every command (``features.console``) |

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from features.catalogue import by_name, shock_group_of
+from features.indicators.catalogue import by_name, shock_group_of
 from models.reasons import sentence
 
 if TYPE_CHECKING:

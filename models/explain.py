@@ -20,7 +20,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from features.catalogue import RISK_GROUPS, by_name
+from features.indicators.catalogue import RISK_GROUPS, by_name
 from models.measures import Measure, recommend
 from models.citing import CitationRules, Reason, clean_value as _clean
 from models.reasons import Lang

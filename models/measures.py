@@ -14,8 +14,8 @@ from dataclasses import asdict, dataclass
 from functools import lru_cache
 from importlib import resources
 
-from features.catalogue import RISK_GROUPS
-from features.contract import ASSISTANCE
+from features.indicators.catalogue import RISK_GROUPS
+from features.data.contract import ASSISTANCE
 
 TABLE = "measures.csv"
 COLUMNS = ("risk_group", "priority", "category_zh", "category_en", "code", "zh", "en", "note")

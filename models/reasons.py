@@ -17,8 +17,8 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Literal
 
-from features.catalogue import SHOCK_GROUPS, Feature, by_name
-from features.contract import ASSISTANCE, MONITORING_TYPE, RISK_TYPE
+from features.indicators.catalogue import SHOCK_GROUPS, Feature, by_name
+from features.data.contract import ASSISTANCE, MONITORING_TYPE, RISK_TYPE
 
 Lang = Literal["zh", "en"]
 Pair = tuple[str, str]

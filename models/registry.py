@@ -101,8 +101,9 @@ def resolve(client, alias: str) -> ModelRef:
     try:
         mv = client.get_model_version_by_alias(MODEL_NAME, alias)
     except MlflowException as e:
-        raise RegistryError(f"no model {MODEL_NAME}@{alias} in the registry at {client.tracking_uri}; "
-                            "run `povwatch train` first") from e
+        hint = ("run `povwatch train` first, or `povwatch promote` if a challenger was not made champion "
+                "(the gate says why; `--force` overrides)" if alias == CHAMPION else "run `povwatch train` first")
+        raise RegistryError(f"no model {MODEL_NAME}@{alias} in the registry at {client.tracking_uri}; {hint}") from e
     return ModelRef(version=str(mv.version), alias=alias, run_id=mv.run_id)
 
 

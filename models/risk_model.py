@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from features.as_of import stale_mask
-from features.derived import at_or_above_line
+from features.data.as_of import stale_mask
+from features.data.derived import at_or_above_line
 from models.calibration import Calibrator
 from models.scorers import LightGBMScorer, Scorer, as_matrix, load_scorer, save_scorer
 from models.tiers import assign
@@ -43,7 +43,7 @@ class ModelFeatureMismatch(RuntimeError):
 def eligible(indicators: pd.DataFrame) -> np.ndarray:
     """True where the household is at or above the line at its as-of record (it can still fall below it);
     False when already below, or when its hardship income is unknown. Read from the indicators
-    ``hardship_income_pc`` and ``monitoring_line``, by the label's own rule (``features.derived``)."""
+    ``hardship_income_pc`` and ``monitoring_line``, by the label's own rule (``features.data.derived``)."""
     missing = [c for c in ("hardship_income_pc", "monitoring_line") if c not in indicators.columns]
     if missing:
         raise ModelFeatureMismatch(f"indicator table lacks {', '.join(missing)}, needed to tell whether a "
@@ -121,7 +121,7 @@ class RiskModel:
         ``eligible`` is False for a household already below the line at its as-of record: it needs
         assistance now, not a prediction (its risk is still given). ``stale`` is True when the household's
         newest record was surveyed before ``round_start``, the first survey date of the reference round
-        (``features.as_of``; None: nothing is stale). With
+        (``features.data.as_of``; None: nothing is stale). With
         ``explain_top`` > 0, each row also gets its ``explain_top`` cited reasons as
         ``reason_<k>_indicator, reason_<k>_value, reason_<k>_text`` (text in ``lang``; see ``models.explain``).
         """
@@ -172,7 +172,7 @@ class RiskModel:
         if spec.get("format_version") != FORMAT_VERSION:
             raise ModelFeatureMismatch(f"{folder}: model format {spec.get('format_version')}, expected {FORMAT_VERSION}")
         if check_catalogue:
-            from features.catalogue import feature_names
+            from features.indicators.catalogue import feature_names
 
             current = feature_names()
             if current != spec["feature_names"]:

@@ -19,7 +19,7 @@ def score_partition(households: pd.DataFrame, members: pd.DataFrame, events: pd.
 
     ``lines``: the monitoring lines to compute indicators with; None uses the model's own (the lines it was
     trained with — what scoring should use unless a county's table is newer). ``round_start``: the first
-    survey date of the reference round, for ``stale`` (see ``features.as_of``). ``explain_top``: reasons per
+    survey date of the reference round, for ``stale`` (see ``features.data.as_of``). ``explain_top``: reasons per
     household (0: none).
     """
     from features.indicators import build_indicators

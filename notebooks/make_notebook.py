@@ -22,9 +22,9 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from features.derived import hardship_income_pc, monitoring_line, net_income
+from features.data.derived import hardship_income_pc, monitoring_line, net_income
 from features.settings import warehouse as default_warehouse
-from features.warehouse import Warehouse
+from features.data.warehouse import Warehouse
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 WAREHOUSE = default_warehouse()  # $POVWATCH_WAREHOUSE or ./povwatch-data
@@ -57,7 +57,7 @@ cols = [c for c in runs.columns if c.startswith("metrics.") and c.split(".", 1)[
 runs[["run_id", "params.test_round"] + cols]"""),
     ("md", "## Global SHAP importance of the champion"),
     ("code", """import numpy as np
-from features.labels import build_examples, round_as_of
+from features.indicators.labels import build_examples, round_as_of
 from models.registry import load_risk_model
 from training.metrics import recall_curve
 from training.splits import default_test_round
@@ -81,8 +81,8 @@ plt.xlabel("households visited (%)"); plt.ylabel("share of fallers found")
 print({f"recall_at_{int(k*100)}pct": round(float(r), 3) for k, r in zip(ks, rec) if round(k * 100) in (5, 10, 20)})"""),
     ("md", "## Retrain on the newest round and compare with the champion\nThe same forward-in-time split as "
            "`povwatch train` (test on the newest round that has a next round), fitted here in memory."),
-    ("code", """from features.catalogue import FEATURES, feature_names
-from features.labels import default_as_of_dates
+    ("code", """from features.indicators.catalogue import FEATURES, feature_names
+from features.indicators.labels import default_as_of_dates
 from training.candidates import fit_candidates
 from training.config import TrainConfig
 from training.metrics import metric_table
@@ -110,7 +110,7 @@ comparison.round(4)"""),
 ax.set_ylim(0, 1)
 plt.tight_layout()"""),
     ("md", "## Top households of one village, newest round"),
-    ("code", """from features.as_of import resolve_as_of
+    ("code", """from features.data.as_of import resolve_as_of
 from serving.batch import score_warehouse
 
 scores, summary = score_warehouse(model, wh, when=resolve_as_of(wh, round_id=latest), explain_top=0.0)

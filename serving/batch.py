@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from features.as_of import AsOf, rounds_known_at
+from features.data.as_of import AsOf, rounds_known_at
 from models.risk_model import SCORE_COLUMNS
 from models.scoring import score_partition
 

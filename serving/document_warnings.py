@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from features.documents import DocumentFrames
+from features.data.documents import DocumentFrames
 
 
 def document_warnings(frames: DocumentFrames, indicators: pd.DataFrame,

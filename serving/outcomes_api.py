@@ -12,8 +12,8 @@ from typing import Any
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
-from features.contract import LIST_SEPARATORS, OUTCOMES
-from features.validate import validate_frame
+from features.data.contract import LIST_SEPARATORS, OUTCOMES
+from features.data.validate import validate_frame
 
 MAX_OUTCOMES = 10_000  # rows per request
 Value = str | int | float | bool | None | list[str]

@@ -2,7 +2,7 @@
 whole document, so a platform reporting a hospitalisation does not resend the household's history.
 
 The service's warehouse is read once (on the first reference), sorted by household id and indexed by it; each
-reference then becomes the same Household document ``features.records.household_documents`` builds (the latest
+reference then becomes the same Household document ``features.data.documents_from_warehouse.household_documents`` builds (the latest
 record known at ``as_of``, its members, earlier rounds as history, stored events up to ``as_of``) with the sent
 events first, and goes through the document path unchanged: the same checks, indicators and scores as if the
 platform had sent the document. A sent event with the key of a stored one (same date and type) replaces it.
@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from features.contract import EVENTS
-from features.records import _rows
+from features.data.contract import EVENTS
+from features.data.documents_from_warehouse import _rows
 
 _EVENT_TYPE = EVENTS.column("event_type")
 
@@ -63,7 +63,7 @@ class ReferenceStore:
     def _load(self) -> tuple[_Indexed, _Indexed, _Indexed]:
         with self._lock:
             if self._tables is None:
-                from features.warehouse import Warehouse
+                from features.data.warehouse import Warehouse
 
                 wh = Warehouse(self.root)
                 self._tables = (_Indexed(wh.households(), ["household_id", "survey_date", "round_id"]),

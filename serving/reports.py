@@ -8,18 +8,32 @@ text (``serving.charts``).
 
 from __future__ import annotations
 
+import hashlib
 import math
+import re
 from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any, Literal
 
 
-from features import contract as C
+from features.data import contract as C
 from models.explain import Explanation, explain
 from models.reasons import format_value
 from models.risk_model import RiskModel
 from models.tiers import TIER_LABELS
 from serving.charts import line_chart, waterfall
+
+_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def safe_file_name(household_id: str) -> str:
+    """A file name from a household id: unsafe characters replaced, a short hash added when anything changed
+    (so two ids that differ only in unsafe characters never share a file)."""
+    cleaned = _SAFE.sub("_", household_id).strip("._") or "household"
+    if cleaned != household_id:
+        cleaned = f"{cleaned[:60]}-{hashlib.sha256(household_id.encode()).hexdigest()[:8]}"
+    return f"{cleaned}.html"
+
 
 Lang = Literal["zh", "en"]
 WATERFALL_STEPS = 8
@@ -189,7 +203,7 @@ def _waterfall(model: RiskModel, ex: Explanation, ind: Mapping[str, float], lang
     calibrated risk and the bars add up exactly from the average household's risk to this household's."""
     import numpy as np
 
-    from features.catalogue import by_name
+    from features.indicators.catalogue import by_name
 
     items = sorted(ex.contributions.items(), key=lambda kv: abs(kv[1]), reverse=True)
     shown, rest = items[:WATERFALL_STEPS], items[WATERFALL_STEPS:]
@@ -249,16 +263,17 @@ def render_household_report(model: RiskModel, doc: dict, *, lang: Lang = "zh") -
 
 
 def _group_label(code: str, lang: Lang) -> str:
-    from features.catalogue import RISK_GROUPS
+    from features.indicators.catalogue import RISK_GROUPS
 
     return RISK_GROUPS[code][0 if lang == "zh" else 1]
 
 
 def render_village_report(model: RiskModel, docs: list[dict], *, lang: Lang = "zh",
-                          links: dict[str, str] | None = None) -> str:
+                          links: dict[str, str] | None = None, loop_link: str | None = None) -> str:
     """The village page is the village's worklist (``models.worklist``, default options): channels as
-    sections, deadlines, a blank 核实结论 column; ``links`` maps household ids to their report pages."""
-    from features.documents import checked_frames
+    sections, deadlines, a blank 核实结论 column; ``links`` maps household ids to their report pages,
+    ``loop_link`` is the village's loop report page (what the visits of its issued lists found)."""
+    from features.data.documents import checked_frames
     from serving.worklist_data import documents_worklist
     from serving.worklist_pages import render_village
 
@@ -269,4 +284,4 @@ def render_village_report(model: RiskModel, docs: list[dict], *, lang: Lang = "z
     first = wl.entries.iloc[0] if len(wl.entries) else None
     village = str(first["village"]) if first is not None else str(docs[0]["record"].get("village"))
     county = str(first["county"]) if first is not None else str(docs[0]["record"].get("county"))
-    return render_village(wl, village, county, lang=lang, links=links or {})
+    return render_village(wl, village, county, lang=lang, links=links or {}, loop_link=loop_link)

@@ -1,7 +1,7 @@
 """Request and response models of the scoring API, generated from the contract.
 
 Nothing here lists a column or an enum value: every field of ``Record``, ``Member`` and ``Event`` is built
-from ``features.contract`` tables. The models are strict because the monitoring platform's bugs must surface
+from ``features.data.contract`` tables. The models are strict because the monitoring platform's bugs must surface
 as errors, not as silently different scores:
 
 - unknown fields are errors (``extra="forbid"``); no str→number or number→str coercion (``strict=True``);
@@ -14,7 +14,7 @@ Every check here runs inside pydantic-core (``Literal`` enums, ``Field`` constra
 validate to plain dicts): a 1,000-household request is ~17,000 objects, and one Python validator per object
 cost more than everything else the service does. What a value's type cannot say — calendar dates, the
 items of a joined list, the contract's cross-field rules, how history and members fit a record — is checked
-vectorised on the request's frames by ``features.documents.problems`` (the contract rules are ingest's own).
+vectorised on the request's frames by ``features.data.documents.problems`` (the contract rules are ingest's own).
 
 ``errors_of`` turns a ``ValidationError`` into the API's error list: one item per offending field path
 with what the field allows.
@@ -30,8 +30,8 @@ from pydantic import (BaseModel, ConfigDict, Discriminator, Field, RootModel, St
                       ValidationError, WithJsonSchema)
 from typing_extensions import NotRequired, TypedDict
 
-from features.contract import EVENTS, HOUSEHOLDS, MAX_ITEMS, MEMBERS, TABLES, Column, Table
-from features.documents import allowed
+from features.data.contract import EVENTS, HOUSEHOLDS, MAX_ITEMS, MEMBERS, TABLES, Column, Table
+from features.data.documents import allowed
 from models.worklist import TriggerConfig, WorklistOptions
 from serving.examples import EXAMPLE_HOUSEHOLD
 
@@ -49,7 +49,7 @@ Date = Annotated[StrictStr, Field(pattern=DATE_PATTERN, json_schema_extra={"form
 
 
 def _accepted(col: Column) -> Any:
-    """An enum value: any string here; ``features.canonical`` reads it through the contract's table of spellings
+    """An enum value: any string here; ``features.data.canonical`` reads it through the contract's table of spellings
     (code or Chinese label, any case; ingest's table) and reports what it cannot read at its place. The schema
     lists the canonical spellings."""
     spellings = list(dict.fromkeys([*col.codes, *col.values.values()]))
@@ -58,7 +58,7 @@ def _accepted(col: Column) -> Any:
 
 def _bool(col: Column) -> Any:
     """A JSON boolean, the number 1 or 0, or a string the contract spells a boolean with (``是``, ``N``...; read by
-    ``features.canonical``, ingest's table of spellings)."""
+    ``features.data.canonical``, ingest's table of spellings)."""
     return Annotated[StrictBool | Literal[0, 1] | Annotated[StrictStr, Field(max_length=MAX_TEXT)],
                      WithJsonSchema({"anyOf": [{"type": "boolean"}, {"enum": [0, 1]}, {"type": "string"}]})]
 
@@ -66,7 +66,7 @@ def _bool(col: Column) -> Any:
 def _number(col: Column) -> Any:
     """A JSON number in the column's range. An integer column takes any integral number (2 and 2.0, as JSON
     Schema's ``integer`` does; 2.5, "2" and true are refused): tables with gaps arrive from pandas as floats.
-    Integrality beyond the float check (2.0000000000000004) is checked by ``features.canonical``."""
+    Integrality beyond the float check (2.0000000000000004) is checked by ``features.data.canonical``."""
     lower = {"ge": col.min} if col.min is not None else {}
     if col.type == "money":  # money is < MONEY_MAX, other ranges are inclusive
         upper = {"lt": col.max}
@@ -143,7 +143,7 @@ class HistoryRound(TypedDict):
 class Household(TypedDict):
     """一户：最新采集记录、家庭成员、往年记录、此后上报的风险事件与评估日期。
     The "Household" document: the latest record, its members, earlier rounds, shocks since, and the as-of
-    date (default: the latest date it knows of, see ``features.as_of``). Validates to a plain dict (see the
+    date (default: the latest date it knows of, see ``features.data.as_of``). Validates to a plain dict (see the
     module docstring)."""
 
     __pydantic_config__ = STRICT  # type: ignore[misc]
@@ -205,6 +205,7 @@ class ExplainRequest(_Strict):
 class WorklistRequest(_Strict):
     """Household documents and the worklist options of ``povwatch worklist`` (same names, same defaults)."""
 
+    model_config = _example({"households": [EXAMPLE_HOUSEHOLD], "issued": "2026-02-20"})
     households: list[HouseholdItem] = Field(min_length=1, max_length=MAX_HOUSEHOLDS)
     options: WorklistOptions = Field(default_factory=WorklistOptions)
     triggers: TriggerConfig = Field(default_factory=TriggerConfig)
@@ -367,7 +368,7 @@ def _problem(loc: Sequence[int | str], error: dict[str, Any], key: str | None) -
 
 def errors_of(exc: ValidationError) -> list[dict[str, str]]:
     """One ``{field, problem, allowed}`` per offending field path, in the API's error format (rules beyond the
-    types are reported by ``features.documents.problems``, already at their place). A value that fails every
+    types are reported by ``features.data.documents.problems``, already at their place). A value that fails every
     branch of a union (a boolean, say) is one error; an unknown key is named whatever its script."""
     out, seen = [], set()
     for e in exc.errors(include_input=False, include_url=False, include_context=False):

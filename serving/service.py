@@ -34,14 +34,15 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from features import settings
-from features.documents import DocumentFrames, Problem, checked_frames
-from features.indicators.records import indicators_of_frames
+from features.data.documents import DocumentFrames, Problem, checked_frames
+from features.indicators.from_documents import indicators_of_frames
 from serving.document_warnings import document_warnings
 from serving.references import ReferenceStore, UnknownHousehold
 from serving.schemas import (ErrorResponse, ExplainRequest, ExplainResponse, Household, HouseholdItem, ModelInfo,
                              ReportRequest, ScoreRequest, ScoreResponse, WorklistRequest, WorklistResponse, error_body,
                              errors_of)
 from serving.outcomes_api import OutcomesRequest, OutcomesResponse
+from serving.openapi import CompletedDocs
 from serving.tokens import Tokens
 
 OPEN_PATHS = frozenset({"/healthz", "/livez", "/readyz", "/metrics"})
@@ -78,6 +79,8 @@ class ApiGuard:
             if self.tokens.enabled and path not in OPEN_PATHS else None
         if denied is not None:
             return await _denied(*denied)(scope, receive, send)
+        if path == "/docs.json" and scope["method"] == "GET":  # BentoML's document, completed (serving/openapi.py)
+            return await self.app(scope, receive, CompletedDocs(send, frozenset(self.request_models)))
         model = self.request_models.get(path)
         if model is None or scope["method"] != "POST":
             return await self.app(scope, receive, send)

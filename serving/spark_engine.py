@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from features.as_of import AsOf
+from features.data.as_of import AsOf
 from serving.batch import OUTPUT_COLUMNS, REASON_DETAIL_COLUMNS, SCORE_COLUMNS
 from serving.batch import REASON_COLUMNS as REASON_TEXT_COLUMNS
 
@@ -92,7 +92,7 @@ def long_frame(spark: "SparkSession", root: str, rounds: list[str], buckets: int
 
 def split_tables(pdf: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """A group of the long frame back into canonical households, members and events frames."""
-    from features.canonical import cast
+    from features.data.canonical import cast
 
     frames = []
     for table, prefix in TABLES.items():
@@ -204,8 +204,8 @@ def pin_model(warehouse: Path, alias: str) -> ModelPin:
 def run(warehouse: Path, out: Path, *, when: AsOf, alias: str, master: str | None, explain_top: float, lang: str,
         chunk: int) -> tuple[ModelPin, int]:
     """Score the warehouse on Spark into the ``out`` folder; returns the pinned model and the row count."""
-    from features.as_of import rounds_known_at
-    from features.warehouse import Warehouse
+    from features.data.as_of import rounds_known_at
+    from features.data.warehouse import Warehouse
 
     rounds = rounds_known_at(Warehouse(warehouse), when.date)
     if not rounds:
@@ -219,6 +219,6 @@ def run(warehouse: Path, out: Path, *, when: AsOf, alias: str, master: str | Non
 
 
 if __name__ == "__main__":  # pragma: no cover - `spark-submit .../serving/spark_engine.py score --engine spark ...`
-    from serving.cli import app
+    from commands.app import app
 
     app()

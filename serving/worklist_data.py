@@ -12,7 +12,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from features.as_of import reference_round
+from features.data.as_of import reference_round
 from models.risk_model import RiskModel
 from models.worklist import Listed
 
@@ -158,7 +158,7 @@ def _previous_documents(docs) -> list[dict]:
 def documents_worklist(model: RiskModel, docs, frames, *, options=None, triggers=None, round_id: str | None = None,
                        issued=None):
     """The worklist of request documents (the service's ``POST /worklist``): checked ``frames`` of ``docs``."""
-    from features.indicators.records import indicators_of_frames
+    from features.indicators.from_documents import indicators_of_frames
     from models.worklist import build
 
     ind = indicators_of_frames(frames, lines=model.lines)

@@ -76,8 +76,8 @@ def train_tiny_model(docs: list[dict[str, Any]], *, seed: int = 3, num_leaves: i
     """A small RiskModel on the documents' real indicators (LightGBM, Platt calibration, frozen tiers)."""
     import lightgbm as lgb
 
-    from features.catalogue import FEATURES, feature_names
-    from features.derived import default_lines
+    from features.indicators.catalogue import FEATURES, feature_names
+    from features.data.derived import default_lines
     from features.indicators import indicators_for
     from models.calibration import Calibrator
     from models.risk_model import RiskModel, training_medians

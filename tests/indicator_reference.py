@@ -35,7 +35,7 @@ def as_of_cases(households: pd.DataFrame) -> dict[str, pd.Timestamp | pd.Series]
 
 def load_inputs() -> dict[str, pd.DataFrame]:
     """The stored canonical tables (households, members, events, monitoring_lines)."""
-    from features.canonical import cast
+    from features.data.canonical import cast
 
     return {t: cast(t, pd.read_parquet(REFERENCE_DIR / f"{t}.parquet")) for t in (*TABLES, "monitoring_lines")}
 
@@ -55,7 +55,7 @@ def build_all(inputs: dict[str, pd.DataFrame]) -> pd.DataFrame:
 
 def _simulate_inputs() -> dict[str, pd.DataFrame]:
     """Simulate and ingest through the real commands; read the canonical tables back from the warehouse."""
-    from features.warehouse import Warehouse
+    from features.data.warehouse import Warehouse
     from tests.conftest import invoke
 
     with tempfile.TemporaryDirectory(prefix="indicator-reference-") as tmp:

@@ -17,8 +17,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from features.contract import BOOL_SPELLINGS, HOUSEHOLDS, MEMBERS
-from features.documents import allowed
+from features.data.contract import BOOL_SPELLINGS, HOUSEHOLDS, MEMBERS
+from features.data.documents import allowed
 from tests.test_service import docs, service_client  # noqa: F401  (docs is a fixture)
 
 
@@ -79,7 +79,7 @@ def test_integer_wording() -> None:
 # ------------------------------------------------------------------------------------------ booleans, enums
 def _ingested_bool(spelling: str, doc: dict) -> object:
     """What ingest reads ``spelling`` as, in a households file's relocated cell."""
-    from features.validate import validate_frame
+    from features.data.validate import validate_frame
 
     row = {k: ("" if v is None else str(v)) for k, v in doc["record"].items()}
     row["relocated"] = spelling

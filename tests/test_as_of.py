@@ -1,4 +1,4 @@
-"""The one as-of rule (``features.as_of``): default dates, reference rounds, stale households, and every command
+"""The one as-of rule (``features.data.as_of``): default dates, reference rounds, stale households, and every command
 agreeing on the same household at the same date."""
 
 from __future__ import annotations
@@ -16,13 +16,13 @@ from tests.conftest import invoke
 
 @pytest.fixture(scope="module")
 def wh(trained_warehouse: Path):
-    from features.warehouse import Warehouse
+    from features.data.warehouse import Warehouse
 
     return Warehouse(trained_warehouse)
 
 
 def test_default_as_of_is_the_latest_survey_date_and_a_round_is_its_last_date(wh) -> None:
-    from features.as_of import resolve_as_of
+    from features.data.as_of import resolve_as_of
 
     rounds = wh.rounds().sort_values("first_date")
     newest = rounds.iloc[-1]
@@ -43,7 +43,7 @@ def test_default_as_of_is_the_latest_survey_date_and_a_round_is_its_last_date(wh
 def test_during_fieldwork_the_reference_round_is_the_last_complete_one(wh) -> None:
     """A date inside the newest round's survey period: households not yet re-surveyed are current with the
     previous round (not stale); a household whose newest record is two rounds old is."""
-    from features.as_of import resolve_as_of, stale_mask
+    from features.data.as_of import resolve_as_of, stale_mask
 
     rounds = wh.rounds().sort_values("first_date")
     newest, previous = rounds.iloc[-1], rounds.iloc[-2]
@@ -56,8 +56,8 @@ def test_during_fieldwork_the_reference_round_is_the_last_complete_one(wh) -> No
 
 
 def test_a_document_without_as_of_is_assessed_at_the_latest_date_it_knows(wh, champion_model) -> None:
-    from features.as_of import documents_as_of
-    from features.records import household_documents
+    from features.data.as_of import documents_as_of
+    from features.data.documents_from_warehouse import household_documents
 
     out = documents_as_of(3, np.array(["2024-03-01", "2023-03-01", "2024-02-01"], dtype="datetime64[ns]"),
                           np.array([0, 0, 2]), np.array(["2024-05-02", "2024-01-01"], dtype="datetime64[ns]"),
@@ -79,8 +79,8 @@ def test_score_report_service_and_notebook_agree_at_the_default_as_of(trained_wa
                                                                         tmp_path: Path) -> None:
     """No date given anywhere: ``povwatch score``, the notebook's call, ``povwatch report`` and the service
     (given the warehouse document at that date) agree to the last digit."""
-    from features.as_of import resolve_as_of
-    from features.records import household_documents
+    from features.data.as_of import resolve_as_of
+    from features.data.documents_from_warehouse import household_documents
     from serving.batch import score_warehouse
     from tests.test_service import service_client
 

@@ -146,7 +146,7 @@ def test_mitigation_shows_the_cost_in_overall_recall():
 # ---- on the session's simulated county, through the CLI ---------------------------------------------------
 
 def test_audit_json_equals_recomputation_from_scores_and_labels(trained_warehouse: Path, champion_model):
-    from features.warehouse import Warehouse
+    from features.data.warehouse import Warehouse
     from training.audit_data import labelled_examples
 
     out = invoke(["audit", "--warehouse", str(trained_warehouse), "--json", "--n-boot", "50", "--no-mlflow",
@@ -216,7 +216,7 @@ def test_every_train_run_holds_the_audit(trained_warehouse: Path, tmp_path: Path
 def test_audit_command_errors(trained_warehouse: Path, args: list[str], message: str):
     from typer.testing import CliRunner
 
-    from serving.cli import app
+    from commands.app import app
 
     result = CliRunner().invoke(app, ["audit", "--warehouse", str(trained_warehouse), "--n-boot", "20", "--no-mlflow",
                                       *args])
@@ -228,8 +228,8 @@ def test_audit_command_errors(trained_warehouse: Path, args: list[str], message:
 def test_ethnic_minority_is_never_a_model_input_nor_shown_on_a_page(champion_model):
     import copy
 
-    from features.catalogue import feature_names
-    from features.contract import AUDIT_ONLY_COLUMNS
+    from features.indicators.catalogue import feature_names
+    from features.data.contract import AUDIT_ONLY_COLUMNS
     from serving.reports import render_household_report, render_village_report
     from tests.explain_support import documents
 
@@ -254,7 +254,7 @@ def test_ethnic_minority_is_never_a_model_input_nor_shown_on_a_page(champion_mod
 
 
 def test_no_list_or_score_output_has_an_audit_only_column():
-    from features.contract import AUDIT_ONLY_COLUMNS
+    from features.data.contract import AUDIT_ONLY_COLUMNS
     from serving.batch import OUTPUT_COLUMNS, REASON_DETAIL_COLUMNS
     from serving.worklist_output import CSV_COLUMNS
 

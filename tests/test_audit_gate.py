@@ -9,7 +9,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from serving.cli import app
+from commands.app import app
 from tests.conftest import TEST_TRAIN_CONFIG, invoke
 
 # The session's county is small (~80 falls in a round): lower evidence thresholds so groups can be judged.
@@ -19,9 +19,9 @@ AUDIT = {"min_falls": 10, "min_households": 100, "n_boot": 200, "attributes": ["
 def _train_biased_challenger(warehouse: Path, cfg_data: dict, tmp_path: Path) -> str:
     import mlflow
 
-    from features.catalogue import FEATURES, feature_names
-    from features.labels import build_examples, default_as_of_dates, round_as_of
-    from features.warehouse import Warehouse
+    from features.indicators.catalogue import FEATURES, feature_names
+    from features.indicators.labels import build_examples, default_as_of_dates, round_as_of
+    from features.data.warehouse import Warehouse
     from models.pyfunc import ARTIFACT_KEY, CODE_FILE
     from models import registry
     from training.config import TrainConfig

@@ -17,8 +17,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_score_writes_design_columns_with_reasons_for_the_top_share(trained_warehouse: Path, tmp_path: Path):
-    from features.labels import round_as_of
-    from features.warehouse import Warehouse
+    from features.indicators.labels import round_as_of
+    from features.data.warehouse import Warehouse
 
     newest = str(round_as_of(Warehouse(trained_warehouse)).index[-1])
     out = tmp_path / "scores.csv"
@@ -45,8 +45,8 @@ def test_score_writes_design_columns_with_reasons_for_the_top_share(trained_ware
 
 
 def test_chunked_scoring_equals_one_chunk_and_parquet_equals_csv(trained_warehouse: Path, tmp_path: Path):
-    from features.labels import round_as_of
-    from features.warehouse import Warehouse
+    from features.indicators.labels import round_as_of
+    from features.data.warehouse import Warehouse
 
     as_of = round_as_of(Warehouse(trained_warehouse)).iloc[-1] + pd.Timedelta(days=40)
     small, big = tmp_path / "small.parquet", tmp_path / "big.parquet"
@@ -60,7 +60,7 @@ def test_chunked_scoring_equals_one_chunk_and_parquet_equals_csv(trained_warehou
 def test_score_refuses_both_round_and_as_of(trained_warehouse: Path, tmp_path: Path):
     from typer.testing import CliRunner
 
-    from serving.cli import app
+    from commands.app import app
 
     r = CliRunner().invoke(app, ["score", "--warehouse", str(trained_warehouse), "--out", str(tmp_path / "s.csv"),
                                  "--round", "x", "--as-of", "2024-01-01"])

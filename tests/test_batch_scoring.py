@@ -10,9 +10,9 @@ import pandas as pd
 
 
 def test_chunked_single_pass_equals_the_whole_table(trained_warehouse: Path, champion_model) -> None:
-    from features.as_of import resolve_as_of, rounds_known_at
+    from features.data.as_of import resolve_as_of, rounds_known_at
     from features.indicators import build_indicators
-    from features.warehouse import Warehouse
+    from features.data.warehouse import Warehouse
     from serving.batch import REASON_COLUMNS, REASON_DETAIL_COLUMNS, ranked, score_warehouse
 
     wh = Warehouse(trained_warehouse)

@@ -19,7 +19,7 @@ from cases import migrate
 from cases.db import make_engine
 from cases.models import Base
 from cases.store import open_store
-from features.validate import validate_frame
+from features.data.validate import validate_frame
 
 ROOT = Path(__file__).resolve().parents[1]
 

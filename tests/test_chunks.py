@@ -10,9 +10,9 @@ from tests.conftest import invoke
 
 
 def test_features_in_chunks_equal_the_whole_table(ingested_warehouse: Path, tmp_path: Path) -> None:
-    from features.chunks import id_ranges
-    from features.labels import build_examples, round_as_of
-    from features.warehouse import Warehouse
+    from features.data.chunks import id_ranges
+    from features.indicators.labels import build_examples, round_as_of
+    from features.data.warehouse import Warehouse
 
     wh = Warehouse(ingested_warehouse)
     round_id = list(round_as_of(wh).index)[-2]
@@ -40,8 +40,8 @@ def test_warehouse_reads_equal_pandas_then_cast(ingested_warehouse: Path) -> Non
     dtypes, missing values (None in text, "" in enum lists, NA, NaN, NaT)."""
     import pyarrow.parquet as pq
 
-    from features.canonical import cast, from_arrow
-    from features.warehouse import Warehouse
+    from features.data.canonical import cast, from_arrow
+    from features.data.warehouse import Warehouse
 
     wh = Warehouse(ingested_warehouse)
     for table in ("households", "members", "events"):
@@ -57,7 +57,7 @@ def test_warehouse_reads_equal_pandas_then_cast(ingested_warehouse: Path) -> Non
 
 
 def test_members_of_chosen_households_per_round(ingested_warehouse: Path) -> None:
-    from features.warehouse import Warehouse
+    from features.data.warehouse import Warehouse
 
     wh = Warehouse(ingested_warehouse)
     first, last = wh.round_ids()[0], wh.round_ids()[-1]

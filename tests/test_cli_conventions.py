@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from serving.cli import app
-from serving.exit_codes import ExitCode
+from commands.app import app
+from commands.exit_codes import ExitCode
 from tests.conftest import TEST_TRAIN_CONFIG, invoke
 
 POVWATCH = str(Path(sys.executable).parent / "povwatch")
@@ -42,6 +42,22 @@ def test_help_shows_flags_without_placeholders() -> None:
         assert result.exit_code == 0, args
         assert "<bool>" not in result.output, args
     assert "--force " in run(["promote", "--help"]).output
+
+
+HEAVY = ("pandas", "numpy", "scipy", "sklearn", "lightgbm", "mlflow", "bentoml", "shap", "pandera", "pyarrow",
+         "matplotlib", "sqlalchemy")
+
+
+@pytest.mark.parametrize("args", [["--help"], ["score", "--help"], ["report", "--help"], ["serve", "--help"]])
+def test_help_imports_no_heavy_library(args: list[str]) -> None:
+    """Help screens stay fast (bench/bench_cli_startup.py) because no command module imports a heavy library at
+    its top: they are imported when a command runs."""
+    probe = ("import sys\nfrom commands.app import app\ntry:\n    app()\nexcept SystemExit:\n    pass\n"
+             f"print('HEAVY', sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r})))")
+    done = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "COLUMNS": "100"})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "HEAVY []", (args, done.stdout.splitlines()[-1])
 
 
 def test_exit_code_table_is_documented() -> None:
@@ -101,7 +117,7 @@ def test_busy_port_is_one_line(trained_warehouse: Path) -> None:
 
 
 def test_village_report_without_out_writes_a_folder(trained_warehouse: Path, tmp_path: Path, monkeypatch) -> None:
-    from features.warehouse import Warehouse
+    from features.data.warehouse import Warehouse
 
     wh = Warehouse(trained_warehouse)
     newest = wh.round_ids()[-1]

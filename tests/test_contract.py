@@ -6,10 +6,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from features.contract import HOUSEHOLDS, MEMBERS, PII_COLUMNS
-from features.derived import MissingLineError, hardship_income_pc, monitoring_line, net_income, net_income_pc
-from features.pii import MissingIdKeyError, is_pii_column, keyed_hash, pseudonymise_ids
-from features.validate import ContractError, validate_frame
+from features.data.contract import HOUSEHOLDS, MEMBERS, PII_COLUMNS
+from features.data.derived import MissingLineError, hardship_income_pc, monitoring_line, net_income, net_income_pc
+from features.data.pii import MissingIdKeyError, is_pii_column, keyed_hash, pseudonymise_ids
+from features.data.validate import ContractError, validate_frame
 
 
 def household(**over: str) -> dict[str, str]:
@@ -264,7 +264,7 @@ def test_monitoring_line_lookup() -> None:
 
 def test_from_records_equals_cast_of_a_frame_for_every_table():
     """The service's fast path to canonical frames agrees with ``cast`` exactly, missing values included."""
-    from features.canonical import cast, from_records
+    from features.data.canonical import cast, from_records
 
     rows = {
         "households": [

@@ -1,4 +1,4 @@
-"""features/contract.py implements docs/survey-contract.yaml exactly: every table, column, zh label, type,
+"""features/data/contract.py implements docs/survey-contract.yaml exactly: every table, column, zh label, type,
 requiredness, range, enum code and label, key, and the monitoring-line defaults."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from features import contract
+from features.data import contract
 
 SPEC = yaml.safe_load((Path(__file__).parents[1] / "docs" / "survey-contract.yaml").read_text(encoding="utf-8"))
 
@@ -48,7 +48,7 @@ def test_monitoring_line_defaults() -> None:
 
 
 def test_audit_only_columns_are_never_model_inputs() -> None:
-    from features.catalogue import FEATURES
+    from features.indicators.catalogue import FEATURES
 
     assert "ethnic_minority" in contract.AUDIT_ONLY_COLUMNS
     for f in FEATURES:
@@ -58,7 +58,7 @@ def test_audit_only_columns_are_never_model_inputs() -> None:
 def test_outcome_rules_name_the_field() -> None:
     import pandas as pd
 
-    from features.validate import validate_frame
+    from features.data.validate import validate_frame
 
     rows = pd.DataFrame([
         # fine: identified with risk types and measures
@@ -86,8 +86,8 @@ def test_outcome_rules_name_the_field() -> None:
 
 
 def test_survey_ingest_refuses_case_tables(tmp_path) -> None:
-    from features.ingest import collect_files
-    from features.validate import ContractError
+    from features.data.ingest import collect_files
+    from features.data.validate import ContractError
 
     f = tmp_path / "outcomes.csv"
     f.write_text("alert_id\nx\n")

@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.catalogue import RISK_GROUPS, feature_names
-from features.contract import ASSISTANCE
+from features.indicators.catalogue import RISK_GROUPS, feature_names
+from features.data.contract import ASSISTANCE
 from models import measures as M
 from models.explain import AdditivityError, _top_positive, check_additivity, explain, shap_contributions
 from models.reasons import TEMPLATES, sentence
@@ -56,7 +56,7 @@ def test_tree_explainer_and_pred_contrib_agree(tiny):
 
 
 def test_reasons_name_only_risk_raising_factors_on_the_risk_side_once_per_concept(tiny):
-    from features.catalogue import by_name
+    from features.indicators.catalogue import by_name
     from models.citing import MIN_CONTRIBUTION, NO_DOMINANT_FACTOR
 
     _, model, ind = tiny
@@ -190,8 +190,8 @@ def test_new_serious_illness_gives_an_illness_reason_and_a_health_measure(tiny):
 
 
 def test_new_serious_illness_with_the_champion(champion_model, trained_warehouse):
-    from features.records import household_documents
-    from features.warehouse import Warehouse
+    from features.data.documents_from_warehouse import household_documents
+    from features.data.warehouse import Warehouse
 
     wh = Warehouse(trained_warehouse)
     as_of = wh.rounds()["first_date"].max() + pd.Timedelta(days=30)

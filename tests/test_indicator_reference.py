@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.catalogue import feature_names
+from features.indicators.catalogue import feature_names
 from tests.indicator_reference import build_all, load_inputs, REFERENCE_DIR
 
 

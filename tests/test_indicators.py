@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-from features.canonical import cast
+from features.data.canonical import cast
 
 LINES = pd.DataFrame({"province": ["*", "*", "*"], "year": [2023, 2024, 2025], "line": [7000.0, 7500.0, 7900.0]}
                      ).astype({"year": "Int64"})
@@ -92,7 +92,7 @@ import io  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from features.catalogue import FAMILIES, FEATURES, RISK_GROUPS, UNITS, by_name, feature_names  # noqa: E402
+from features.indicators.catalogue import FAMILIES, FEATURES, RISK_GROUPS, UNITS, by_name, feature_names  # noqa: E402
 from features.indicators import build_indicators, indicators_for  # noqa: E402
 
 AS_OF = pd.Timestamp("2025-03-01")

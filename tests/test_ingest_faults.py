@@ -22,7 +22,7 @@ TRIALS = 20
 
 def snapshot(root: Path) -> str:
     """A digest of every survey table as a reader sees it (opening the warehouse finishes a killed commit)."""
-    from features.warehouse import Warehouse
+    from features.data.warehouse import Warehouse
 
     wh = Warehouse(root)
     digest = hashlib.sha256()
@@ -77,7 +77,7 @@ def test_killed_ingest_leaves_old_or_new_state(batches: dict[str, Path]) -> None
 
 
 def test_second_ingest_waits_for_the_first(batches: dict[str, Path], tmp_path: Path) -> None:
-    from features.warehouse import Warehouse
+    from features.data.warehouse import Warehouse
 
     wh = tmp_path / "wh"
     shutil.copytree(batches["old"], wh)

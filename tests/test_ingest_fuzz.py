@@ -35,7 +35,7 @@ def export(tmp_path_factory) -> dict[str, str]:
 
 
 def _table_of(stem: str) -> str | None:
-    from features.contract import table_for_file
+    from features.data.contract import table_for_file
 
     t = table_for_file(stem)
     return t.name if t else None
@@ -76,10 +76,10 @@ def corruption(draw, texts: dict[str, str]) -> dict[str, bytes]:
 
 
 def test_corrupted_exports_are_refused_cleanly_or_fully_accounted(export: dict[str, str], tmp_path: Path) -> None:
-    from features.ingest import ingest
-    from features.pii import MissingIdKeyError
-    from features.validate import ContractError
-    from features.warehouse import Warehouse
+    from features.data.ingest import ingest
+    from features.data.pii import MissingIdKeyError
+    from features.data.validate import ContractError
+    from features.data.warehouse import Warehouse
 
     @SETTINGS
     @given(corruption(export))

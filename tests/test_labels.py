@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.catalogue import feature_names
-from features.labels import build_examples, default_as_of_dates, label_frame, round_as_of
-from features.warehouse import Warehouse, atomic_write_parquet, partition_name
+from features.indicators.catalogue import feature_names
+from features.indicators.labels import build_examples, default_as_of_dates, label_frame, round_as_of
+from features.data.warehouse import Warehouse, atomic_write_parquet, partition_name
 from tests.test_indicators import LINES, family, frames, panel, record
 
 
@@ -95,7 +95,7 @@ def test_no_rounds_is_a_clear_error(tmp_path) -> None:
 def _cli():
     import typer
 
-    from features.indicators_cli import features_cmd
+    from commands.features import features_cmd
     app = typer.Typer()
     app.command("features")(features_cmd)
     app.command("noop")(lambda: None)  # keep "features" a sub-command, as in the povwatch app

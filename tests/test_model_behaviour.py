@@ -15,9 +15,9 @@ import pytest
 
 @pytest.fixture(scope="module")
 def docs(trained_warehouse):
-    from features.labels import round_as_of
-    from features.records import household_documents
-    from features.warehouse import Warehouse
+    from features.indicators.labels import round_as_of
+    from features.data.documents_from_warehouse import household_documents
+    from features.data.warehouse import Warehouse
 
     wh = Warehouse(trained_warehouse)
     rounds = round_as_of(wh)
@@ -49,9 +49,9 @@ def test_a_fresh_hospitalisation_never_lowers_risk_and_raises_it_on_average(cham
 @pytest.fixture(scope="module")
 def dibao_docs(trained_warehouse):
     """Documents of households that receive 低保 in the newest round (chosen for it, so the case is there)."""
-    from features.labels import round_as_of
-    from features.records import household_documents
-    from features.warehouse import Warehouse
+    from features.indicators.labels import round_as_of
+    from features.data.documents_from_warehouse import household_documents
+    from features.data.warehouse import Warehouse
 
     wh = Warehouse(trained_warehouse)
     rounds = round_as_of(wh)

@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cases.store import open_store
-from serving.cli import app
+from commands.app import app
 from tests.test_cases_store import worklist
 
 ID_NUMBER = "62042219800101123X"  # shaped like a resident identity number (made up)

@@ -21,8 +21,8 @@ from tests.conftest import invoke
 def _village(warehouse: Path, as_of: pd.Timestamp) -> tuple[str, list[str]]:
     """The first village (by name) holding both households that can still fall and households already below
     the line at ``as_of``, and its household ids."""
-    from features.as_of import rounds_known_at
-    from features.warehouse import Warehouse
+    from features.data.as_of import rounds_known_at
+    from features.data.warehouse import Warehouse
     from models.registry import load_risk_model
     from models.scoring import score_partition
 
@@ -41,7 +41,7 @@ def _village(warehouse: Path, as_of: pd.Timestamp) -> tuple[str, list[str]]:
 
 @pytest.fixture(scope="module")
 def setting(trained_warehouse: Path):
-    from features.warehouse import Warehouse
+    from features.data.warehouse import Warehouse
 
     as_of = (Warehouse(trained_warehouse).rounds()["last_date"].max() + pd.Timedelta(days=45)).normalize()
     village, ids = _village(trained_warehouse, as_of)
@@ -56,11 +56,11 @@ def test_every_entry_point_gives_identical_risk_tier_and_eligibility(trained_war
                                                                      tmp_path: Path) -> None:
     import mlflow.pyfunc
 
-    from features.records import household_documents
-    from features.warehouse import Warehouse
+    from features.data.documents_from_warehouse import household_documents
+    from features.data.warehouse import Warehouse
     from models import registry
     from models.explain import explain
-    from serving.report_cli import safe_file_name
+    from serving.reports import safe_file_name
     from tests.test_service import service_client
 
     as_of, village, ids = setting

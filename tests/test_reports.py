@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from serving.report_cli import safe_file_name
+from serving.reports import safe_file_name
 from serving.reports import render_household_report, render_village_report, trend
 from tests.explain_support import documents, train_tiny_model
 
@@ -99,13 +99,13 @@ def test_safe_file_names():
 def _invoke(args):
     from typer.testing import CliRunner
 
-    from serving.cli import app
+    from commands.app import app
 
     return CliRunner().invoke(app, args)
 
 
 def test_report_command_household_and_village(trained_warehouse, tmp_path):
-    from features.warehouse import Warehouse
+    from features.data.warehouse import Warehouse
 
     wh = Warehouse(trained_warehouse)
     hh = wh.households(columns=["household_id", "village", "survey_date"])

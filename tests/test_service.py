@@ -30,7 +30,7 @@ SAMPLE = 60
 # ------------------------------------------------------------------------------------------ helpers
 def _as_of(warehouse: Path) -> pd.Timestamp:
     """Between rounds: 60 days after the newest round's last survey (dynamic scoring)."""
-    from features.warehouse import Warehouse
+    from features.data.warehouse import Warehouse
 
     return (Warehouse(warehouse).rounds()["last_date"].max() + pd.Timedelta(days=60)).normalize()
 
@@ -38,8 +38,8 @@ def _as_of(warehouse: Path) -> pd.Timestamp:
 @pytest.fixture(scope="module")
 def docs(trained_warehouse: Path) -> list[dict]:
     """Household documents of a sample of households at the between-rounds as-of date."""
-    from features.records import household_documents
-    from features.warehouse import Warehouse
+    from features.data.documents_from_warehouse import household_documents
+    from features.data.warehouse import Warehouse
 
     wh = Warehouse(trained_warehouse)
     as_of = _as_of(trained_warehouse)
@@ -164,7 +164,7 @@ def test_fresh_hospitalisation_raises_risk(api, docs) -> None:
 
 
 def test_chinese_labels_and_joined_lists_score_like_codes(api, docs) -> None:
-    from features.contract import EVENTS, HOUSEHOLDS, MEMBERS
+    from features.data.contract import EVENTS, HOUSEHOLDS, MEMBERS
 
     d = copy.deepcopy(docs[0])
     zh = copy.deepcopy(d)
@@ -255,7 +255,7 @@ def _works(member: dict) -> dict:
     (lambda d: d["events"].append(dict(d["events"][0])), f"households[1].events[{{n}}].event_type"),
 ])
 def test_rules_beyond_types_are_400_at_their_place(api, docs, change, field) -> None:
-    """Rules checked on the request's frames (features/documents.py) name the nested place of the value,
+    """Rules checked on the request's frames (features/data/documents.py) name the nested place of the value,
     after a valid first household; the valid one is not blamed."""
     d = _with_history(docs)
     change(d)
@@ -387,7 +387,7 @@ def test_real_server_with_bentoml_client_and_http(server, docs) -> None:
 @pytest.mark.server
 def test_real_server_takes_ten_thousand_households(server, docs) -> None:
     url, _ = server
-    from features.records import relabelled_copies
+    from features.data.documents_from_warehouse import relabelled_copies
 
     many = relabelled_copies(docs, 10_000)
     r = httpx.post(f"{url}/score", json={"households": many}, headers={"Authorization": f"Bearer {TOKEN}"},
@@ -422,9 +422,9 @@ def test_real_server_logs_no_identifier_or_score(server, docs) -> None:
 # ------------------------------------------------------------------------------------------ worklist
 def test_worklist_endpoint_equals_the_cli_for_a_village(api, trained_warehouse: Path, tmp_path: Path,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    from features.labels import round_as_of
-    from features.records import household_documents
-    from features.warehouse import Warehouse
+    from features.indicators.labels import round_as_of
+    from features.data.documents_from_warehouse import household_documents
+    from features.data.warehouse import Warehouse
 
     wh = Warehouse(trained_warehouse)
     rounds = round_as_of(wh)

@@ -29,8 +29,8 @@ SETTINGS = settings(max_examples=150, deadline=None, derandomize=True,
 
 @pytest.fixture(scope="module")
 def base(trained_warehouse: Path) -> list[dict]:
-    from features.records import household_documents
-    from features.warehouse import Warehouse
+    from features.data.documents_from_warehouse import household_documents
+    from features.data.warehouse import Warehouse
 
     wh = Warehouse(trained_warehouse)
     ids = sorted(wh.households()["household_id"].unique())[:3]

@@ -21,8 +21,8 @@ def api(trained_warehouse: Path):
 
 @pytest.fixture(scope="module")
 def sample(trained_warehouse: Path) -> tuple[pd.Timestamp, list[dict]]:
-    from features.records import household_documents
-    from features.warehouse import Warehouse
+    from features.data.documents_from_warehouse import household_documents
+    from features.data.warehouse import Warehouse
 
     wh = Warehouse(trained_warehouse)
     as_of = _as_of(trained_warehouse)

@@ -13,14 +13,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.contract import table_for_file
+from features.data.contract import table_for_file
 from features.simulator import codes as K
 from features.simulator.calibration import TARGETS, label_pairs, measures
 from features.simulator.run import RoundOutput, simulate
 from features.simulator.state import State, per_household
 from features.simulator.step import step
 from features.simulator.writer import TRUTH_FILE
-from features.validate import validate_frame
+from features.data.validate import validate_frame
 from tests.conftest import invoke
 
 N, ROUNDS, SEED = 2000, 3, 5

@@ -24,7 +24,7 @@ def spark_env(monkeypatch: pytest.MonkeyPatch):
 
 
 def test_spark_scores_equal_local_scores(spark_env, trained_warehouse: Path, champion_model, tmp_path: Path) -> None:
-    from features.warehouse import Warehouse
+    from features.data.warehouse import Warehouse
     from serving.spark_engine import read_scores
 
     # Between rounds: the newest record of each household plus the events reported since (dynamic scoring).

@@ -69,7 +69,7 @@ def test_train_promote_score_serve_through_a_tracking_server(tracking_server: st
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     from mlflow import MlflowClient
 
-    from features.warehouse import Warehouse
+    from features.data.warehouse import Warehouse
 
     monkeypatch.setenv("MLFLOW_TRACKING_URI", tracking_server)
     wh = str(fresh_warehouse)
@@ -94,7 +94,7 @@ def test_train_promote_score_serve_through_a_tracking_server(tracking_server: st
     assert len(batch) > 100 and set(batch["model_version"].astype(str)) == {"1"}
 
     # `povwatch serve` resolves the champion through the server too, and answers what `povwatch score` wrote.
-    from features.records import household_documents
+    from features.data.documents_from_warehouse import household_documents
 
     as_of = pd.Timestamp(batch["as_of"].iloc[0])
     ids = list(batch.index[:5])

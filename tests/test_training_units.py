@@ -123,7 +123,7 @@ def test_centred_isotonic_is_strictly_increasing_between_its_outer_blocks():
 
 
 def test_monotone_constraints_cover_only_risk_raising_shock_indicators():
-    from features.catalogue import by_name, feature_names
+    from features.indicators.catalogue import by_name, feature_names
     from training.candidates import lightgbm_params, monotone_signs
 
     names = feature_names()
@@ -137,7 +137,7 @@ def test_monotone_constraints_cover_only_risk_raising_shock_indicators():
 
 
 def test_small_data_lightgbm_holds_income_ratios_and_the_cliff_to_their_direction():
-    from features.catalogue import feature_names
+    from features.indicators.catalogue import feature_names
     from training.candidates import lightgbm_params, monotone_signs
 
     names = feature_names()

@@ -17,7 +17,7 @@ from tests.conftest import invoke
 
 
 def test_catalogue_command_prints_every_indicator_with_its_direction():
-    from features.catalogue import FEATURES
+    from features.indicators.catalogue import FEATURES
 
     rows = json.loads(invoke(["catalogue", "--json"]))
     assert [r["name"] for r in rows] == [f.name for f in FEATURES]
@@ -129,8 +129,8 @@ def case_store(tmp_path_factory) -> str:
 
 @pytest.fixture(scope="module")
 def county_worklist(trained_warehouse: Path, tmp_path_factory, case_store: str) -> tuple[dict, str]:
-    from features.labels import round_as_of
-    from features.warehouse import Warehouse
+    from features.indicators.labels import round_as_of
+    from features.data.warehouse import Warehouse
 
     newest = str(round_as_of(Warehouse(trained_warehouse)).index[-1])
     out = tmp_path_factory.mktemp("worklist") / "county.json"
@@ -156,7 +156,7 @@ def test_issuing_the_same_list_again_records_no_new_alert(county_worklist, train
 
 def _raw_latest(warehouse: Path, as_of: pd.Timestamp) -> pd.DataFrame:
     """Each household's latest record at as-of, from the warehouse tables (not through the worklist code)."""
-    from features.warehouse import Warehouse
+    from features.data.warehouse import Warehouse
 
     hh = Warehouse(warehouse).households()
     hh = hh[hh["survey_date"] <= as_of].sort_values(["household_id", "survey_date"])
@@ -164,7 +164,7 @@ def _raw_latest(warehouse: Path, as_of: pd.Timestamp) -> pd.DataFrame:
 
 
 def test_reason_audit_over_a_county_worklist(county_worklist, champion_model):
-    from features.catalogue import by_name
+    from features.indicators.catalogue import by_name
     from models.citing import RECENT_SHOCK_DAYS
 
     wl, _ = county_worklist
@@ -200,8 +200,8 @@ def test_reason_audit_over_a_county_worklist(county_worklist, champion_model):
 
 def test_every_below_line_and_trigger_household_is_listed(county_worklist, trained_warehouse: Path, champion_model):
     """Independent of the worklist code: below-line and trigger households recomputed from the raw tables."""
-    from features.derived import hardship_income_pc, monitoring_line
-    from features.warehouse import Warehouse
+    from features.data.derived import hardship_income_pc, monitoring_line
+    from features.data.warehouse import Warehouse
 
     wl, newest = county_worklist
     as_of = pd.Timestamp(wl["as_of"])
@@ -286,8 +286,8 @@ def _shoot(html: str, png: Path, tmp_path: Path, size: str) -> np.ndarray:
 @pytest.mark.browser
 def test_worklist_and_household_pages_in_chromium(trained_warehouse: Path, county_worklist, champion_model,
                                                   tmp_path: Path):
-    from features.records import household_documents
-    from features.warehouse import Warehouse
+    from features.data.documents_from_warehouse import household_documents
+    from features.data.warehouse import Warehouse
     from serving.reports import render_household_report
 
     wl, newest = county_worklist

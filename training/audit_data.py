@@ -16,8 +16,8 @@ from training.audit import AuditError
 
 def labelled_examples(warehouse_root: Path, round_id: str | None = None) -> tuple[pd.DataFrame, str]:
     """Indicators and labels of a round's eligible, labelled households (default: the newest labelled round)."""
-    from features.labels import build_examples, round_as_of
-    from features.warehouse import Warehouse
+    from features.indicators.labels import build_examples, round_as_of
+    from features.data.warehouse import Warehouse
 
     wh = Warehouse(warehouse_root)
     rounds = round_as_of(wh)
@@ -39,7 +39,7 @@ def labelled_examples(warehouse_root: Path, round_id: str | None = None) -> tupl
 
 def with_groups(rows: pd.DataFrame, risk: np.ndarray, high: np.ndarray, warehouse_root: Path) -> pd.DataFrame:
     """``fell, risk, high`` and every audit attribute per row (joined on the row's own record)."""
-    from features.warehouse import Warehouse
+    from features.data.warehouse import Warehouse
     from training.audit_groups import household_groups
 
     wh = Warehouse(warehouse_root)

@@ -41,7 +41,7 @@ ATTRIBUTES: tuple[Attribute, ...] = (
 BY_NAME = {a.name: a for a in ATTRIBUTES}
 DEFAULT_ATTRIBUTES: tuple[str, ...] = tuple(a.name for a in ATTRIBUTES)
 def _value_labels() -> dict[str, tuple[str, str]]:
-    from features.contract import HOUSEHOLD_TYPE
+    from features.data.contract import HOUSEHOLD_TYPE
 
     return {"yes": ("是", "yes"), "no": ("否", "no"), "M": ("男", "male"), "F": ("女", "female"),
             "(missing)": ("缺失", "missing"), **{code: (zh, code) for code, zh in HOUSEHOLD_TYPE.items()}}

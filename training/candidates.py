@@ -10,7 +10,7 @@ import pandas as pd
 from models.scorers import LightGBMScorer, Scorer, fit_blend, fit_rule, fit_scorecard
 from training.config import LightGBMParams, TrainConfig
 
-# Indicators the rule reads (see features.catalogue and models.baselines.RuleBaseline).
+# Indicators the rule reads (see features.indicators.catalogue and models.baselines.RuleBaseline).
 RULE_RATIO = "hardship_ratio"
 RULE_RIGID = ("medical_share_of_income", "education_share_of_income")
 
@@ -29,7 +29,7 @@ def lightgbm_params(params: LightGBMParams, features: list[str], monotone: dict[
 def monotone_signs(cfg: TrainConfig, *, small: bool) -> dict[str, int]:
     """Constrained indicators -> catalogue direction: the risk-raising shocks (``monotone_shocks``) and, for
     the small-data model, the income-to-line ratios and the subsidy cliff."""
-    from features.catalogue import FEATURES, by_name
+    from features.indicators.catalogue import FEATURES, by_name
 
     signs = {f.name: 1 for f in FEATURES if cfg.monotone_shocks and f.family == "shocks" and f.direction == 1}
     if small:
@@ -59,7 +59,7 @@ def fit_lightgbm(X: pd.DataFrame, y: np.ndarray, fit: np.ndarray, valid: np.ndar
 def fit_candidates(names: list[str], X: pd.DataFrame, y: np.ndarray, fit: np.ndarray, valid: np.ndarray,
                    cfg: TrainConfig, categorical: list[str]) -> tuple[dict[str, Scorer], dict[str, int]]:
     """Every named candidate fitted on one split; also the best iteration of each LightGBM."""
-    from features.catalogue import by_name
+    from features.indicators.catalogue import by_name
 
     features = list(X.columns)
     scorers: dict[str, Scorer] = {}

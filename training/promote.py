@@ -67,8 +67,8 @@ def rule_scores(challenger, rows):
 def gate_comparison(warehouse_root: Path, champion, challenger) -> tuple[dict[str, dict[str, float]], str]:
     """The challenger, the rule and the champion (if any) on the newest labelled round:
     metric -> {"challenger": x, "rule": y, "champion": z}."""
-    from features.labels import build_examples, round_as_of
-    from features.warehouse import Warehouse
+    from features.indicators.labels import build_examples, round_as_of
+    from features.data.warehouse import Warehouse
     from training.metrics import metric_table
     from training.splits import SplitError
 
@@ -170,3 +170,14 @@ def promote(warehouse_root: Path, *, force: bool = False, equity_gate: bool | No
     return PromotionResult("forced" if forced else "promoted", f"champion is now v{challenger.version} ({how}: "
                            f"{verdict})", challenger.version, champion_ref.version if champion_ref else None,
                            comparison, failures)
+
+
+def first_promotion(warehouse_root: Path) -> PromotionResult | None:
+    """With no champion yet, the newly registered challenger goes through the same gate as any later one
+    (against the rule; there is no champion to compare with): a first model worse than the county's rule is
+    not made champion without ``promote --force``. None when a champion already exists."""
+    from models import registry
+
+    if registry.has_alias(registry.connect(warehouse_root, create=False), registry.CHAMPION):
+        return None
+    return promote(warehouse_root, equity_gate=False)

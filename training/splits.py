@@ -60,7 +60,7 @@ def default_test_round(round_as_of: pd.Series, examples: pd.DataFrame) -> str:
 
 
 def make_split(examples: pd.DataFrame, round_as_of: pd.Series, test_round: str | None = None) -> TemporalSplit:
-    """Masks for fit / valid / test over ``examples`` (from ``features.labels.build_examples``).
+    """Masks for fit / valid / test over ``examples`` (from ``features.indicators.labels.build_examples``).
 
     ``round_as_of``: round_id -> as-of date of the round, ordered by date.
     """

@@ -18,7 +18,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from features.options import WAREHOUSE, WarehouseOption
+from commands.options import WAREHOUSE, WarehouseOption
 
 DEFAULT_PORT = 5000
 

@@ -1,6 +1,7 @@
 """``povwatch train``: examples → forward split → candidates chosen forward in time (``training.selection``)
 → the chosen one calibrated → evaluation vs baselines, with bootstrap intervals → MLflow run → registered
-version ``@challenger`` (the first version also ``@champion``)."""
+version ``@challenger`` (the first version also ``@champion`` if it passes the promotion gate: not worse
+than the county's rule on the newest labelled round)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from training.config import TrainConfig
+from training.promote import first_promotion
 from training.splits import TemporalSplit, make_split
 
 PIP_REQUIREMENTS = ["lightgbm==4.7.0", "pandas==3.1.1", "numpy==2.4.6", "scikit-learn==1.9.1", "mlflow==3.17.2",
@@ -33,6 +35,7 @@ class TrainResult:
     intervals: pd.DataFrame | None = None  # scorer x (roc_auc, recall_at_10pct, their bounds)
     verdict: str = ""
     model: object = None      # the fitted RiskModel, as it was in memory before it was logged
+    promotion: object = None  # training.promote.PromotionResult of the first version (None: a champion exists)
 
 
 def calibrated_model(scorer, X: pd.DataFrame, y: np.ndarray, split: TemporalSplit, cfg: TrainConfig,
@@ -53,8 +56,10 @@ def calibrated_model(scorer, X: pd.DataFrame, y: np.ndarray, split: TemporalSpli
 def verdict(intervals: pd.DataFrame, chosen: str, test_round: str, recall: str = "recall_at_10pct") -> str:
     """One line: does the registered model beat the rule on the test round, with the intervals of the gaps."""
     if chosen == "rule":
-        return (f"the rule is best on this data (forward validation); registered the rule itself, calibrated "
-                f"(round {test_round})")
+        r = intervals.loc["rule"]
+        return (f"the rule is best on this data (no candidate beat it clearly forward in time); registered the "
+                f"rule itself, calibrated — level with it on round {test_round}: " + "; ".join(
+                    f"{m} {r[m]:.4f} [{r[m + '_low']:.4f}, {r[m + '_high']:.4f}]" for m in (recall, "roc_auc")))
     d = intervals.loc["model − rule"]
     gap = {m: f"{m} {d[m]:+.4f} [{d[m + '_low']:+.4f}, {d[m + '_high']:+.4f}]" for m in (recall, "roc_auc")}
     behind = [m for m in (recall, "roc_auc") if d[m] < 0]
@@ -98,9 +103,9 @@ def load_truth(path: Path | None, warehouse_root: Path) -> pd.DataFrame | None:
 def train(warehouse_root: Path, *, test_round: str | None = None, cfg: TrainConfig | None = None,
           truth_path: Path | None = None) -> TrainResult:
     """The whole training job; see the module docstring."""
-    from features.catalogue import FEATURES, feature_names
-    from features.labels import build_examples, default_as_of_dates, round_as_of
-    from features.warehouse import Warehouse
+    from features.indicators.catalogue import FEATURES, feature_names
+    from features.indicators.labels import build_examples, default_as_of_dates, round_as_of
+    from features.data.warehouse import Warehouse
     from models.baselines import LogitBaseline, RuleBaseline
     from training.audit_run import train_audit
     from training.candidates import RULE_RATIO, RULE_RIGID, fit_candidates
@@ -165,7 +170,11 @@ def train(warehouse_root: Path, *, test_round: str | None = None, cfg: TrainConf
     }
     run_id, version, aliases = _log_run(wh, cfg, model, split_info, table, metrics, slices, examples, split,
                                        test_X, test_y, scores, FEATURES, selection, intervals, line, audit)
-    return TrainResult(run_id, version, aliases, table, metrics, split_info, selection, intervals, line, model)
+    promotion = first_promotion(wh.root)
+    if promotion is not None and promotion.promoted:
+        aliases.append("champion")
+    return TrainResult(run_id, version, aliases, table, metrics, split_info, selection, intervals, line, model,
+                       promotion)
 
 
 def selection_metrics(selection, intervals: pd.DataFrame) -> dict[str, float]:
@@ -178,6 +187,10 @@ def selection_metrics(selection, intervals: pd.DataFrame) -> dict[str, float]:
         for m in selection.table.columns:
             if pd.notna(row[m]):
                 out[f"valid_{row['candidate']}_{m}_{row['origin']}"] = float(row[m])
+    if selection.gains is not None:
+        for name, row in selection.gains.iterrows():
+            out.update({f"valid_{name}_gain_over_rule" + ("" if k == "gain" else f"_{k}"): float(v)
+                        for k, v in row.items() if pd.notna(v)})
     for name, row in intervals.iterrows():
         key = "model_minus_rule" if "−" in str(name) else f"test_{name}"
         out.update({f"{key}_{m}": float(v) for m, v in row.items() if pd.notna(v)})
@@ -190,7 +203,7 @@ def _log_run(wh, cfg, model, split_info, table, metrics, slices, examples, split
     import mlflow
 
     from cases.evaluation import visited_metrics, visited_outcomes
-    from features.catalogue import as_table
+    from features.indicators.catalogue import as_table
     from models import registry
     from models.pyfunc import ARTIFACT_KEY, CODE_FILE
     from training import plots
@@ -257,11 +270,7 @@ def _log_run(wh, cfg, model, split_info, table, metrics, slices, examples, split
                 metadata={"feature_names": model.feature_names, "test_round": split.test_round})
         version = str(info.registered_model_version)
         aliases = [registry.CHALLENGER]
-        first = not registry.has_alias(client, registry.CHAMPION)
         registry.set_alias(client, registry.CHALLENGER, version)
-        if first:
-            registry.set_alias(client, registry.CHAMPION, version)
-            aliases.append(registry.CHAMPION)
         client.set_model_version_tag(registry.MODEL_NAME, version, "test_round", split.test_round)
         client.set_model_version_tag(registry.MODEL_NAME, version, "candidate", selection.chosen)
         client.set_model_version_tag(registry.MODEL_NAME, version, "roc_auc", f"{metrics.get('roc_auc', float('nan')):.4f}")

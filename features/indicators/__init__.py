@@ -5,6 +5,6 @@ service) — the second builds frames and calls the first, so training and scori
 """
 
 from features.indicators.build import build_indicators
-from features.indicators.records import indicators_for
+from features.indicators.from_documents import indicators_for
 
 __all__ = ["build_indicators", "indicators_for"]

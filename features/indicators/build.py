@@ -13,8 +13,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from features.catalogue import FEATURES, feature_names
-from features.derived import monitoring_line
+from features.indicators.catalogue import FEATURES, feature_names
+from features.data.derived import monitoring_line
 from features.indicators import dynamics, education, illness, income, labour, living, shocks, subsidy  # noqa: F401
 from features.indicators.context import REGISTRY, Context
 

@@ -72,7 +72,7 @@ def group_min(values: np.ndarray, group: np.ndarray, n: int) -> np.ndarray:
 
 class FloatColumns:
     """A frame's columns as float64 arrays (NaN for missing), each converted once: what the formulas of
-    ``features.derived`` read here. Indexing it like the frame gives the same numbers without building a
+    ``features.data.derived`` read here. Indexing it like the frame gives the same numbers without building a
     pandas Series per operation, which on a one-household request costs more than the arithmetic."""
 
     def __init__(self, frame: pd.DataFrame) -> None:

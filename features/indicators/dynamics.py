@@ -9,9 +9,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from features.catalogue import by_name
-from features.contract import HOUSEHOLDS
-from features.derived import hardship_income_pc, net_income_pc
+from features.indicators.catalogue import by_name
+from features.data.contract import HOUSEHOLDS
+from features.data.derived import hardship_income_pc, net_income_pc
 from features.indicators.context import Context, as_float, feature, group_max, group_min, register
 
 REL_CHANGE_BASE_FLOOR = 0.10  # relative change uses max(previous income, 10% of the previous line) as base

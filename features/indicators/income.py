@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from features import derived
+from features.data import derived
 from features.indicators.context import Context, feature, share
 
 # Gross income is wage + gross operating + property + transfer: every part is >= 0, so shares are in [0, 1].
@@ -24,7 +24,7 @@ def household_size(ctx: Context) -> np.ndarray:
 
 @feature
 def net_income(ctx: Context) -> np.ndarray:
-    """家庭纯收入 per the contract (insurance claims excluded); the formula lives in ``features.derived``."""
+    """家庭纯收入 per the contract (insurance claims excluded); the formula lives in ``features.data.derived``."""
     return derived.net_income(ctx.latest_floats)
 
 
@@ -49,7 +49,7 @@ def net_income_ratio(ctx: Context) -> np.ndarray:
 @feature
 def hardship_income_pc(ctx: Context) -> np.ndarray:
     """Income per person after rigid (medical and education) spending: what the label is measured on
-    (``features.derived``, the same function as the label)."""
+    (``features.data.derived``, the same function as the label)."""
     return derived.hardship_income_pc(ctx.latest_floats)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from features.catalogue import SHOCK_GROUPS
+from features.indicators.catalogue import SHOCK_GROUPS
 from features.indicators.context import Context, map_values, register
 
 WINDOW_DAYS = 365

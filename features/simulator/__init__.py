@@ -13,7 +13,7 @@ __all__ = ["RoundOutput", "simulate", "step", "true_risk"]
 
 
 def __getattr__(name: str) -> Any:
-    """Import the public names on first use: ``povwatch --help`` imports ``features.simulator.cli`` and must not
+    """Import the public names on first use: ``povwatch --help`` imports ``commands.simulate`` and must not
     load numpy and pandas."""
     if name in _HOME:
         return getattr(import_module(f"features.simulator.{_HOME[name]}"), name)

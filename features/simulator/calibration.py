@@ -8,7 +8,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from features.derived import hardship_income_pc, monitoring_line, net_income
+from features.data.derived import hardship_income_pc, monitoring_line, net_income
 
 # target name -> (value aimed at, tolerance the tests allow, source)
 TARGETS: dict[str, tuple[float, float, str]] = {

@@ -5,7 +5,7 @@ Arrays hold the position of a code in its contract enum; the writer turns positi
 
 from __future__ import annotations
 
-from features import contract as c
+from features.data import contract as c
 
 
 def _index(values: dict[str, str]) -> dict[str, int]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from features import contract as C
-from features.canonical import cast
+from features.data import contract as C
+from features.data.canonical import cast
 from features.simulator import codes as K
 from features.simulator.state import State
 

@@ -11,7 +11,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from features.contract import TABLES, Table
+from features.data.contract import TABLES, Table
 
 Profile = Literal["full", "sparse"]
 PROFILES: tuple[str, ...] = ("full", "sparse")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from features.derived import monitoring_line
+from features.data.derived import monitoring_line
 from features.simulator import codes as K
 from features.simulator import geography, income, policy, population
 from features.simulator.state import State, per_household

@@ -10,7 +10,7 @@ from pathlib import Path
 def verdict_line(warehouse: Path, round_id: str | None = None, *, log: bool = True) -> str:
     """``drift <round>: <verdict> (<中文>) — reasons; details: ...`` for ``round_id`` (default: the newest),
     checked against the champion's training rounds and logged to MLflow when ``log``."""
-    from features.warehouse import Warehouse
+    from features.data.warehouse import Warehouse
     from training.monitoring.report import check_round
     from training.monitoring.tracking import log_drift
     from models.registry import RegistryError, load_risk_model
@@ -32,7 +32,7 @@ def verdict_line(warehouse: Path, round_id: str | None = None, *, log: bool = Tr
 def drift_line(warehouse: Path, rounds_before: list[str]) -> str | None:
     """The newest round's verdict line if ingest added a round and a registry exists; None otherwise (no new
     round, or a warehouse without any model yet: nothing to compare with)."""
-    from features.warehouse import Warehouse
+    from features.data.warehouse import Warehouse
 
     new = [r for r in Warehouse(warehouse).round_ids() if r not in rounds_before]
     if not new or not ((Path(warehouse) / "mlflow.db").exists() or os.environ.get("MLFLOW_TRACKING_URI")):

@@ -60,7 +60,7 @@ class SegmentDrift:
 
 def categorical_columns(names: list[str]) -> np.ndarray:
     """Flags and codes are compared as categories (total variation, chi-square); the rest as numbers (KS)."""
-    from features.catalogue import by_name
+    from features.indicators.catalogue import by_name
 
     return np.array([by_name(n).categorical or by_name(n).unit in ("flag", "code") for n in names])
 
@@ -68,7 +68,7 @@ def categorical_columns(names: list[str]) -> np.ndarray:
 def indicator_families(names: list[str]) -> np.ndarray:
     """Catalogue family of each indicator (income structure, illness, shocks, ...): a segment is judged family
     by family, since reported shocks cluster by county in ordinary years while survey income does not."""
-    from features.catalogue import by_name
+    from features.indicators.catalogue import by_name
 
     return np.array([by_name(n).family for n in names])
 

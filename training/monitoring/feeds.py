@@ -34,7 +34,7 @@ class FeedDrift:
 
 
 def _windows(warehouse) -> list[tuple[str, pd.Timestamp, pd.Timestamp]]:
-    from features.labels import round_as_of
+    from features.indicators.labels import round_as_of
 
     ra = round_as_of(warehouse).sort_values()
     return [(r, pd.Timestamp(ra.iloc[i - 1]), pd.Timestamp(ra.iloc[i])) for i, r in enumerate(ra.index) if i > 0]

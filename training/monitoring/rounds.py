@@ -35,7 +35,7 @@ class RoundFrames:
 
 def compared_indicators() -> tuple[list[str], np.ndarray]:
     """Catalogue indicators compared, and which of them are money (divided by the line)."""
-    from features.catalogue import FEATURES
+    from features.indicators.catalogue import FEATURES
 
     feats = [f for f in FEATURES if f.name not in NOT_COMPARED]
     return [f.name for f in feats], np.array([f.unit in MONEY_UNITS for f in feats])
@@ -53,7 +53,7 @@ def in_line_units(examples: pd.DataFrame, names: list[str], money: np.ndarray) -
 def load_rounds(warehouse, round_ids: Sequence[str], model) -> RoundFrames:
     """Every household of each round at the round's as-of date (its last survey date), scored by ``model``
     where eligible (not already below the line)."""
-    from features.labels import build_examples, round_as_of
+    from features.indicators.labels import build_examples, round_as_of
 
     as_of = round_as_of(warehouse)
     unknown = [r for r in round_ids if r not in as_of.index]

@@ -1,0 +1,58 @@
+"""The warehouse a household-id range at a time, so a batch command's memory is bounded by the chunk.
+
+Every table is stored sorted by ``household_id`` (``features.data.warehouse.ROW_GROUP_ROWS`` rows per row group), so a
+read filtered to an id range touches only the row groups whose statistics overlap it (pyarrow dataset filters).
+Indicators and labels are per household, so computing them chunk by chunk gives the rows of the whole table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+import numpy as np
+import pandas as pd
+
+from features.data.warehouse import IdRange, Warehouse
+
+DEFAULT_CHUNK = 50_000
+
+
+def id_ranges(warehouse: Warehouse, chunk: int = DEFAULT_CHUNK, rounds: Iterable[str] | None = None) -> list[IdRange]:
+    """Consecutive ``[first, last]`` household-id ranges of at most ``chunk`` households (reads one column)."""
+    ids = warehouse.households(rounds, columns=["household_id"])["household_id"].astype(str)
+    unique = np.sort(ids.unique())
+    return [(str(unique[i]), str(unique[min(i + chunk, len(unique)) - 1])) for i in range(0, len(unique), chunk)]
+
+
+class IdRangeView:
+    """A read-only warehouse restricted to one household-id range, with the reads ``Warehouse`` offers: code
+    written for a whole warehouse (``features.indicators.labels.build_examples``) runs on one chunk unchanged."""
+
+    def __init__(self, warehouse: Warehouse, id_range: IdRange) -> None:
+        self.warehouse, self.id_range, self.root = warehouse, id_range, warehouse.root
+
+    def rounds(self) -> pd.DataFrame:
+        return self.warehouse.rounds()
+
+    def round_ids(self) -> list[str]:
+        return self.warehouse.round_ids()
+
+    def lines(self) -> pd.DataFrame:
+        return self.warehouse.lines()
+
+    def households(self, rounds: Iterable[str] | None = None, columns: list[str] | None = None) -> pd.DataFrame:
+        return self.warehouse.households(rounds, columns, id_range=self.id_range)
+
+    def members(self, rounds: Iterable[str] | None = None, columns: list[str] | None = None) -> pd.DataFrame:
+        return self.warehouse.members(rounds, columns, id_range=self.id_range)
+
+    def events(self, start: pd.Timestamp | str | None = None, end: pd.Timestamp | str | None = None) -> pd.DataFrame:
+        return self.warehouse.events(start, end, id_range=self.id_range)
+
+
+def examples_by_chunk(warehouse: Warehouse, as_of: pd.Timestamp, chunk: int = DEFAULT_CHUNK) -> Iterator[pd.DataFrame]:
+    """``build_examples(warehouse, [as_of])`` one household-id range at a time, in household-id order."""
+    from features.indicators.labels import build_examples
+
+    for rng in id_ranges(warehouse, chunk):
+        yield build_examples(IdRangeView(warehouse, rng), [as_of])  # type: ignore[arg-type]

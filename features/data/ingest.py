@@ -1,0 +1,463 @@
+"""Load survey files into the warehouse: validate by the contract, apply the cross-table rules, upsert the
+accepted rows, quarantine the rest with their reasons.
+
+Policies (also in the README, section *ingest*):
+
+* every file of the call is read and validated before anything is written; a file that cannot be read at
+  all (encoding, no rows, missing required column, an id number without ``POVWATCH_ID_KEY``) stops the
+  whole call with a ``ContractError`` and nothing is written;
+* a household's round is stored whole or not at all: when its households row or any of its member rows in
+  this call is rejected, or ``household_size`` differs from its number of member rows, the households row
+  and all its member rows of this call go to quarantine, each with the reason;
+* upsert: a households row replaces the stored row with its key; the member rows of a (household, round)
+  in this call replace all stored member rows of that (household, round); events and monitoring lines
+  replace rows with the same key. Unchanged files are not rewritten, so the same call twice changes no byte;
+* every event keeps the date it first entered the warehouse (``ingested_on``: the call's ``ingest_date``,
+  default today in UTC); a re-delivered event keeps its first date, so late arrivals can be told apart;
+* the same key twice in one call (one file or several) rejects every copy: none is guessed right.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import logging
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from features.data.canonical import cast, empty_frame
+from features.data.contract import CASE_TABLES, TABLES, Table, table_for_file
+from features.data.validate import REJECTED_EXTRA, ContractError, ValidationResult, duplicate_reasons, table_of, validate_frame
+from features.data.warehouse import INGESTED_ON, Warehouse
+
+log = logging.getLogger(__name__)
+
+SUFFIXES = (".csv", ".parquet")
+TABLE_ORDER = ("monitoring_lines", "households", "members", "events")  # members are checked against households
+HOUSEHOLD_ROUND = ["household_id", "round_id"]
+
+
+@dataclass
+class TableSummary:
+    """What happened to one table's rows in one ingest call."""
+
+    table: str
+    files: list[str] = field(default_factory=list)
+    read: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    top_reasons: list[tuple[str, int]] = field(default_factory=list)
+    unknown_columns: list[str] = field(default_factory=list)
+    dropped_pii_columns: list[str] = field(default_factory=list)
+    quarantine_files: list[str] = field(default_factory=list)
+
+
+@dataclass
+class IngestSummary:
+    """Per table counts and reasons; ``skipped_files`` are folder entries no table name matched."""
+
+    tables: dict[str, TableSummary] = field(default_factory=dict)
+    skipped_files: list[str] = field(default_factory=list)
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """``{table: {"read": n, "accepted": n, "rejected": n}}`` — the ``--json`` output."""
+        return {name: {"read": s.read, "accepted": s.accepted, "rejected": s.rejected}
+                for name, s in self.tables.items()}
+
+
+# ------------------------------------------------------------------------------------------------ reading
+
+def read_table_file(path: Path) -> tuple[pd.DataFrame, str]:
+    """The rows of a CSV (UTF-8, BOM or not; all cells as text) or Parquet file, and the file's digest."""
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise ContractError(f"{path}: cannot read the file ({e.strerror})") from e
+    digest = hashlib.sha256(data).hexdigest()
+    if path.suffix.lower() == ".parquet":
+        try:
+            return pd.read_parquet(io.BytesIO(data)), digest
+        except Exception as e:  # pyarrow raises several types for a damaged file
+            raise ContractError(f"{path}: not a readable Parquet file ({type(e).__name__})") from e
+    if path.suffix.lower() != ".csv":
+        raise ContractError(f"{path}: unsupported file type {path.suffix!r}; use .csv (UTF-8) or .parquet")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise ContractError(
+            f"{path}: not UTF-8 text (byte 0x{data[e.start]:02x} at offset {e.start}); save the file as "
+            f"UTF-8 (with or without BOM) — GBK/GB18030 exports must be converted first") from e
+    if not text.strip():
+        raise ContractError(f"{path}: empty file (no header, no rows)")
+    try:
+        df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skipinitialspace=False)
+    except (pd.errors.ParserError, ValueError) as e:
+        raise ContractError(f"{path}: not a readable CSV table ({e})") from e
+    return df, digest
+
+
+def resolve_table(name: str) -> Table:
+    """A table by English name or Chinese name (``家庭成员表``)."""
+    for t in TABLES.values():
+        if name in (t.name, t.zh):
+            return t
+    return table_of(name)  # raises with the list of tables
+
+
+def collect_files(paths: list[Path], table: str | None) -> tuple[dict[str, list[Path]], list[str]]:
+    """Files per table (folders searched recursively) and the folder entries no table claims."""
+    forced = resolve_table(table) if table else None
+    by_table: dict[str, list[Path]] = {}
+    skipped: list[str] = []
+    for given in paths:
+        if not given.exists():
+            raise ContractError(f"{given}: no such file or folder")
+        explicit = given.is_file()
+        files = [given] if explicit else sorted(
+            p for p in given.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES
+            and not any(part.startswith(".") for part in p.relative_to(given).parts))
+        for f in files:
+            t = forced or table_for_file(f.stem)
+            if t is not None and t.name in CASE_TABLES and explicit:
+                raise ContractError(f"{f}: {t.name} ({t.zh}) is case data, not a survey table; "
+                                    f"load it with `povwatch {t.name} ingest`")
+            if t is None or t.name in CASE_TABLES:  # case data in a folder (simulated visits): left to its command
+                if explicit:
+                    raise ContractError(
+                        f"{f}: cannot tell its table from the file name; name it after a table "
+                        f"({', '.join(TABLES)}, or the Chinese table names) or pass --table")
+                skipped.append(str(f))
+                continue
+            by_table.setdefault(t.name, []).append(f)
+    return by_table, skipped
+
+
+# ------------------------------------------------------------------------------------------------ a batch
+
+@dataclass
+class _Batch:
+    """One table's rows of this call: accepted (canonical) and their as-read text, rejected (as read)."""
+
+    table: Table
+    sources: list[str]
+    digests: list[str]
+    accepted: pd.DataFrame
+    raw: pd.DataFrame
+    rejected: list[pd.DataFrame]
+    read: int
+
+    def reject(self, mask: pd.Series, reason: pd.Series | str, rule: str) -> None:
+        """Move the accepted rows under ``mask`` to the rejected rows with ``reason``."""
+        mask = mask.reindex(self.accepted.index, fill_value=False).astype(bool)
+        if not mask.any():
+            return
+        out = self.raw.loc[mask, [c for c in self.raw.columns if not c.startswith("_")]].copy()
+        out["reason"] = reason.reindex(mask.index)[mask].to_numpy() if isinstance(reason, pd.Series) else reason
+        out["rule"] = rule
+        out["source_file"] = [self.sources[i] for i in self.raw.loc[mask, "_file"]]
+        out["source_row"] = (self.raw.loc[mask, "_pos"] + 1).astype("int64")
+        out["_file"] = self.raw.loc[mask, "_file"]
+        self.rejected.append(out)
+        self.accepted = self.accepted.loc[~mask]
+        self.raw = self.raw.loc[~mask]
+
+    def rejected_frame(self) -> pd.DataFrame:
+        frames = [f for f in self.rejected if len(f)]
+        if not frames:
+            return pd.DataFrame(columns=[*self.table.names, *REJECTED_EXTRA, "_file"])
+        return pd.concat(frames, ignore_index=True)
+
+
+def _batch(t: Table, files: list[Path]) -> tuple[_Batch, TableSummary]:
+    summary = TableSummary(t.name, files=[str(f) for f in files])
+    results: list[ValidationResult] = []
+    digests = []
+    for f in files:
+        raw, digest = read_table_file(f)
+        results.append(validate_frame(t.name, raw, source=str(f)))
+        digests.append(digest)
+        summary.read += len(raw)
+        summary.unknown_columns += [c for c in results[-1].unknown_columns if c not in summary.unknown_columns]
+        summary.dropped_pii_columns += [c for c in results[-1].dropped_pii_columns
+                                        if c not in summary.dropped_pii_columns]
+    accepted = pd.concat([r.accepted.assign(_file=i, _pos=r.accepted.index) for i, r in enumerate(results)],
+                         ignore_index=True)
+    raw = pd.concat([r.accepted_raw.assign(_file=i, _pos=r.accepted_raw.index) for i, r in enumerate(results)],
+                    ignore_index=True)
+    rejected = [r.rejected.assign(_file=i) for i, r in enumerate(results)]
+    batch = _Batch(t, [str(f) for f in files], digests, accepted, raw.fillna(""), rejected, summary.read)
+    if len(files) > 1:
+        dup = duplicate_reasons(t, accepted[list(t.names)], scope="this ingest (several files)")
+        if len(dup):
+            batch.reject(pd.Series(True, index=dup["row"].to_numpy()),
+                         pd.Series(dup["reason"].to_numpy(), index=dup["row"].to_numpy()), "duplicate_key")
+    return batch, summary
+
+
+# -------------------------------------------------------------------------------------- cross-table rules
+
+def _keys(df: pd.DataFrame, cols: list[str]) -> pd.MultiIndex:
+    return pd.MultiIndex.from_frame(df[cols].astype(str))
+
+
+def _key_text(df: pd.DataFrame) -> pd.Series:
+    return "household_id=" + df["household_id"].astype(str) + ", round_id=" + df["round_id"].astype(str)
+
+
+def check_survey_order(hb: _Batch, wh: Warehouse) -> None:
+    """A round's survey_date must be after the household's previous round (warehouse + this call).
+
+    Rounds are ordered by their median survey date; the batch row of a violating pair is rejected.
+    """
+    cols = ["household_id", "round_id", "survey_date"]
+    batch = hb.accepted[cols].assign(_bi=hb.accepted.index)
+    stored = wh.households(columns=cols)
+    stored = stored[~_keys(stored, HOUSEHOLD_ROUND).isin(_keys(batch, HOUSEHOLD_ROUND))].assign(_bi=-1)
+    both = pd.concat([stored, batch], ignore_index=True)
+    both["survey_date"] = pd.to_datetime(both["survey_date"])
+    median = both.groupby("round_id")["survey_date"].median()
+    rank = pd.Series(range(len(median)), index=median.reset_index().sort_values(
+        ["survey_date", "round_id"])["round_id"].to_numpy())
+    both = both[both["household_id"].isin(batch["household_id"])].assign(_rank=lambda d: d["round_id"].map(rank))
+    both = both.sort_values(["household_id", "_rank"], kind="stable")
+    prev = both.groupby("household_id")[["survey_date", "round_id", "_bi"]].shift()
+    bad = both["survey_date"] <= prev["survey_date"]
+    if not bad.any():
+        return
+    cur, before = both[bad], prev[bad]
+    text = ("survey_date_order: survey_date=" + cur["survey_date"].dt.strftime("%Y-%m-%d") + " of round "
+            + cur["round_id"] + " is not after " + before["survey_date"].dt.strftime("%Y-%m-%d")
+            + " of household " + cur["household_id"] + "'s previous round " + before["round_id"].astype(str))
+    in_batch = cur["_bi"] >= 0  # the later row came in this call: reject it
+    hb.reject(pd.Series(True, index=cur.loc[in_batch, "_bi"].to_numpy()),
+              pd.Series(text[in_batch].to_numpy(), index=cur.loc[in_batch, "_bi"].to_numpy()), "survey_date_order")
+    earlier = ~in_batch & (before["_bi"] >= 0)  # a back-filled earlier round dated after a stored later one
+    idx = before.loc[earlier, "_bi"].astype("int64").to_numpy()
+    hb.reject(pd.Series(True, index=idx), pd.Series(text[earlier].to_numpy(), index=idx), "survey_date_order")
+
+
+def _rejected_keys(batch: _Batch | None) -> pd.MultiIndex:
+    """(household_id, round_id) of the rows of this call already rejected (as read)."""
+    rej = batch.rejected_frame() if batch is not None else pd.DataFrame()
+    if rej.empty or not set(HOUSEHOLD_ROUND) <= set(rej.columns):
+        return pd.MultiIndex.from_arrays([[], []], names=HOUSEHOLD_ROUND)
+    rej = rej[(rej["household_id"].fillna("") != "") & (rej["round_id"].fillna("") != "")]
+    return _keys(rej, HOUSEHOLD_ROUND).unique()
+
+
+def check_household_rounds(hb: _Batch | None, mb: _Batch, wh: Warehouse) -> None:
+    """Members need a households row; a household's round (row + members) is stored whole or not at all;
+    household_size equals the number of member rows."""
+    members = mb.accepted
+    rounds = sorted(set(members["round_id"]) | (set(hb.accepted["round_id"]) if hb is not None else set()))
+    stored = wh.households(rounds=rounds, columns=["household_id", "round_id", "household_size"])
+    batch_hh = hb.accepted[["household_id", "round_id", "household_size"]] if hb is not None else stored.iloc[:0]
+    hh_rejected = _rejected_keys(hb)
+    both = pd.concat([stored, batch_hh], ignore_index=True)
+    size = pd.Series(both["household_size"].to_numpy(), index=_keys(both, HOUSEHOLD_ROUND))
+    size = size[~size.index.duplicated(keep="last")]  # the row of this call wins over the stored one
+
+    m_rej = mb.rejected_frame()
+    m_rej_keys = _keys(m_rej, HOUSEHOLD_ROUND) if len(m_rej) and "round_id" in m_rej else _rejected_keys(None)
+    n_rows = pd.Series(1, index=_keys(members, HOUSEHOLD_ROUND)).groupby(level=[0, 1]).size()
+    n_rows = n_rows.add(pd.Series(1, index=m_rej_keys).groupby(level=[0, 1]).size() if len(m_rej_keys) else 0,
+                        fill_value=0)
+    n_bad = pd.Series(1, index=m_rej_keys).groupby(level=[0, 1]).size() if len(m_rej_keys) else pd.Series(dtype="int64")
+
+    mk = _keys(members, HOUSEHOLD_ROUND)
+    text = _key_text(members)
+    # 1. no households row anywhere
+    known = mk.isin(size.index)
+    was_rejected = mk.isin(hh_rejected)
+    mb.reject(pd.Series(~known & ~was_rejected, index=members.index),
+              "household_exists: no households row for " + text + " in this ingest or the warehouse",
+              "household_exists")
+    mb.reject(pd.Series(was_rejected, index=members.index),
+              "household_rejected: the households row of " + text + " in this ingest was rejected "
+              "(see quarantine/households); a household's round is stored whole or not at all",
+              "household_rejected")
+    # 2. some member rows of the household's round rejected -> the rest of the round too
+    reasons = _round_reasons(size, n_rows, n_bad)
+    for rule, bad_rounds in reasons.items():
+        members = mb.accepted
+        mk = _keys(members, HOUSEHOLD_ROUND)
+        hit = pd.Series(mk.isin(bad_rounds.index), index=members.index)
+        mb.reject(hit, pd.Series(bad_rounds.reindex(mk).to_numpy(), index=members.index), rule)
+        if hb is not None:
+            hk = _keys(hb.accepted, HOUSEHOLD_ROUND)
+            hit = pd.Series(hk.isin(bad_rounds.index), index=hb.accepted.index)
+            hb.reject(hit, pd.Series(bad_rounds.reindex(hk).to_numpy(), index=hb.accepted.index), rule)
+
+
+def _round_reasons(size: pd.Series, n_rows: pd.Series, n_bad: pd.Series) -> dict[str, pd.Series]:
+    """(household, round) -> reason, for incomplete rounds and size mismatches among rounds with members."""
+    def label(idx: pd.MultiIndex) -> pd.Series:
+        return pd.Series("household_id=" + idx.get_level_values(0) + ", round_id=" + idx.get_level_values(1),
+                         index=idx)
+    out = {}
+    if len(n_bad):
+        lab = label(n_bad.index)
+        out["household_incomplete"] = ("household_incomplete: " + n_bad.astype(str) + " member row(s) of "
+                                       + lab + " were rejected; a household's round is stored whole or not at all")
+    common = n_rows.index.intersection(size.index)
+    mismatch = common[(size.reindex(common).astype("int64") != n_rows.reindex(common).astype("int64")).to_numpy()]
+    mismatch = mismatch.difference(n_bad.index) if len(n_bad) else mismatch
+    if len(mismatch):
+        out["household_size"] = ("household_size: household_size=" + size.reindex(mismatch).astype(str)
+                                 + " but this ingest has " + n_rows.reindex(mismatch).astype("int64").astype(str)
+                                 + " member rows for " + label(mismatch))
+    return out
+
+
+def check_size_against_stored_members(hb: _Batch, mb: _Batch | None, wh: Warehouse) -> None:
+    """A households row whose members are not in this call is checked against the stored members."""
+    batch = hb.accepted
+    if batch.empty:
+        return
+    stored = wh.members(rounds=sorted(set(batch["round_id"])), columns=["household_id", "round_id"])
+    if stored.empty:
+        return
+    count = pd.Series(1, index=_keys(stored, HOUSEHOLD_ROUND)).groupby(level=[0, 1]).size()
+    hk = _keys(batch, HOUSEHOLD_ROUND)
+    in_call = _keys(mb.accepted, HOUSEHOLD_ROUND).union(_rejected_keys(mb)) if mb is not None else hk[:0]
+    n = pd.Series(count.reindex(hk).to_numpy(), index=batch.index)
+    bad = n.notna() & ~pd.Series(hk.isin(in_call), index=batch.index) & (n != batch["household_size"].astype("float64"))
+    hb.reject(bad, "household_size: household_size=" + batch["household_size"].astype(str) + " but the warehouse "
+              "holds " + n.astype("Int64").astype(str) + " member rows for " + _key_text(batch), "household_size")
+
+
+# ------------------------------------------------------------------------------------------------ writing
+
+def _upsert(wh: Warehouse, t: Table, new: pd.DataFrame, path: Path, replace_by: list[str]) -> pd.DataFrame | None:
+    """Stored rows of ``path`` whose ``replace_by`` values are not in ``new``, plus ``new``, sorted by key;
+    None when that equals what is stored."""
+    stored = wh.read_file(t.name, path)
+    keep = stored[~_keys(stored, replace_by).isin(_keys(new, replace_by))]
+    out = pd.concat([keep, new[t.names]], ignore_index=True) if len(keep) else new[t.names]
+    out = cast(t, out.sort_values(list(t.key), kind="stable").reset_index(drop=True))[t.names]
+    return None if stored.equals(out) else out
+
+
+def _upsert_events(new: pd.DataFrame, path: Path, day: dt.date) -> pd.DataFrame | None:
+    """Like ``_upsert``, keeping each event's ``ingested_on``: the stored date for an event already stored
+    (unknown, in a warehouse written before it was recorded, stays unknown), ``day`` for a new one."""
+    t = TABLES["events"]
+    key = list(t.key)
+    raw = pd.read_parquet(path) if path.is_file() else None
+    stored = cast(t, raw) if raw is not None else empty_frame("events")
+    first = (pd.to_datetime(raw[INGESTED_ON]) if raw is not None and INGESTED_ON in raw
+             else pd.Series(pd.NaT, index=stored.index)).astype("datetime64[ns]")
+    known = pd.Series(first.to_numpy(), index=_keys(stored, key))
+    new_keys = _keys(new, key)
+    again = new_keys.isin(known.index)
+    on = pd.Series(pd.Timestamp(day), index=new.index, dtype="datetime64[ns]")
+    on[again] = known.reindex(new_keys[again]).to_numpy()
+    keep = ~_keys(stored, key).isin(new_keys)
+    out = pd.concat([stored[keep].assign(**{INGESTED_ON: first[keep]}), new[t.names].assign(**{INGESTED_ON: on})],
+                    ignore_index=True).sort_values(key, kind="stable").reset_index(drop=True)
+    out = cast(t, out).assign(**{INGESTED_ON: out[INGESTED_ON].astype("datetime64[ns]")})
+    if raw is not None and INGESTED_ON in raw and stored.equals(out[t.names]) and first.equals(out[INGESTED_ON]):
+        return None
+    return out
+
+
+def planned_writes(wh: Warehouse, batch: _Batch, ingest_date: dt.date | None = None) -> dict[Path, pd.DataFrame]:
+    """The files this batch changes, with their new content (events stamped with ``ingest_date``)."""
+    t, df = batch.table, batch.accepted
+    if df.empty:
+        return {}
+    if t.name == "monitoring_lines":
+        groups = {wh.lines_path(): (df, list(t.key))}
+    elif t.name == "events":
+        year = df["event_date"].dt.year
+        groups = {wh.partition_path("events", "year", y): (g, list(t.key)) for y, g in df.groupby(year)}
+    else:
+        replace_by = list(t.key) if t.name == "households" else HOUSEHOLD_ROUND
+        groups = {wh.partition_path(t.name, "round_id", r): (g, replace_by) for r, g in df.groupby("round_id")}
+    out = {}
+    day = ingest_date or dt.datetime.now(dt.timezone.utc).date()
+    for path, (rows, replace_by) in groups.items():
+        content = (_upsert_events(rows, path, day) if t.name == "events"
+                   else _upsert(wh, t, rows, path, replace_by))
+        if content is not None:
+            out[path] = content
+    return out
+
+
+def _safe_stem(name: str) -> str:
+    return re.sub(r"[^\w.\-]+", "_", Path(name).stem)[:80] or "file"
+
+
+def quarantine_writes(wh: Warehouse, batch: _Batch) -> tuple[dict[Path, pd.DataFrame], list[str]]:
+    """One quarantine file per source file with rejected rows, named by the source's content digest."""
+    rej = batch.rejected_frame()
+    out, names = {}, []
+    for i, rows in rej.groupby("_file"):
+        i = int(i)
+        frame = rows.reindex(columns=[*batch.table.names, *REJECTED_EXTRA])
+        for col in batch.table.names:
+            frame[col] = frame[col].astype("object").where(frame[col].notna(), None)
+        frame = frame.sort_values("source_row", kind="stable").reset_index(drop=True)
+        frame["source_row"] = frame["source_row"].astype("int64")
+        path = wh.quarantine_dir(batch.table.name) / f"{_safe_stem(batch.sources[i])}-{batch.digests[i][:12]}.parquet"
+        names.append(str(path))
+        if not (path.is_file() and pd.read_parquet(path).astype("object").equals(frame.astype("object"))):
+            out[path] = frame
+    return out, names
+
+
+def _finish_summary(summary: TableSummary, batch: _Batch) -> None:
+    rej = batch.rejected_frame()
+    summary.accepted, summary.rejected = len(batch.accepted), len(rej)
+    if summary.accepted + summary.rejected != summary.read:  # nothing may vanish
+        raise RuntimeError(f"{batch.table.name}: read {summary.read} rows but accounted for "
+                           f"{summary.accepted + summary.rejected}")
+    if len(rej):
+        counts = rej["rule"].str.split("; ").explode().value_counts()
+        summary.top_reasons = [(str(k), int(v)) for k, v in counts.head(5).items()]
+
+
+# ------------------------------------------------------------------------------------------------ the entry
+
+def ingest(paths: list[Path], warehouse: Warehouse, table: str | None = None,
+           ingest_date: dt.date | None = None) -> IngestSummary:
+    """Validate and load files or folders into ``warehouse``; see the module docstring for the policies. Holds
+    the warehouse's writer lock throughout: a second ingest into the same warehouse waits for this one.
+    ``ingest_date`` (default: today, UTC) is recorded with each new event: set it when back-filling or
+    replaying deliveries."""
+    with warehouse.lock():
+        return _ingest(paths, warehouse, table, ingest_date)
+
+
+def _ingest(paths: list[Path], warehouse: Warehouse, table: str | None,
+            ingest_date: dt.date | None = None) -> IngestSummary:
+    by_table, skipped = collect_files([Path(p) for p in paths], table)
+    if not by_table:
+        raise ContractError(f"no table files found in {', '.join(map(str, paths))} (expected .csv or .parquet "
+                            f"named after a table: {', '.join(TABLES)})")
+    batches: dict[str, _Batch] = {}
+    summary = IngestSummary(skipped_files=skipped)
+    for name in TABLE_ORDER:
+        if name in by_table:
+            batches[name], summary.tables[name] = _batch(TABLES[name], by_table[name])
+    hb, mb = batches.get("households"), batches.get("members")
+    if hb is not None:
+        check_survey_order(hb, warehouse)
+    if mb is not None:
+        check_household_rounds(hb, mb, warehouse)
+    if hb is not None:
+        check_size_against_stored_members(hb, mb, warehouse)
+    files: dict[Path, pd.DataFrame] = {}
+    for name, batch in batches.items():
+        files.update(planned_writes(warehouse, batch, ingest_date))
+        quarantine, summary.tables[name].quarantine_files = quarantine_writes(warehouse, batch)
+        files.update(quarantine)
+        _finish_summary(summary.tables[name], batch)
+    warehouse.write(files)
+    for name, s in summary.tables.items():
+        log.info("ingest %s: read %d, accepted %d, rejected %d", name, s.read, s.accepted, s.rejected)
+    return summary
