@@ -2,9 +2,9 @@
 
 Memory is bounded by the chunk, not the county: household ids are read first (one column), then each chunk
 of ids reads only its own rows of every table (Parquet row-group pruning on the sorted ``household_id``),
-scores it with ``models.scoring.score_partition`` and keeps just the small result. Reasons (SHAP) are
-computed for the top K% of the county's eligible households only, in a second pass over the chunks that
-hold them.
+builds its indicators once, scores them and keeps just the small result, plus the indicator rows of the
+best-ranked eligible households so far. Reasons (SHAP) are computed at the end for the top K% of the county's
+eligible households only, from those kept rows: the warehouse is read once.
 """
 
 from __future__ import annotations
