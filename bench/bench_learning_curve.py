@@ -1,8 +1,9 @@
 """Learning curve: from how many households does a model pay over the county's rule?
 
 For each size: simulate that many households (``--profile full`` or ``sparse``), ingest, ``train`` with the
-default selection, and record the chosen candidate and the test-round difference model − rule with its
-bootstrap 95 % interval. Each size is its own warehouse under ``bench/.cache`` (its own registry).
+default selection, and record the best candidate's forward gain over the rule (recall at the budget, mean over
+the forward origins, with its paired 95 % interval: a model replaces the rule only when it is above zero), the
+chosen candidate and the test-round difference model − rule with its bootstrap 95 % interval. Each size is its own warehouse under ``bench/.cache`` (its own registry).
 
 Run: ``.venv/bin/python -m bench.bench_learning_curve --sizes 1000,3000 [--profile sparse] [--rounds 5]``.
 Large sizes (30k, 100k) take long on a shared machine; ``docs/quality.md`` says which sizes were run.
@@ -31,8 +32,13 @@ def one_size(households: int, rounds: int, seed: int, profile: str) -> dict[str,
     _run(["ingest", str(raw), "--warehouse", str(root)])
     result = train(root)
     d = result.intervals.loc["model − rule"]
+    gains = result.selection.gains
+    best = gains["gain"].idxmax()
     return {"households": households, "profile": profile, "test_rows": result.split["test"]["rows"],
-            "test_fallers": result.split["test"]["positives"], "chosen": result.selection.chosen,
+            "test_fallers": result.split["test"]["positives"],
+            "forward_best_gain": f"{best} {gains.loc[best, 'gain']:+.4f} [{gains.loc[best, 'low']:+.4f}, "
+                                 f"{gains.loc[best, 'high']:+.4f}]",
+            "chosen": result.selection.chosen,
             "roc_auc": result.metrics["roc_auc"], "rule_roc_auc": result.metrics["rule_roc_auc"],
             "d_roc_auc": f"{d['roc_auc']:+.4f} [{d['roc_auc_low']:+.4f}, {d['roc_auc_high']:+.4f}]",
             "recall_at_10pct": result.metrics["recall_at_10pct"],

@@ -45,6 +45,9 @@ def train_cmd(
         fail(str(e))
     typer.echo(f"run_id: {result.run_id}")
     typer.echo(f"registered: povwatch-risk v{result.version} @{' @'.join(result.aliases)}")
+    if result.promotion is not None and not result.promotion.promoted:
+        typer.echo(f"not made champion (the first version passes the same gate as any other): "
+                   f"{result.promotion.message}")
     typer.echo(f"test round {result.split['test_round']} (as-of {result.split['test_as_of']}): "
                f"{result.split['test']['rows']} households, {result.split['test']['positives']} fell")
     typer.echo(format_table(result.table))

@@ -101,8 +101,9 @@ def resolve(client, alias: str) -> ModelRef:
     try:
         mv = client.get_model_version_by_alias(MODEL_NAME, alias)
     except MlflowException as e:
-        raise RegistryError(f"no model {MODEL_NAME}@{alias} in the registry at {client.tracking_uri}; "
-                            "run `povwatch train` first") from e
+        hint = ("run `povwatch train` first, or `povwatch promote` if a challenger was not made champion "
+                "(the gate says why; `--force` overrides)" if alias == CHAMPION else "run `povwatch train` first")
+        raise RegistryError(f"no model {MODEL_NAME}@{alias} in the registry at {client.tracking_uri}; {hint}") from e
     return ModelRef(version=str(mv.version), alias=alias, run_id=mv.run_id)
 
 
@@ -132,13 +133,8 @@ def has_alias(client, alias: str) -> bool:
 
 
 def alias_new_version(client, version: str) -> list[str]:
-    """The alias policy for a freshly trained version: it becomes ``@challenger``; the first model of a registry
-    also becomes ``@champion`` (there is nothing to compare it with). Later ones reach ``@champion`` only through
-    ``povwatch promote``'s gate. Returns the aliases set."""
-    aliases = [CHALLENGER]
-    first = not has_alias(client, CHAMPION)
+    """The alias policy for a freshly trained version: it becomes ``@challenger``, nothing more. ``@champion``
+    moves only through the promotion gate (``training.promote``), the first model of a registry included (``train``
+    puts it through the gate at once, as ``first_promotion``). Returns the aliases set."""
     set_alias(client, CHALLENGER, version)
-    if first:
-        set_alias(client, CHAMPION, version)
-        aliases.append(CHAMPION)
-    return aliases
+    return [CHALLENGER]

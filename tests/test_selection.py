@@ -45,19 +45,24 @@ def test_sparse_profile_writes_only_required_columns_rounded_incomes_and_no_even
     assert h.loc[h["is_monitored"], "monitoring_type"].notna().any()
 
 
-def test_on_the_sparse_profile_the_registered_model_is_not_worse_than_the_rule(sparse_raw: Path, tmp_path: Path):
-    from models.registry import load_risk_model
+def test_on_the_sparse_profile_the_champion_is_at_least_as_good_as_the_rule(sparse_raw: Path, tmp_path: Path):
+    """The registered champion is not behind the rule on the test round on either metric (point figures), and
+    ``train`` says so with the intervals."""
+    from models import registry
 
     out, _ = _train(sparse_raw, tmp_path / "wh", THIN_CONFIG)
     table = _table_of(out)
     gaps = _gap_of(out)
     for metric in ("roc_auc", "recall_at_10pct"):
-        # a test round of ~100 fallers: "not worse" is "the 95 % interval of model − rule reaches zero or above"
-        assert gaps[metric][2] >= 0, f"model is clearly worse than the rule on {metric}:\n{out}"
-        assert gaps[metric][0] == pytest.approx(table.loc[metric, "model"] - table.loc[metric, "rule"], abs=2e-4)
-    assert "verdict:" in out and "choice:" in out
-    model = load_risk_model(tmp_path / "wh", "champion")
-    assert model.metadata["candidate"] in ("lightgbm", "lightgbm_small", "scorecard", "rule", "blend")
+        difference, low, high = gaps[metric]
+        assert difference >= -1e-4, f"the registered model is behind the rule on {metric}:\n{out}"
+        assert low <= difference <= high
+        assert difference == pytest.approx(table.loc[metric, "model"] - table.loc[metric, "rule"], abs=2e-4)
+    assert "@champion" in out and "choice:" in out
+    said = next(line for line in out.splitlines() if line.startswith("verdict:"))
+    assert "behind the rule" not in said and "[" in said
+    client = registry.connect(tmp_path / "wh")
+    assert registry.resolve(client, "champion").version == registry.resolve(client, "challenger").version
 
 
 def _gap_of(output: str) -> dict[str, tuple[float, float, float]]:

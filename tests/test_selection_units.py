@@ -85,4 +85,33 @@ def test_verdict_says_who_is_ahead_with_the_interval():
     assert "beats rule" in verdict(table((0.1, 0.05, 0.15), (0.03, 0.01, 0.05)), "blend", "2024")
     assert "behind the rule" in verdict(table((0.1, -0.02, 0.2), (-0.01, -0.03, 0.01)), "lightgbm", "2024")
     assert "within the noise" in verdict(table((0.02, -0.05, 0.08), (0.01, -0.01, 0.03)), "scorecard", "2024")
-    assert "registered the rule" in verdict(table((0, 0, 0), (0, 0, 0)), "rule", "2024")
+    rule = pd.concat([table((0, 0, 0), (0, 0, 0)), table((0.5, 0.4, 0.6), (0.84, 0.8, 0.87)).rename(
+        index={"model − rule": "rule"})])
+    said = verdict(rule, "rule", "2024")
+    assert "registered the rule" in said and "recall_at_10pct 0.5000 [0.4000, 0.6000]" in said
+
+
+def test_a_candidate_replaces_the_rule_only_when_its_gain_is_separated_from_zero():
+    from training.selection import may_replace_rule, rule_gains
+
+    rng = np.random.default_rng(5)
+    origins = []
+    for i in range(2):
+        n = 1500
+        y = (rng.random(n) < 0.06).astype(float)
+        rule = y + rng.normal(scale=1.2, size=n)
+        near = rule + rng.normal(scale=0.15, size=n)   # the rule plus noise: a lead, if any, is luck
+        strong = y + rng.normal(scale=0.5, size=n)     # a clearly better ranking
+        origins.append((y, np.array([f"h{i}-{j}" for j in range(n)]), {"rule": rule, "near": near, "strong": strong}))
+    gains = rule_gains(origins, "recall_at_budget", 0.10, replicates=300, seed=1)
+    assert set(gains.index) == {"near", "strong"}
+    for name in gains.index:
+        point = np.mean([recall_at_k(y, s[name], 0.1) - recall_at_k(y, s["rule"], 0.1) for y, _, s in origins])
+        assert gains.loc[name, "gain"] == pytest.approx(point, abs=1e-12)
+        assert gains.loc[name, "low"] <= gains.loc[name, "gain"] <= gains.loc[name, "high"]
+    assert gains.loc["strong", "low"] > 0 and gains.loc["near", "low"] < 0 < gains.loc["near", "high"]
+    assert may_replace_rule(gains, "separated") == ["strong"]
+    ahead = gains.assign(gain=[0.01, 0.2], low=[-0.02, 0.1])
+    assert may_replace_rule(ahead, "ahead") == ["near", "strong"]
+    auc = rule_gains(origins, "roc_auc", 0.10, replicates=300, seed=1)
+    assert auc.loc["strong", "low"] > 0

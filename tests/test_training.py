@@ -42,11 +42,21 @@ def test_run_logs_every_metric_for_model_and_baselines(trained_warehouse: Path):
     assert any(a.path == "feature_catalogue.json" for a in client.list_artifacts(ref.run_id))
 
 
-def test_first_model_is_champion_and_challenger(trained_warehouse: Path):
+def test_first_model_is_champion_exactly_when_it_is_not_behind_the_rule(trained_warehouse: Path, train_output: str):
+    """``train`` makes its first version champion through the gate: not when it trails the rule on either
+    metric of the test round (the newest labelled round), and says why."""
     from models import registry
 
     client = _client(trained_warehouse)
     assert registry.resolve(client, "champion").version == registry.resolve(client, "challenger").version
+    run = client.get_run(registry.resolve(client, "challenger").run_id).data.metrics
+    behind = [m for m in ("roc_auc", "recall_at_10pct") if run[m] < run[f"rule_{m}"] - 1e-9]
+    made = "@champion" in next(line for line in train_output.splitlines() if line.startswith("registered:"))
+    assert made == (not behind), train_output
+    if behind:
+        assert "not made champion" in train_output and "worse than the rule on" in train_output
+        tags = client.get_model_version(registry.MODEL_NAME, registry.resolve(client, "champion").version).tags
+        assert "forced_by" in tags  # the session fixture forced it
 
 
 def test_no_household_identifier_reaches_mlflow(trained_warehouse: Path):
@@ -127,7 +137,7 @@ def test_promote_refuses_a_worse_model_and_force_records_who(fresh_warehouse: Pa
 
 
 def test_train_prints_run_id_and_model_baselines_oracle_side_by_side(train_output: str):
-    assert "run_id:" in train_output and "@champion" in train_output
+    assert "run_id:" in train_output and "@challenger" in train_output
     header = next(line for line in train_output.splitlines() if "model" in line and "rule" in line)
     assert header.split() == ["model", "rule", "logit", "oracle"]
     for metric in METRIC_NAMES:
@@ -205,11 +215,14 @@ def test_registered_model_scores_exactly_like_the_fitted_one(fresh_warehouse: Pa
     # the run records the evaluation report as computed, nothing recomputed on the way
     run = _client(fresh_warehouse).get_run(result.run_id)
     assert result.report.metrics and all(run.data.metrics[k] == pytest.approx(v) for k, v in result.report.metrics.items())
-    assert result.aliases == ["challenger", "champion"] and result.report.test_round == result.split["test_round"]
+    assert result.report.test_round == result.split["test_round"]
+    assert result.aliases == ["challenger"] + (["champion"] if result.promotion.promoted else [])
 
 
-def test_promote_refuses_a_challenger_worse_than_the_rule(fresh_warehouse: Path, tmp_path: Path):
-    """Two identical weak models: the second is not worse than the champion, but worse than the rule."""
+def test_a_first_model_worse_than_the_rule_is_not_champion_and_the_gate_checks_the_rule(fresh_warehouse: Path,
+                                                                                        tmp_path: Path):
+    """A weak first model is registered @challenger only; promote refuses it against the rule, --force makes it
+    champion; a second identical one is not worse than that champion but still worse than the rule."""
     from typer.testing import CliRunner
 
     from commands.app import app
@@ -221,12 +234,21 @@ def test_promote_refuses_a_challenger_worse_than_the_rule(fresh_warehouse: Path,
                                 "lightgbm": {"num_leaves": 2, "max_depth": 1, "feature_fraction": 0.05,
                                              "bagging_fraction": 1.0, "bagging_freq": 0}}))
     first = invoke(["train", "--warehouse", str(fresh_warehouse), "--config", str(weak)])
-    assert "behind the rule" in first
+    client = registry.connect(fresh_warehouse)
+    assert "behind the rule" in first and "not made champion" in first and "worse than the rule" in first
+    assert "@champion" not in first and not registry.has_alias(client, registry.CHAMPION)
+    assert registry.resolve(client, registry.CHALLENGER).version == "1"
+    refused = CliRunner().invoke(app, ["promote", "--warehouse", str(fresh_warehouse)])
+    assert refused.exit_code == 1 and "worse than the rule" in refused.output, refused.output
+    assert not registry.has_alias(client, registry.CHAMPION)
+    invoke(["promote", "--warehouse", str(fresh_warehouse), "--force"])
+    assert registry.resolve(client, registry.CHAMPION).version == "1"
+
     invoke(["train", "--warehouse", str(fresh_warehouse), "--config", str(weak)])
     result = CliRunner().invoke(app, ["promote", "--warehouse", str(fresh_warehouse)])
     assert result.exit_code == 1, result.output
     assert "worse than the rule" in result.output and "worse than champion" not in result.output
-    assert registry.resolve(registry.connect(fresh_warehouse), "champion").version == "1"
+    assert registry.resolve(client, registry.CHAMPION).version == "1"
 
 
 def test_run_logs_every_candidates_validation_figures_the_choice_and_the_intervals(trained_warehouse: Path):
@@ -248,3 +270,8 @@ def test_run_logs_every_candidates_validation_figures_the_choice_and_the_interva
     assert {"evaluation/selection.csv", "evaluation/intervals.csv"} <= artifacts
     card = Path(client.download_artifacts(ref.run_id, "evaluation/model_card.md")).read_text(encoding="utf-8")
     assert f"{chosen} chosen on" in card and "model − rule" in card
+    assert "next best" in card and "Gain over the county's rule" in card  # who won, and by how much
+    for name in CANDIDATES:
+        if name != "rule":
+            assert {f"valid_{name}_gain_over_rule", f"valid_{name}_gain_over_rule_low",
+                    f"valid_{name}_gain_over_rule_high"} <= set(run.data.metrics), name

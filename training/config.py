@@ -88,6 +88,14 @@ class SelectionConfig(BaseModel):
     budget: float = Field(0.10, gt=0, lt=1, description="visiting budget: share of households a county visits")
     tie_break: Literal["roc_auc", "pr_auc", "recall_at_budget"] = "roc_auc"
     tie_tolerance: float = Field(0.005, ge=0, description="criterion values this close to the best are ties")
+    # The county's rule is the incumbent: on a thin survey a model's lead at a few origins is often a handful
+    # of households, and a model registered on such a lead can rank worse than the rule it replaces.
+    replace_rule_if: Literal["separated", "ahead", "always"] = Field(
+        "separated", description="when a candidate may replace the rule: 'separated' — the 95 % lower bound of "
+        "its mean criterion gain over the rule at the forward origins (paired household bootstrap) is above 0; "
+        "'ahead' — the mean gain is above 0; 'always' — the best criterion wins, rule or not")
+    replicates: int = Field(200, ge=20, le=20000, description="household resamples per origin for that bound")
+    seed: int = 2026
 
     @model_validator(mode="after")
     def _candidates_usable(self) -> "SelectionConfig":
@@ -96,6 +104,9 @@ class SelectionConfig(BaseModel):
                              f"got {self.candidates}")
         if "blend" in self.candidates and len(self.candidates) < 3:
             raise ValueError("selection.candidates: 'blend' stacks the other candidates and needs at least two")
+        if self.replace_rule_if == "separated" and self.criterion == "pr_auc":
+            raise ValueError("selection.replace_rule_if: 'separated' bounds recall_at_budget or roc_auc gains; "
+                             "with criterion pr_auc use 'ahead' or 'always'")
         return self
 
 

@@ -93,8 +93,10 @@ def _categorical(X: pd.DataFrame) -> list[str]:
 def verdict(intervals: pd.DataFrame, chosen: str, test_round: str, recall: str = "recall_at_10pct") -> str:
     """One line: does the registered model beat the rule on the test round, with the intervals of the gaps."""
     if chosen == "rule":
-        return (f"the rule is best on this data (forward validation); registered the rule itself, calibrated "
-                f"(round {test_round})")
+        r = intervals.loc["rule"]
+        return (f"the rule is best on this data (no candidate beat it clearly forward in time); registered the "
+                f"rule itself, calibrated — level with it on round {test_round}: " + "; ".join(
+                    f"{m} {r[m]:.4f} [{r[m + '_low']:.4f}, {r[m + '_high']:.4f}]" for m in (recall, "roc_auc")))
     d = intervals.loc["model − rule"]
     gap = {m: f"{m} {d[m]:+.4f} [{d[m + '_low']:+.4f}, {d[m + '_high']:+.4f}]" for m in (recall, "roc_auc")}
     behind = [m for m in (recall, "roc_auc") if d[m] < 0]
@@ -117,11 +119,14 @@ def selection_metrics(selection, intervals: pd.DataFrame) -> dict[str, float]:
         for m in selection.table.columns:
             if pd.notna(row[m]):
                 out[f"valid_{row['candidate']}_{m}_{row['origin']}"] = float(row[m])
+    if selection.gains is not None:
+        for name, row in selection.gains.iterrows():
+            out.update({f"valid_{name}_gain_over_rule" + ("" if k == "gain" else f"_{k}"): float(v)
+                        for k, v in row.items() if pd.notna(v)})
     for name, row in intervals.iterrows():
         key = "model_minus_rule" if "−" in str(name) else f"test_{name}"
         out.update({f"{key}_{m}": float(v) for m, v in row.items() if pd.notna(v)})
     return out
-
 
 
 SLICE_COLUMNS = ("county", "household_type", "is_monitored")

@@ -17,6 +17,21 @@ def _visited_lines(visited: dict | None) -> str:
     return "Issued lists, share identified among visited households (95 % Wilson interval):\n" + "\n".join(rows)
 
 
+def _gains(selection) -> str:
+    """The candidates' gain over the county's rule at the forward origins, with the paired 95 % interval."""
+    if getattr(selection, "gains", None) is None or not len(selection.gains):
+        return ""
+    rows = selection.gains.map(lambda v: f"{v:+.4f}")
+    return f"""
+Gain over the county's rule ({selection.criterion}, mean over the origins, 95 % paired household bootstrap;
+`replace_rule_if: {selection.replace_rule_if}` — with `separated` a candidate replaces the rule only when the
+lower bound is above zero):
+```
+{rows.to_string()}
+```
+"""
+
+
 def model_card(*, split: dict, table: pd.DataFrame, config: dict, n_features: int, calibration: str,
                tiers: dict[str, float], selection=None, intervals: pd.DataFrame | None = None,
                verdict: str = "", audit: dict | None = None, visited: dict | None = None) -> str:
@@ -40,7 +55,7 @@ origin round against their next round; per-origin figures in `selection.csv`):
 ```
 {means.to_string()}
 ```
-"""
+{_gains(selection)}"""
     ci = ""
     if intervals is not None:
         ci = f"""

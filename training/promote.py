@@ -170,3 +170,14 @@ def promote(warehouse_root: Path, *, force: bool = False, equity_gate: bool | No
     return PromotionResult("forced" if forced else "promoted", f"champion is now v{challenger.version} ({how}: "
                            f"{verdict})", challenger.version, champion_ref.version if champion_ref else None,
                            comparison, failures)
+
+
+def first_promotion(warehouse_root: Path) -> PromotionResult | None:
+    """With no champion yet, the newly registered challenger goes through the same gate as any later one
+    (against the rule; there is no champion to compare with): a first model worse than the county's rule is
+    not made champion without ``promote --force``. None when a champion already exists."""
+    from models import registry
+
+    if registry.has_alias(registry.connect(warehouse_root, create=False), registry.CHAMPION):
+        return None
+    return promote(warehouse_root, equity_gate=False)

@@ -8,6 +8,10 @@ Worked example — rounds r0..r4, test round r3 (labelled by r4):
   households at r2's date against their r3 outcome. r0 has nothing before it to fit on and is skipped.
 - criterion: the mean over the usable origins of recall at the visiting budget (default 10 %), ties (within
   ``tie_tolerance``) broken by mean ``roc_auc``, then by the simpler candidate.
+- the rule is the incumbent: a candidate may replace it only if its mean criterion gain over the rule is
+  separated from zero (``replace_rule_if: separated``: the 95 % lower bound of a paired bootstrap, the
+  households of every origin resampled, is above 0). On a thin survey a lead of a few households at one
+  origin is noise, and the county keeps its own ranking, calibrated.
 - the test round r3 is never looked at. With no usable origin (one labelled round before the test), the
   choice falls back to the final split's validation slice, which early stopping has also seen; the result
   says so.
@@ -38,6 +42,8 @@ class Selection:
     per_origin: pd.DataFrame           # origin, candidate, rows, positives, metrics
     runner_up: str | None = None
     notes: list[str] = field(default_factory=list)
+    gains: pd.DataFrame | None = None  # candidate x (gain, low, high): criterion gain over the rule, 95 % interval
+    replace_rule_if: str = "always"
 
     def margin_over(self, other: str) -> float:
         return float(self.table.loc[self.chosen, self.criterion] - self.table.loc[other, self.criterion])
@@ -48,11 +54,23 @@ class Selection:
         text = (f"{self.chosen} chosen on {self.basis}: mean {self.criterion} {won[self.criterion]:.4f}, "
                 f"{self.tie_break} {won[self.tie_break]:.4f}")
         if self.runner_up is not None:
-            text += (f"; next best {self.runner_up} {self.table.loc[self.runner_up, self.criterion]:.4f} "
+            label = "next best" if self.margin_over(self.runner_up) >= 0 else "higher but not allowed to replace the rule:"
+            text += (f"; {label} {self.runner_up} {self.table.loc[self.runner_up, self.criterion]:.4f} "
                      f"({self.margin_over(self.runner_up):+.4f})")
-        if "rule" in self.table.index and self.chosen != "rule":
+        if self.gains is not None and len(self.gains):
+            if self.chosen == "rule":
+                best = self.gains["gain"].idxmax()
+                text += (f"; kept the rule: no candidate's gain over it is {self.replace_rule_if} (best {best} "
+                         f"{_gain(self.gains.loc[best])})")
+            else:
+                text += f"; gain over the rule {_gain(self.gains.loc[self.chosen])}"
+        elif "rule" in self.table.index and self.chosen != "rule":
             text += f"; rule {self.table.loc['rule', self.criterion]:.4f} ({self.margin_over('rule'):+.4f})"
         return text
+
+
+def _gain(row: pd.Series) -> str:
+    return f"{row['gain']:+.4f} [{row['low']:+.4f}, {row['high']:+.4f}]"
 
 
 def metric_name(metric: str, budget: float) -> str:
@@ -101,6 +119,43 @@ def choose(table: pd.DataFrame, criterion: str, tie_break: str, tolerance: float
     return order[0], (order[1] if len(order) > 1 else None)
 
 
+def rule_gains(scored: list[tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]], metric: str, budget: float,
+               replicates: int, seed: int) -> pd.DataFrame:
+    """candidate -> (gain, low, high): the mean over the origins of candidate − rule on ``metric``, with a 95 %
+    paired bootstrap interval (each origin's households resampled, the same draws for every candidate).
+    ``scored``: per origin, (outcomes, household ids, candidate -> margin)."""
+    from training.intervals import LEVEL, household_counts, weighted_recall_at_k, weighted_roc_auc
+
+    def measure(y: np.ndarray, s: np.ndarray, counts: np.ndarray) -> np.ndarray:
+        if metric == "recall_at_budget":
+            return weighted_recall_at_k(y, s, counts, budget)
+        return weighted_roc_auc(y, s, counts)
+
+    draws: dict[str, list[np.ndarray]] = {}
+    points: dict[str, list[float]] = {}
+    for i, (y, households, scores) in enumerate(scored):
+        counts = household_counts(households, replicates, seed + i)
+        ones = np.ones((1, len(y)), dtype=np.int64)
+        ref, ref_point = measure(y, scores["rule"], counts), measure(y, scores["rule"], ones)[0]
+        for name, s in scores.items():
+            if name != "rule":
+                draws.setdefault(name, []).append(measure(y, s, counts) - ref)
+                points.setdefault(name, []).append(measure(y, s, ones)[0] - ref_point)
+    rows = {}
+    for name, d in draws.items():
+        mean = np.mean(d, axis=0)
+        mean = mean[np.isfinite(mean)]
+        low, high = (np.quantile(mean, [(1 - LEVEL) / 2, (1 + LEVEL) / 2]) if len(mean) else (np.nan, np.nan))
+        rows[name] = {"gain": float(np.mean(points[name])), "low": float(low), "high": float(high)}
+    return pd.DataFrame.from_dict(rows, orient="index", columns=["gain", "low", "high"])
+
+
+def may_replace_rule(gains: pd.DataFrame, replace_rule_if: str) -> list[str]:
+    """The candidates allowed to replace the rule: separated from it (lower bound above 0) or merely ahead."""
+    column = "low" if replace_rule_if == "separated" else "gain"
+    return [n for n in gains.index if gains.loc[n, column] > 0]
+
+
 def select(examples: pd.DataFrame, X: pd.DataFrame, y: np.ndarray, rounds: pd.Series, split: TemporalSplit,
            cfg: TrainConfig, categorical: list[str]) -> Selection:
     """Fit every candidate at every forward origin and choose by the configured criterion."""
@@ -115,15 +170,26 @@ def select(examples: pd.DataFrame, X: pd.DataFrame, y: np.ndarray, rounds: pd.Se
     else:
         basis = "the validation slice (no earlier forward origin in the training period)"
         evaluations = [("valid", split.fit, split.valid, split.valid)]
+    households = examples["household_id"].astype(str).to_numpy()
+    margins = []
     for rid, fit, valid, scored in evaluations:
         scorers, _ = fit_candidates(sel.candidates, X, y, fit, valid, cfg, categorical)
-        for name, scorer in scorers.items():
-            m = ranking_metrics(y[scored], scorer.margin(X[scored]), sel.budget)
+        margins.append((y[scored], households[scored], {n: s.margin(X[scored]) for n, s in scorers.items()}))
+        for name, margin in margins[-1][2].items():
+            m = ranking_metrics(y[scored], margin, sel.budget)
             rows.append({"origin": rid, "candidate": name, "rows": int(scored.sum()),
                          "positives": int(y[scored].sum()), **m})
     per_origin = pd.DataFrame(rows)
     criterion, tie_break = metric_name(sel.criterion, sel.budget), metric_name(sel.tie_break, sel.budget)
     per_origin = per_origin.rename(columns={"recall_at_budget": metric_name("recall_at_budget", sel.budget)})
     table = per_origin.groupby("candidate", sort=False)[list(dict.fromkeys([criterion, tie_break, "roc_auc"]))].mean()
-    chosen, runner_up = choose(table, criterion, tie_break, sel.tie_tolerance)
-    return Selection(chosen, criterion, tie_break, basis, table, per_origin, runner_up)
+    gains = None
+    allowed = list(table.index)
+    if "rule" in table.index and len(table) > 1:
+        gains = rule_gains(margins, sel.criterion, sel.budget, sel.replicates, sel.seed)
+        if sel.replace_rule_if != "always":
+            allowed = ["rule", *may_replace_rule(gains, sel.replace_rule_if)]
+    chosen, _ = choose(table.loc[allowed], criterion, tie_break, sel.tie_tolerance)
+    runner_up = choose(table.drop(index=chosen), criterion, tie_break, sel.tie_tolerance)[0] if len(table) > 1 else None
+    return Selection(chosen, criterion, tie_break, basis, table, per_origin, runner_up, gains=gains,
+                     replace_rule_if=sel.replace_rule_if)

@@ -1,6 +1,7 @@
 """``povwatch train``: examples → forward split → candidates chosen forward in time (``training.selection``)
 → the chosen one calibrated → evaluation vs baselines, with bootstrap intervals → MLflow run → registered
-version ``@challenger`` (the first version also ``@champion``)."""
+version ``@challenger`` (the first version also ``@champion`` if it passes the promotion gate: not worse
+than the county's rule on the newest labelled round)."""
 
 from __future__ import annotations
 
@@ -17,10 +18,12 @@ import pandas as pd
 
 from training.config import TrainConfig
 from training.evaluate import EvaluationReport
+from training.promote import first_promotion
 from training.splits import TemporalSplit, make_split
 
 if TYPE_CHECKING:
     from models.risk_model import RiskModel
+    from training.promote import PromotionResult
     from training.selection import Selection
 
 PIP_REQUIREMENTS = ["lightgbm==4.7.0", "pandas==3.1.1", "numpy==2.4.6", "scikit-learn==1.9.1", "mlflow==3.17.2",
@@ -38,6 +41,8 @@ class TrainResult:
     split: dict
     selection: Selection
     model: RiskModel          # the fitted RiskModel, as it was in memory before it was logged
+    promotion: PromotionResult | None = None  # the first version's pass through the gate (None: a champion exists)
+    audit: dict | None = None  # the equity audit of the test round (recall per group with intervals)
 
     @property
     def table(self) -> pd.DataFrame:
@@ -160,7 +165,10 @@ def train(warehouse_root: Path, *, test_round: str | None = None, cfg: TrainConf
     run = TrainingRun(cfg=cfg, model=model, split=split_info, selection=selection, report=report, audit=audit,
                       input_rows=X[split.test], data=fingerprint(wh))
     run_id, version, aliases = log_run(wh, run)
-    return TrainResult(run_id, version, aliases, report, split_info, selection, model)
+    promotion = first_promotion(wh.root)
+    if promotion is not None and promotion.promoted:
+        aliases.append("champion")
+    return TrainResult(run_id, version, aliases, report, split_info, selection, model, promotion, audit)
 
 
 def run_params(run: TrainingRun) -> dict[str, object]:
