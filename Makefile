@@ -57,7 +57,7 @@ bench-scale: install
 MLFLOW_PORT ?= 5000
 WAREHOUSE   ?= $(or $(POVWATCH_WAREHOUSE),povwatch-data)
 mlflow-server: install
-	$(BIN)/python -m training.tracking_server --warehouse $(WAREHOUSE) --port $(MLFLOW_PORT)
+	$(BIN)/python -m commands.mlflow_server --warehouse $(WAREHOUSE) --port $(MLFLOW_PORT)
 
 clean:
 	rm -rf $(VENV) povwatch-data

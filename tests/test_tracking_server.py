@@ -49,11 +49,11 @@ def _wait_ready(url: str, proc: subprocess.Popen, log: Path, timeout: float = 60
 
 @pytest.fixture()
 def tracking_server(fresh_warehouse: Path, tmp_path: Path) -> Iterator[str]:
-    """``python -m training.tracking_server`` (the Makefile target's command) on a free loopback port (its first
+    """``python -m commands.mlflow_server`` (the Makefile target's command) on a free loopback port (its first
     start creates the database: minutes on a busy machine, hence the long readiness wait)."""
     port = _free_port()
     log = tmp_path / "mlflow-server.log"
-    cmd = [sys.executable, "-m", "training.tracking_server", "--warehouse", str(fresh_warehouse), "--port", str(port)]
+    cmd = [sys.executable, "-m", "commands.mlflow_server", "--warehouse", str(fresh_warehouse), "--port", str(port)]
     with log.open("wb") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=Path(__file__).parent.parent)
     url = f"http://127.0.0.1:{port}"
