@@ -253,7 +253,7 @@ def test_worklist_csv_and_pages(trained_warehouse: Path, county_worklist, tmp_pa
             "--out", str(pages), "--issued", "2026-12-01"])
     index = (pages / "index.html").read_text(encoding="utf-8")
     assert village in index
-    page = next(p for p in pages.glob("*.html") if p.name != "index.html").read_text(encoding="utf-8")
+    page = next(p for p in pages.glob("*.html") if p.name not in ("index.html", "loop.html")).read_text(encoding="utf-8")
     for heading in ("已低于监测标准", "预警条件触发", "模型预警", "随机抽查", "核实结论", "入户核实期限"):
         assert heading in page, heading
     assert len(list((pages / "households").glob("*.html"))) == int((by_channel.shape[0])) + int(
@@ -296,7 +296,7 @@ def test_worklist_and_household_pages_in_chromium(trained_warehouse: Path, count
     pages = tmp_path / "pages"
     invoke(["worklist", "--round", newest, "--village", village, "--warehouse", str(trained_warehouse),
             "--out", str(pages), "--issued", "2026-12-01", "--seed", "5"])
-    html = next(p for p in pages.glob("*.html") if p.name != "index.html").read_text(encoding="utf-8")
+    html = next(p for p in pages.glob("*.html") if p.name not in ("index.html", "loop.html")).read_text(encoding="utf-8")
     img = _shoot(html, DOCS / "worklist-village.png", tmp_path, "1754,1240")
     assert img.std() > 20 and (img < 100).mean() > 0.005, "the worklist screenshot is blank"
 
