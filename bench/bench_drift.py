@@ -1,10 +1,19 @@
 """Drift monitor: false-alarm rate over seeds of unshocked rounds and detection rate of each injected shock.
 
-One model is trained once (seed ``--model-seed``) and scores every warehouse; for each of ``--seeds`` other
-seeds the county is simulated once, and its newest round is written five times — unshocked and with each
-shock in the smaller county — then ingested and checked against the model's training rounds.
+One model, trained on county ``--model-seed`` (its first ``rounds - 2`` rounds; test round ``rounds - 1``),
+scores every county (``--own-models``: each county gets its own model, trained the same way on its own
+rounds, as a county would deploy it; twice the cost). For each of ``--seeds`` seeds a county is simulated
+for ``--rounds`` + ``--decay-rounds`` rounds; its round number ``--rounds`` is written five times —
+unshocked and with each shock in the smaller county — then ingested and checked against the model's
+training rounds.
 
-Run small: ``.venv/bin/python -m bench.bench_drift --seeds 2 --households 2500 --rounds 4``.
+Labels arrive a round later: the county's newest labelled round of the longer run is checked too, whose
+``decay`` gives, for every labelled round after training, the expected (label-free) recall and precision at
+the 10 % budget beside the realised ones and their bootstrap interval — is the expectation inside it, and
+how does the model age?
+
+Run small first: ``.venv/bin/python -m bench.bench_drift --seeds 2 --households 2500 --rounds 4`` (about a
+minute of CPU a seed); the documented figures: ``--seeds 20``, under the shared heavy-job lock.
 Accuracy, not speed: not part of ``make bench``. Results go to ``bench/.cache/drift-<...>.json``.
 """
 
@@ -62,7 +71,51 @@ def _interval(hits: list[bool]) -> list[float]:
     return [float(ci.low), float(ci.high)]
 
 
-def main(seeds: int, households: int, rounds: int, model_seed: int, first_seed: int) -> dict:
+def _decay_rows(report: dict, seed: int) -> list[dict]:
+    """One row per labelled round after training: expected vs realised recall and precision."""
+    rows = []
+    for d in report["decay"]:
+        row = {"seed": seed, "round": d["round"], "rounds_since_training": d["rounds_since_training"]}
+        for m in ("recall_at_10pct", "precision_at_10pct"):
+            lo, hi = d["interval"][m]
+            row.update({f"expected_{m}": d["expected"][m], f"realised_{m}": d["realised"][m],
+                        f"interval_{m}": [lo, hi], f"inside_{m}": bool(lo <= d["expected"][m] <= hi)})
+        rows.append(row)
+    return rows
+
+
+def _decay_summary(rows: list[dict]) -> dict:
+    """Per rounds since training: mean expected and realised, mean gap, share of expectations inside."""
+    out = {}
+    for k in sorted({r["rounds_since_training"] for r in rows}):
+        part = [r for r in rows if r["rounds_since_training"] == k]
+        entry = {"n": len(part)}
+        for m in ("recall_at_10pct", "precision_at_10pct"):
+            gap = [r[f"realised_{m}"] - r[f"expected_{m}"] for r in part]
+            inside = [r[f"inside_{m}"] for r in part]
+            entry[m] = {"expected_mean": float(np.mean([r[f"expected_{m}"] for r in part])),
+                        "realised_mean": float(np.mean([r[f"realised_{m}"] for r in part])),
+                        "gap_mean": float(np.mean(gap)), "gap_range": [float(min(gap)), float(max(gap))],
+                        "inside": int(sum(inside)), "inside_ci": _interval(inside)}
+        out[str(k)] = entry
+    return out
+
+
+def _own_model(longer: list, rounds: int, out: Path):
+    """The county's own model: its whole (longer) simulation ingested and trained with the test round the
+    shorter run would have (rounds ``rounds - 2`` and before train, as in the shared model's county)."""
+    from bench.common import FAST_TRAIN, _run
+    from models.registry import load_risk_model
+
+    wh = _write_and_ingest(longer, out)
+    cfg = out / "fast-train.json"
+    cfg.write_text(FAST_TRAIN)
+    _run(["train", "--warehouse", str(wh), "--config", str(cfg), "--test-round", longer[rounds - 2].round_id])
+    return wh, load_risk_model(wh)
+
+
+def main(seeds: int, households: int, rounds: int, model_seed: int, first_seed: int,
+         decay_rounds: int = 2, own: bool = False) -> dict:
     from features.simulator import simulate
     from features.simulator.shocks import Shock, apply_shocks
     from features.data.warehouse import Warehouse
@@ -70,10 +123,19 @@ def main(seeds: int, households: int, rounds: int, model_seed: int, first_seed: 
     from models.registry import load_risk_model
 
     quiet()
-    model = load_risk_model(simulated_warehouse(households, rounds, model_seed, trained=True))
-    results = []
+    shared = None if own else load_risk_model(simulated_warehouse(households, rounds, model_seed, trained=True))
+    results, decay = [], []
     for seed in range(first_seed, first_seed + seeds):
-        base = list(simulate(households, rounds, seed, replicates=1))
+        longer = list(simulate(households, rounds + decay_rounds, seed, replicates=1))
+        base = longer[:rounds]
+        if own:
+            wh, model = _own_model(longer, rounds, CACHE / "drift-bench" / f"s{seed}-own")
+        else:
+            model, wh = shared, _write_and_ingest(longer, CACHE / "drift-bench" / f"s{seed}-decay")
+        if decay_rounds:
+            report = check_round(Warehouse(wh), model, longer[-2].round_id, seed=seed)
+            decay.extend(_decay_rows(report, seed))
+            print(json.dumps(decay[-len(report["decay"]):], ensure_ascii=False), flush=True)
         newest = base[-1]
         county = str(newest.households["county"].value_counts().index[-1])
         for kind in (None, *KINDS):
@@ -85,18 +147,22 @@ def main(seeds: int, households: int, rounds: int, model_seed: int, first_seed: 
             results.append({"seed": seed, "shock": kind or "none", **_outcome(report, kind, county)})
             print(json.dumps(results[-1], ensure_ascii=False), flush=True)
     none = [r for r in results if r["shock"] == "none"]
-    summary = {"households": households, "rounds": rounds, "seeds": seeds, "model_seed": model_seed,
+    summary = {"households": households, "rounds": rounds, "seeds": seeds, "first_seed": first_seed,
+               "model": "own" if own else f"shared (county seed {model_seed})",
                "false_alarm_data": float(np.mean([r["data_alarm"] for r in none])),
                "false_alarm_data_ci": _interval([r["data_alarm"] for r in none]),
                "retrain_unshocked": float(np.mean([r["verdict"] == "retrain recommended" for r in none])),
+               "retrain_unshocked_ci": _interval([r["verdict"] == "retrain recommended" for r in none]),
                "detection": {}}
     for kind in KINDS:
         hits = [r["data_alarm"] and r["right_segment"] for r in results if r["shock"] == kind]
         summary["detection"][kind] = {"rate": float(np.mean(hits)), "ci": _interval(hits),
                                       "other_segments_flagged": sum(bool(r["other_segments"]) for r in results
                                                                     if r["shock"] == kind)}
-    out = CACHE / f"drift-{households}x{rounds}-n{seeds}.json"
-    out.write_text(json.dumps({"summary": summary, "runs": results}, ensure_ascii=False, indent=1))
+    summary["decay"] = _decay_summary(decay) if decay else {}
+    tag = "own" if own else "shared"
+    out = CACHE / f"drift-{households}x{rounds}-n{seeds}-{tag}.json"
+    out.write_text(json.dumps({"summary": summary, "runs": results, "decay": decay}, ensure_ascii=False, indent=1))
     print(json.dumps(summary, indent=1))
     return summary
 
@@ -106,7 +172,12 @@ if __name__ == "__main__":
     p.add_argument("--seeds", type=int, default=20, help="seeds of the county (20 for the documented figures)")
     p.add_argument("--households", type=int, default=2500)
     p.add_argument("--rounds", type=int, default=4)
-    p.add_argument("--model-seed", type=int, default=11, help="seed of the county the model is trained on")
+    p.add_argument("--model-seed", type=int, default=11, help="seed of the county the shared model is "
+                   "trained on")
+    p.add_argument("--own-models", action="store_true", help="each county its own model instead of one "
+                   "shared model (twice the cost)")
     p.add_argument("--first-seed", type=int, default=100)
+    p.add_argument("--decay-rounds", type=int, default=2, help="extra rounds of the unshocked county for "
+                   "expected vs realised by rounds since training (0: skip)")
     a = p.parse_args()
-    main(a.seeds, a.households, a.rounds, a.model_seed, a.first_seed)
+    main(a.seeds, a.households, a.rounds, a.model_seed, a.first_seed, a.decay_rounds, a.own_models)

@@ -70,6 +70,8 @@ def main(minutes: float = 10.0, households: int = 2500) -> dict[str, float]:
     for name, value in out.items():
         print(f"{name:<45} {value:,.2f}")
     print("statuses:", dict(result.statuses))
+    for failure in result.failures[:20]:  # what a failed request was: a timeout, a reset, a wrong status
+        print("failed:", failure)
     return out
 
 

@@ -19,6 +19,12 @@ def database_url(warehouse: Path | str) -> str:
     return f"sqlite:///{Path(warehouse).resolve() / DB_FILE}"
 
 
+def store_exists(warehouse: Path | str) -> bool:
+    """Whether ``warehouse`` has a case store to read (a database URL set, or the SQLite file there): readers
+    that only report (training, field reports) check this first so they never create an empty store."""
+    return bool(os.environ.get(DB_URL_ENV, "").strip()) or (Path(warehouse) / DB_FILE).is_file()
+
+
 def _with_driver(url: str) -> str:
     """``postgresql://`` and ``postgres://`` mean psycopg 3 (the driver we ship), not psycopg2."""
     for prefix in ("postgresql://", "postgres://"):

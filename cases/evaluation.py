@@ -9,13 +9,12 @@ of households no list named) is the part of them that speaks about misses.
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from cases.db import DB_FILE, DB_URL_ENV
+from cases.db import store_exists
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +23,7 @@ def visited_outcomes(warehouse: Path) -> dict[str, Any] | None:
     """Per channel (and per model version for model alerts): alerts, visits, identified, share identified with
     its 95 % interval — from the warehouse's case store; None when there is no case store or no outcome yet
     (a case store is never created here)."""
-    if not os.environ.get(DB_URL_ENV) and not (Path(warehouse) / DB_FILE).is_file():
+    if not store_exists(warehouse):
         return None
     from sqlalchemy.exc import SQLAlchemyError
 

@@ -47,13 +47,27 @@ def report_text(r: dict[str, Any]) -> str:
         lines.append(line)
     else:
         lines.append("audit miss rate: no audit visits yet")
-    api = r["alerts_per_identified"]
-    lines.append(f"alerts per identified household: triggers only {api['trigger'] or '—'}, "
-                 f"triggers + model {api['trigger+model'] or '—'}")
+    api = {k: "—" if v is None else f"{v:.1f}" for k, v in r["alerts_per_identified"].items()}
+    lines.append(f"alerts per identified household: triggers only {api['trigger']}, "
+                 f"triggers + model {api['trigger+model']}")
     for v in r["by_model_version"]:
         lines.append(f"model version {v['model_version']}: {v['alerts']} alerts, {v['visits']} visits, "
                      f"{pct(v['identified_share'])} identified")
     return "\n".join(lines)
+
+
+def scoped_report(warehouse: Path, *, at: pd.Timestamp, since: pd.Timestamp | None = None,
+                  county: str | None = None, village: str | None = None) -> dict[str, Any]:
+    """The loop report of the case store's alerts issued since ``since``, of one county and/or village."""
+    with open_store(warehouse) as store:
+        alerts, current = store.alerts(), store.outcomes()
+    if county is not None:
+        alerts = alerts[alerts["county"].eq(county)]
+    if village is not None:
+        alerts = alerts[alerts["village"].eq(village)]
+    scoped = alerts if since is None else alerts[alerts["as_of"] >= since]
+    unlisted = unlisted_households(Warehouse(warehouse), scoped, village=village)
+    return loop_report(alerts, current, at=at, since=since, unlisted_households=unlisted)
 
 
 def build_loop_report(warehouse: Path, *, since: str | None = None, at: str | None = None,
@@ -61,11 +75,7 @@ def build_loop_report(warehouse: Path, *, since: str | None = None, at: str | No
     """Compute the loop report of ``warehouse``'s case store; write ``html`` and log an MLflow run if asked."""
     when = pd.Timestamp(at) if at else pd.Timestamp(date.today())
     start = pd.Timestamp(since) if since else None
-    with open_store(warehouse) as store:
-        alerts, current = store.alerts(), store.outcomes()
-    scoped = alerts if start is None else alerts[alerts["as_of"] >= start]
-    unlisted = unlisted_households(Warehouse(warehouse), scoped)
-    report = loop_report(alerts, current, at=when, since=start, unlisted_households=unlisted)
+    report = scoped_report(warehouse, at=when, since=start)
     page = render_loop_page(report)
     if html is not None:
         html.parent.mkdir(parents=True, exist_ok=True)
@@ -77,3 +87,23 @@ def build_loop_report(warehouse: Path, *, since: str | None = None, at: str | No
     if html is not None:
         text += f"\npage: {html}"
     return LoopResult(report, text, run_id, html)
+
+
+LOOP_PAGE = "loop.html"  # the loop page's name beside a village's or county's index.html
+
+
+def write_field_page(warehouse: Path, folder: Path, *, county: str | None = None, village: str | None = None,
+                     back: str = "index.html", at: str | None = None) -> str | None:
+    """The loop report of one county or village as ``folder/loop.html``, for the HTML village/county report
+    (linked from its index); returns the file name, or None when the warehouse has no case store (none is
+    created by writing a report)."""
+    from cases.db import store_exists
+
+    if not store_exists(warehouse):
+        return None
+    when = pd.Timestamp(at) if at else pd.Timestamp(date.today())
+    report = scoped_report(warehouse, at=when, county=county, village=village)
+    scope = " · ".join(x for x in (county, village) if x)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / LOOP_PAGE).write_text(render_loop_page(report, scope=scope, back=back), encoding="utf-8")
+    return LOOP_PAGE

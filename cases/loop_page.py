@@ -26,12 +26,18 @@ def _num(x: float | None) -> str:
     return "—" if x is None else f"{x:g}"
 
 
-def render_loop_page(report: dict[str, Any]) -> str:
+def _ratio(x: float | None) -> str:
+    return "—" if x is None else f"{x:.1f}"
+
+
+def render_loop_page(report: dict[str, Any], *, scope: str = "", back: str | None = None) -> str:
+    """The page; ``scope`` names the county/village it covers, ``back`` links to the report's index."""
     import jinja2
 
     env = jinja2.Environment(loader=jinja2.PackageLoader("cases", "templates"),
                              autoescape=jinja2.select_autoescape(["html"]))
-    return env.get_template("loop_report.html").render(r=report, names=_channel_names(), pct=_pct, num=_num)
+    return env.get_template("loop_report.html").render(r=report, names=_channel_names(), pct=_pct, num=_num, ratio=_ratio,
+                                                          scope=scope, back=back)
 
 
 def _metrics(report: dict[str, Any]) -> dict[str, float]:

@@ -57,7 +57,7 @@ def loop_report(alerts: pd.DataFrame, current: pd.DataFrame, *, at: pd.Timestamp
         alerts = alerts[alerts["as_of"] >= pd.Timestamp(since)]
     states = case_states(alerts, current, at)
     channels = []
-    for channel, group in states.groupby("channel", sort=True):
+    for channel, group in sorted(states.groupby("channel"), key=lambda cg: _channel_order(str(cg[0]))):
         channels.append({"channel": str(channel), **_figures(group)})
     by_channel = {c["channel"]: c for c in channels}
     audit = by_channel.get(AUDIT)
@@ -77,6 +77,14 @@ def loop_report(alerts: pd.DataFrame, current: pd.DataFrame, *, at: pd.Timestamp
         "alerts_per_identified": _alerts_per_identified(by_channel),
         "by_model_version": by_version,
     }
+
+
+def _channel_order(channel: str) -> tuple[int, str]:
+    """Channels in the worklist's order (below_line, trigger, model, follow_up, audit, stale), others after."""
+    from models.worklist import CHANNELS, STALE
+
+    order = (*CHANNELS, STALE)
+    return (order.index(channel) if channel in order else len(order), channel)
 
 
 def _implied(rate: float | None, ci: list[float] | None, unlisted: int | None) -> dict[str, Any] | None:

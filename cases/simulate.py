@@ -16,6 +16,7 @@ Simulator-only: these rates are assumptions of the simulation, never used to rea
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 import numpy as np
@@ -119,6 +120,40 @@ def write_outcomes(rows: pd.DataFrame, path: Path, *, zh: bool = False) -> Path:
     return write_table(to_zh(OUTCOMES, rows) if zh else rows, path)
 
 
+WORKLIST_COLUMNS = ("alert_id", "household_id", "village", "channel", "as_of")  # what a simulated visit needs
+
+
+def read_worklist(path: Path) -> pd.DataFrame:
+    """A worklist file of ``povwatch worklist`` (.csv, .parquet or .json); ValueError naming missing columns."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        alerts = pd.read_parquet(path)
+    elif suffix == ".json":
+        data = json.loads(path.read_text(encoding="utf-8"))
+        alerts = pd.DataFrame(data["entries"] if isinstance(data, dict) and "entries" in data else data)
+    elif suffix == ".csv":
+        alerts = pd.read_csv(path, dtype=str, encoding="utf-8-sig")
+    else:
+        raise ValueError(f"{path}: a worklist is a .csv, .parquet or .json file of `povwatch worklist`")
+    missing = [c for c in WORKLIST_COLUMNS if c not in alerts.columns]
+    if missing:
+        raise ValueError(f"{path}: the worklist lacks column(s) {', '.join(missing)}")
+    return alerts
+
+
+def simulate_visits(alerts: pd.DataFrame, truth: pd.DataFrame, out: Path, *, seed: int, zh: bool = False,
+                    monitored: set[str] | frozenset[str] = frozenset()) -> str:
+    """The one way simulated visits are written (``povwatch simulate --visits`` and ``povwatch outcomes
+    simulate``): outcome rows for ``alerts`` into ``out``, ingestible by ``povwatch outcomes ingest``;
+    returns the line the commands print."""
+    rows = simulate_outcomes(alerts, truth, seed=seed, monitored=monitored)
+    write_outcomes(rows, Path(out), zh=zh)
+    counts = rows.drop_duplicates("alert_id", keep="last")["outcome"].value_counts().to_dict()
+    return (f"wrote {len(rows)} outcome rows for {len(alerts)} alerts to {out}: "
+            + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+
+
 def unvisited_alerts(store: CaseStore) -> pd.DataFrame:
     """Alerts of the case store with no outcome yet (what a simulated field round visits)."""
     alerts = store.alerts()
@@ -127,7 +162,9 @@ def unvisited_alerts(store: CaseStore) -> pd.DataFrame:
 
 
 def monitored_households(warehouse: Warehouse) -> set[str]:
-    """Households monitored in their newest round in the warehouse."""
+    """Households monitored in their newest round in the warehouse (none when it has no round)."""
+    if not warehouse.round_ids():
+        return set()
     hh = warehouse.households(columns=["household_id", "round_id", "survey_date", "is_monitored"])
     if hh.empty:
         return set()

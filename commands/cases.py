@@ -145,31 +145,21 @@ def outcomes_simulate_cmd(
     not reached, verification that misses some at-risk households). For demos and tests only."""
     import pandas as pd
 
-    from cases.simulate import monitored_households, simulate_outcomes, unvisited_alerts, write_outcomes
+    from cases.simulate import monitored_households, read_worklist, simulate_visits, unvisited_alerts
     from cases.store import open_store
     from features.data.warehouse import Warehouse
 
     if worklist is None:
         with open_store(warehouse) as store:
             alerts = unvisited_alerts(store)
-    elif worklist.suffix.lower() == ".parquet":
-        alerts = pd.read_parquet(worklist)
-    elif worklist.suffix.lower() == ".json":
-        data = json.loads(worklist.read_text(encoding="utf-8"))
-        alerts = pd.DataFrame(data["entries"] if isinstance(data, dict) and "entries" in data else data)
     else:
-        alerts = pd.read_csv(worklist, dtype=str, encoding="utf-8-sig")
-    need = {"alert_id", "household_id", "village", "channel", "as_of"}
-    if not need <= set(alerts.columns):
-        typer.echo(f"outcomes simulate: the worklist lacks column(s) {', '.join(sorted(need - set(alerts.columns)))}",
-                   err=True)
-        raise typer.Exit(code=2)
+        try:
+            alerts = read_worklist(worklist)
+        except ValueError as e:
+            typer.echo(f"outcomes simulate: {e}", err=True)
+            raise typer.Exit(code=2) from e
     if alerts.empty:
         typer.echo("no alerts without an outcome: nothing to simulate, nothing written")
         return
-    rows = simulate_outcomes(alerts, pd.read_parquet(truth), seed=seed,
-                             monitored=monitored_households(Warehouse(warehouse)))
-    write_outcomes(rows, out, zh=zh)
-    counts = rows.drop_duplicates("alert_id", keep="last")["outcome"].value_counts().to_dict()
-    typer.echo(f"wrote {len(rows)} outcome rows for {len(alerts)} alerts to {out}: "
-               + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+    typer.echo(simulate_visits(alerts, pd.read_parquet(truth), out, seed=seed, zh=zh,
+                               monitored=monitored_households(Warehouse(warehouse))))

@@ -131,14 +131,15 @@ def service_round_trip(warehouse: Path, household_id: str, as_of: "pd.Timestamp"
             os.killpg(proc.pid, signal.SIGKILL)
 
 
-def closing_the_loop(wh: Path, raw: Path, newest: str, env: dict[str, str]) -> None:
-    """Issue the newest round's worklist (recorded in the case store), simulate what the home visits find,
-    load those outcomes as a county's export, and print how well each channel of the list worked."""
+def closing_the_loop(wh: Path, raw: Path, newest: str, issued: str, env: dict[str, str]) -> None:
+    """Issue the newest round's worklist (recorded in the case store; issued at the round's as-of date, so its
+    deadlines and the simulated visits share one calendar), simulate what the home visits find, load those
+    outcomes as a county's export, and print how well each channel of the list worked."""
     worklist = wh / "worklists" / f"round-{newest}.csv"
-    run(["worklist", "--round", newest, "--warehouse", str(wh), "--out", str(worklist)], env)
-    outcomes = wh / "outcomes" / f"round-{newest}.csv"
-    run(["outcomes", "simulate", "--worklist", str(worklist), "--truth", str(raw / "truth.parquet"),
-         "--out", str(outcomes), "--zh", "--warehouse", str(wh)], env)
+    run(["worklist", "--round", newest, "--issued", issued, "--warehouse", str(wh), "--out", str(worklist)], env)
+    outcomes = wh / "outcomes"  # what a county exports from its monitoring platform: 入户核实结果, in Chinese
+    run(["simulate", "--visits", str(worklist), "--truth", str(raw / "truth.parquet"), "--out", str(outcomes),
+         "--seed", "2026", "--format", "csv", "--zh", "--warehouse", str(wh)], env)
     run(["outcomes", "ingest", str(outcomes), "--warehouse", str(wh)], env)
     run(["loop-report", "--warehouse", str(wh), "--html", str(wh / "reports" / "loop.html")], env)
 
@@ -168,7 +169,6 @@ def demo(settings: DemoSettings) -> None:
     newest = str(rounds.index[-1])
     scores_path = wh / "scores" / f"round-{newest}.csv"
     run(["score", "--round", newest, "--warehouse", str(wh), "--out", str(scores_path)], env)
-    run(["drift", "--round", newest, "--warehouse", str(wh), "--out", str(wh / "drift")], env)
     scores = pd.read_csv(scores_path, dtype={"household_id": str})
     scores = scores[scores["eligible"] & ~scores["stale"]]  # households of the newest round that can still fall
     top = scores.iloc[0]["household_id"]
@@ -178,12 +178,12 @@ def demo(settings: DemoSettings) -> None:
     hh = Warehouse(wh).households([newest], columns=["household_id", "village"])
     village = hh.loc[hh["household_id"] == top, "village"].iloc[0]
     reports = wh / "reports"
-    shutil.rmtree(reports / "village", ignore_errors=True)
+    closing_the_loop(wh, raw, newest, pd.Timestamp(rounds[newest]).date().isoformat(), env)
+    shutil.rmtree(reports / "village", ignore_errors=True)  # its loop.html: what the visits in the village found
     run(["report", "--village", village, "--warehouse", str(wh), "--out", str(reports / "village")], env)
     run(["report", "--household", top, "--warehouse", str(wh), "--out", str(reports / f"household-{top}.html")], env)
     run(["report", "--household", top, "--warehouse", str(wh), "--lang", "en",
          "--out", str(reports / f"household-{top}.en.html")], env)
-    closing_the_loop(wh, raw, newest, env)
     run(["drift", "--round", newest, "--warehouse", str(wh), "--out", str(wh / "drift")], env)
     service_round_trip(wh, border, pd.Timestamp(rounds[newest]))
     print(f"""

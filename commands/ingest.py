@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 from typing import Annotated
@@ -23,9 +24,14 @@ def ingest_cmd(
              "Chinese name) instead of recognising it by file name.")] = None,
     json_out: Annotated[bool, typer.Option(
         "--json", help='Print only {table: {"read": n, "accepted": n, "rejected": n}} as JSON.')] = False,
+    ingest_date: Annotated[str | None, typer.Option(
+        help="Date recorded as the arrival of the new events (YYYY-MM-DD; default today, UTC): set it when "
+             "back-filling or replaying past deliveries, so that `povwatch drift --events` judges late "
+             "arrivals by it.")] = None,
 ) -> None:
     """Validate files against the survey contract and load the valid rows; rejected rows go to
     <warehouse>/quarantine/<table>/ with a reason each. Loading the same file twice changes nothing."""
+    from features.data.contract import table_for_file
     from features.data.ingest import ingest
     from features.data.pii import MissingIdKeyError
     from features.data.validate import ContractError
@@ -33,10 +39,17 @@ def ingest_cmd(
 
     from features.console import progress
 
+    day = None
+    if ingest_date is not None:
+        try:
+            day = dt.date.fromisoformat(ingest_date)
+        except ValueError as e:
+            raise typer.BadParameter(f"expected a date YYYY-MM-DD; got {ingest_date!r}",
+                                     param_hint="--ingest-date") from e
     rounds_before = Warehouse(warehouse).round_ids()
     try:
         with progress("validating and loading"):
-            summary = ingest(paths, Warehouse(warehouse), table=table)
+            summary = ingest(paths, Warehouse(warehouse), table=table, ingest_date=day)
     except (ContractError, MissingIdKeyError) as e:
         from commands.exit_codes import fail
 
@@ -55,7 +68,9 @@ def ingest_cmd(
         if s.dropped_pii_columns:
             typer.echo(f"  identifying columns dropped, never stored: {', '.join(s.dropped_pii_columns)}")
     for f in summary.skipped_files:
-        typer.echo(f"skipped (no table of that name): {f}")
+        case = table_for_file(Path(f).stem)
+        typer.echo(f"skipped (case data: load it with `povwatch {case.name} ingest`): {f}" if case is not None
+                   else f"skipped (no table of that name): {f}")
     from training.monitoring.after_ingest import drift_line
 
     if line := drift_line(warehouse, rounds_before):

@@ -13,7 +13,6 @@ from typing import Annotated, Literal
 import typer
 
 from commands.options import WAREHOUSE, AsOfOption, WarehouseOption
-from serving.reports import safe_file_name
 
 def _fail(message: str) -> None:
     from commands.exit_codes import fail
@@ -46,7 +45,7 @@ def report_cmd(
     from features.console import progress
     from features.data.documents_from_warehouse import household_documents
     from commands.preconditions import require_model, require_rounds
-    from serving.reports import render_household_report, render_village_report
+    from serving.reports import render_household_report, render_village_report, safe_file_name
     from models.registry import CHAMPION
 
     if (household is None) == (village is None):
@@ -82,5 +81,11 @@ def report_cmd(
             (out / links[d["record"]["household_id"]]).write_text(
                 render_household_report(model, d, lang=lang_code), encoding="utf-8")
             advance()
-    (out / "index.html").write_text(render_village_report(model, docs, lang=lang_code, links=links), encoding="utf-8")
-    typer.echo(f"wrote {out / 'index.html'} and {len(docs)} household reports")
+    from cases.loop import write_field_page
+
+    county = str(docs[0]["record"].get("county") or "") or None
+    loop_link = write_field_page(warehouse, out, county=county, village=village)  # what its visits found
+    (out / "index.html").write_text(render_village_report(model, docs, lang=lang_code, links=links, loop_link=loop_link),
+                                    encoding="utf-8")
+    extra = f", {out / loop_link} (visit outcomes)" if loop_link else ""
+    typer.echo(f"wrote {out / 'index.html'} and {len(docs)} household reports{extra}")

@@ -81,15 +81,17 @@ def worklist_cmd(
                          issued=(issued.date() if issued else date.today()))
     except (ValueError, RegistryError, WorklistError) as e:
         _fail(str(e))
-    pages = {}
+    pages, loop_link = {}, None
     if out.suffix == "":
+        from cases.loop import write_field_page
         from features.data.documents_from_warehouse import household_documents
         from serving.reports import render_household_report
 
         ids = list(worklist.active["household_id"])
         pages = {d["record"]["household_id"]: render_household_report(model, d, lang=lang_code)
                  for d in household_documents(wh, ids, pd.Timestamp(when))}
-    write(worklist, out, lang=lang_code, household_pages=pages)
+        loop_link = write_field_page(warehouse, out, county=county, village=village)  # what earlier lists found
+    write(worklist, out, lang=lang_code, household_pages=pages, loop_link=loop_link)
     recorded = record_issued(warehouse, store_table(worklist, lang_code))
     counts = ", ".join(f"{c} {n}" for c, n in worklist.entries["channel"].value_counts().reindex(
         ["below_line", "trigger", "model", "follow_up", "audit", "stale"], fill_value=0).items())

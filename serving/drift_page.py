@@ -9,6 +9,26 @@ from pathlib import Path
 from markupsafe import Markup
 
 REF_COLOUR, ROUND_COLOUR = "#9aa5ad", "#c0392b"
+METRICS = {"positive_rate": ("预期返贫率（落入监测线以下的比例）", "expected positive rate (share falling below the line)"),
+           "recall_at_10pct": ("预期召回率@10%", "expected recall@10%"),
+           "precision_at_10pct": ("预期精确率@10%", "expected precision@10%")}
+SEGMENT_BY = {"county": ("县", "county"), "household_type": ("户类型", "household type"),
+              "source": ("信息来源/县", "source/county")}
+
+
+def _segment_value(segment: dict, lang: str) -> str:
+    """The segment's value as the page's language shows it: contract labels for codes on the zh page."""
+    from features.data.contract import TABLES
+
+    value = str(segment["value"])
+    if lang != "zh":
+        return value.replace("_", " ") if segment["by"] != "county" else value
+    if segment["by"] == "household_type":
+        return TABLES["households"].column("household_type").values.get(value, value)
+    if segment["by"] == "source":
+        source, _, county = value.partition("/")
+        return f"{TABLES['events'].column('source').values.get(source, source)}/{county}"
+    return value
 
 
 def small_multiple(ref: list[float], cur: list[float], width: int = 220, height: int = 90) -> Markup:
@@ -39,7 +59,11 @@ def render(report: dict, lang: str) -> str:
     movers = [dict(d, label=(by_name(d["name"]).zh if lang == "zh" else by_name(d["name"]).en),
                    chart=small_multiple(d["shares_reference"], d["shares_round"]))
               for d in report["indicators"] if "shares_reference" in d]
-    return env.get_template("drift.html").render(r=report, lang=lang, movers=movers,
+    k = 0 if lang == "zh" else 1
+    segments = [dict(s, by_label=SEGMENT_BY.get(s["by"], (s["by"],) * 2)[k], value_label=_segment_value(s, lang))
+                for s in report["segments"]]
+    return env.get_template("drift.html").render(r=report, lang=lang, movers=movers, segments=segments,
+                                                 metric_labels={m: v[k] for m, v in METRICS.items()},
                                                  ref_colour=REF_COLOUR, round_colour=ROUND_COLOUR)
 
 

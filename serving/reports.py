@@ -269,9 +269,10 @@ def _group_label(code: str, lang: Lang) -> str:
 
 
 def render_village_report(model: RiskModel, docs: list[dict], *, lang: Lang = "zh",
-                          links: dict[str, str] | None = None) -> str:
+                          links: dict[str, str] | None = None, loop_link: str | None = None) -> str:
     """The village page is the village's worklist (``models.worklist``, default options): channels as
-    sections, deadlines, a blank 核实结论 column; ``links`` maps household ids to their report pages."""
+    sections, deadlines, a blank 核实结论 column; ``links`` maps household ids to their report pages,
+    ``loop_link`` is the village's loop report page (what the visits of its issued lists found)."""
     from features.data.documents import checked_frames
     from serving.worklist_data import documents_worklist
     from serving.worklist_pages import render_village
@@ -283,4 +284,4 @@ def render_village_report(model: RiskModel, docs: list[dict], *, lang: Lang = "z
     first = wl.entries.iloc[0] if len(wl.entries) else None
     village = str(first["village"]) if first is not None else str(docs[0]["record"].get("village"))
     county = str(first["county"]) if first is not None else str(docs[0]["record"].get("county"))
-    return render_village(wl, village, county, lang=lang, links=links or {})
+    return render_village(wl, village, county, lang=lang, links=links or {}, loop_link=loop_link)

@@ -205,6 +205,7 @@ class ExplainRequest(_Strict):
 class WorklistRequest(_Strict):
     """Household documents and the worklist options of ``povwatch worklist`` (same names, same defaults)."""
 
+    model_config = _example({"households": [EXAMPLE_HOUSEHOLD], "issued": "2026-02-20"})
     households: list[HouseholdItem] = Field(min_length=1, max_length=MAX_HOUSEHOLDS)
     options: WorklistOptions = Field(default_factory=WorklistOptions)
     triggers: TriggerConfig = Field(default_factory=TriggerConfig)

@@ -42,6 +42,7 @@ from serving.schemas import (ErrorResponse, ExplainRequest, ExplainResponse, Hou
                              ReportRequest, ScoreRequest, ScoreResponse, WorklistRequest, WorklistResponse, error_body,
                              errors_of)
 from serving.outcomes_api import OutcomesRequest, OutcomesResponse
+from serving.openapi import CompletedDocs
 from serving.tokens import Tokens
 
 OPEN_PATHS = frozenset({"/healthz", "/livez", "/readyz", "/metrics"})
@@ -78,6 +79,8 @@ class ApiGuard:
             if self.tokens.enabled and path not in OPEN_PATHS else None
         if denied is not None:
             return await _denied(*denied)(scope, receive, send)
+        if path == "/docs.json" and scope["method"] == "GET":  # BentoML's document, completed (serving/openapi.py)
+            return await self.app(scope, receive, CompletedDocs(send, frozenset(self.request_models)))
         model = self.request_models.get(path)
         if model is None or scope["method"] != "POST":
             return await self.app(scope, receive, send)

@@ -74,8 +74,10 @@ def to_records(worklist: Worklist) -> dict[str, Any]:
             "stale": [entry(r) for _, r in worklist.stale.iterrows()]}
 
 
-def write(worklist: Worklist, out: Path, *, lang: Lang = "zh", household_pages: dict[str, str] | None = None) -> Path:
-    """By ``out``: ``.csv`` (BOM), ``.json``, or a folder (no suffix) of HTML pages."""
+def write(worklist: Worklist, out: Path, *, lang: Lang = "zh", household_pages: dict[str, str] | None = None,
+          loop_link: str | None = None) -> Path:
+    """By ``out``: ``.csv`` (BOM), ``.json``, or a folder (no suffix) of HTML pages (``loop_link``: the loop
+    report page in that folder, linked from the index)."""
     suffix = out.suffix.lower()
     if suffix == ".csv":
         from features.data.tables import write_table
@@ -87,7 +89,7 @@ def write(worklist: Worklist, out: Path, *, lang: Lang = "zh", household_pages: 
     elif suffix == "":
         from serving.worklist_pages import write_pages
 
-        write_pages(worklist, out, lang=lang, household_pages=household_pages or {})
+        write_pages(worklist, out, lang=lang, household_pages=household_pages or {}, loop_link=loop_link)
     else:
         raise ValueError(f"--out must end in .csv or .json, or be a folder (no suffix) for HTML pages; got {out.name!r}")
     return out

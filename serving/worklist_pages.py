@@ -24,6 +24,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "deadlines": ("期限", "Deadlines"), "check_short": ("核实", "check"), "decide_short": ("认定", "decide"),
     "finding": ("核实结论", "Finding (fill in)"), "report": ("报告", "Report"), "open": ("查看", "open"),
     "none": ("无", "none"),
+    "loop": ("已发清单的入户核实结果与预警效果（按渠道，含 95% 区间）",
+             "What the visits of the lists issued found, per channel (with 95% intervals)"),
     "disclaimer": ("清单由监测模型和预警条件自动生成，仅供排查参考；是否纳入监测以入户核实、民主评议和审定结果为准。公示时不得公开身份证号、电话和健康信息。",
                    "Generated from the model and the statutory triggers to decide whom to visit. Whether a household "
                    "is enrolled depends on the home check, the village review and the county's decision. Never "
@@ -74,7 +76,7 @@ def _rows(part, lang: Lang, links: dict[str, str]) -> list[dict[str, Any]]:
 
 
 def render_village(worklist: Worklist, village: str, county: str, *, lang: Lang = "zh",
-                   links: dict[str, str] | None = None) -> str:
+                   links: dict[str, str] | None = None, loop_link: str | None = None) -> str:
     from serving.reports import _env
 
     t = _texts(lang)
@@ -87,10 +89,12 @@ def render_village(worklist: Worklist, village: str, county: str, *, lang: Lang 
     check_by, decide_by = (e["check_by"].iloc[0], e["decide_by"].iloc[0]) if len(e) else ("—", "—")
     return _env().get_template("worklist_village.html").render(
         t=t, lang=lang, village=village, county=county, as_of=worklist.as_of, issued=worklist.issued,
-        model_version=worklist.model_version or "—", check_by=check_by, decide_by=decide_by, sections=sections)
+        model_version=worklist.model_version or "—", check_by=check_by, decide_by=decide_by, sections=sections,
+        loop_link=loop_link)
 
 
-def render_index(worklist: Worklist, pages: dict[tuple[str, str], str], *, lang: Lang = "zh") -> str:
+def render_index(worklist: Worklist, pages: dict[tuple[str, str], str], *, lang: Lang = "zh",
+                 loop_link: str | None = None) -> str:
     from serving.reports import _env
 
     t = _texts(lang)
@@ -102,12 +106,14 @@ def render_index(worklist: Worklist, pages: dict[tuple[str, str], str], *, lang:
                 for (county, village), link in sorted(pages.items())]
     return _env().get_template("worklist_index.html").render(
         t=t, lang=lang, as_of=worklist.as_of, issued=worklist.issued, model_version=worklist.model_version or "—",
-        seed=worklist.seed, channels=[CHANNEL_LABELS[c][i] for c in (*CHANNELS, STALE)], villages=villages)
+        seed=worklist.seed, channels=[CHANNEL_LABELS[c][i] for c in (*CHANNELS, STALE)], villages=villages,
+        loop_link=loop_link)
 
 
-def write_pages(worklist: Worklist, out: Path, *, lang: Lang = "zh", household_pages: dict[str, str]) -> Path:
+def write_pages(worklist: Worklist, out: Path, *, lang: Lang = "zh", household_pages: dict[str, str],
+                loop_link: str | None = None) -> Path:
     """``out/index.html``, one page per village, and ``out/households/<id>.html`` for the pages given
-    (household id -> HTML)."""
+    (household id -> HTML); ``loop_link``: the loop report page beside them, linked from the index."""
     from serving.reports import safe_file_name
 
     out.mkdir(parents=True, exist_ok=True)
@@ -123,5 +129,5 @@ def write_pages(worklist: Worklist, out: Path, *, lang: Lang = "zh", household_p
         name = page_name(village, county)
         (out / name).write_text(render_village(worklist, village, county, lang=lang, links=links), encoding="utf-8")
         pages[(county, village)] = name
-    (out / "index.html").write_text(render_index(worklist, pages, lang=lang), encoding="utf-8")
+    (out / "index.html").write_text(render_index(worklist, pages, lang=lang, loop_link=loop_link), encoding="utf-8")
     return out

@@ -33,3 +33,39 @@ def test_features_in_chunks_equal_the_whole_table(ingested_warehouse: Path, tmp_
     invoke(["features", "--round", round_id, "--warehouse", str(ingested_warehouse), "--out", str(csv),
             "--chunk", "700"])
     assert len(pd.read_csv(csv)) == len(whole)
+
+
+def test_warehouse_reads_equal_pandas_then_cast(ingested_warehouse: Path) -> None:
+    """The Arrow-direct reader (``canonical.from_arrow``) gives exactly ``cast(read_parquet(...))``: values,
+    dtypes, missing values (None in text, "" in enum lists, NA, NaN, NaT)."""
+    import pyarrow.parquet as pq
+
+    from features.data.canonical import cast, from_arrow
+    from features.data.warehouse import Warehouse
+
+    wh = Warehouse(ingested_warehouse)
+    for table in ("households", "members", "events"):
+        for path in wh._partitions(table).values():
+            expected = cast(table, pd.read_parquet(path))
+            pd.testing.assert_frame_equal(from_arrow(table, pq.read_table(path)), expected, check_exact=True)
+    rounds = wh.round_ids()
+    whole = wh.households(rounds)
+    expected = cast("households", pd.concat([pd.read_parquet(p) for p in wh._partitions("households").values()],
+                                            ignore_index=True))
+    pd.testing.assert_frame_equal(whole, expected, check_exact=True)
+    assert whole["household_id"].dtype == object and whole["risk_types"].eq("").any()
+
+
+def test_members_of_chosen_households_per_round(ingested_warehouse: Path) -> None:
+    from features.data.warehouse import Warehouse
+
+    wh = Warehouse(ingested_warehouse)
+    first, last = wh.round_ids()[0], wh.round_ids()[-1]
+    ids = sorted(wh.households([last])["household_id"])[:5]
+    got = wh.members(households={last: ids, first: ids[:1]})
+    every = wh.members([first, last])
+    want = every[(every["round_id"].eq(last) & every["household_id"].isin(ids))
+                 | (every["round_id"].eq(first) & every["household_id"].isin(ids[:1]))]
+    key = ["round_id", "household_id", "member_id"]
+    pd.testing.assert_frame_equal(got.sort_values(key, ignore_index=True), want.sort_values(key, ignore_index=True))
+    assert set(got["round_id"]) == {first, last}

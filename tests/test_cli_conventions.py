@@ -44,6 +44,22 @@ def test_help_shows_flags_without_placeholders() -> None:
     assert "--force " in run(["promote", "--help"]).output
 
 
+HEAVY = ("pandas", "numpy", "scipy", "sklearn", "lightgbm", "mlflow", "bentoml", "shap", "pandera", "pyarrow",
+         "matplotlib", "sqlalchemy")
+
+
+@pytest.mark.parametrize("args", [["--help"], ["score", "--help"], ["report", "--help"], ["serve", "--help"]])
+def test_help_imports_no_heavy_library(args: list[str]) -> None:
+    """Help screens stay fast (bench/bench_cli_startup.py) because no command module imports a heavy library at
+    its top: they are imported when a command runs."""
+    probe = ("import sys\nfrom commands.app import app\ntry:\n    app()\nexcept SystemExit:\n    pass\n"
+             f"print('HEAVY', sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r})))")
+    done = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "COLUMNS": "100"})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "HEAVY []", (args, done.stdout.splitlines()[-1])
+
+
 def test_exit_code_table_is_documented() -> None:
     assert [int(c) for c in ExitCode] == [0, 1, 2]
     doc = (Path(__file__).resolve().parents[1] / "docs" / "cli.md").read_text(encoding="utf-8")

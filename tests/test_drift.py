@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from tests.conftest import SIM_HOUSEHOLDS, SIM_ROUNDS, SIM_SEED, invoke
@@ -105,6 +106,62 @@ def test_weekly_feed_check_finds_the_silent_feed_and_nothing_else(shocked_county
     assert [f for f in calm["feeds"] if f["drifted"]] == []
 
 
+def _replay_deliveries(raw: Path, wh: Path) -> pd.Timestamp:
+    """Ingest ``raw`` as two deliveries, each a day after a round's last survey: the rounds up to 2023 with
+    their events, then round 2024's window of events. Returns the second delivery's date."""
+    import shutil
+
+    hh = pd.read_parquet(raw / "households.parquet", columns=["round_id", "survey_date"])
+    as_of = pd.to_datetime(hh.groupby("round_id")["survey_date"].max())
+    ev = pd.read_parquet(raw / "events.parquet")
+    cut = as_of[str(int(ROUND) - 1)]
+    first, second = raw.parent / "delivery-1", raw.parent / "delivery-2"
+    for folder, rows in ((first, ev[pd.to_datetime(ev["event_date"]) <= cut]),
+                         (second, ev[pd.to_datetime(ev["event_date"]) > cut])):
+        folder.mkdir()
+        rows.to_parquet(folder / "events.parquet")
+    for table in ("households", "members"):
+        shutil.copy(raw / f"{table}.parquet", first / f"{table}.parquet")
+    day = cut + pd.Timedelta(days=1)
+    invoke(["ingest", str(first), "--warehouse", str(wh), "--ingest-date", str(day.date())])
+    day = as_of[ROUND] + pd.Timedelta(days=1)
+    invoke(["ingest", str(second), "--warehouse", str(wh), "--ingest-date", str(day.date())])
+    return day
+
+
+def _late_feeds(wh: Path) -> dict:
+    return json.loads(invoke(["drift", "--events", "--json", "--warehouse", str(wh)]))["late_arrivals"]
+
+
+def test_late_department_feed_is_named_and_timely_deliveries_are_not(shocked_county, simulated_dir, tmp_path):
+    calm = _late_feeds(_replay(simulated_dir, tmp_path / "calm"))
+    assert sum(f["arrived"] for f in calm["feeds"]) > 100  # the second delivery was judged
+    assert [f for f in calm["feeds"] if f["drifted"]] == [] and sum(f["late"] for f in calm["feeds"]) == 0
+
+    raw = tmp_path / "late" / "raw"
+    invoke(["simulate", "--households", str(SIM_HOUSEHOLDS), "--rounds", str(SIM_ROUNDS), "--seed", str(SIM_SEED),
+            "--truth-replicates", "1", "--out", str(raw), "--shock", f"late:{ROUND}:{shocked_county}"])
+    wh = tmp_path / "late" / "warehouse"
+    day = _replay_deliveries(raw, wh)
+    assert [f for f in _late_feeds(wh)["feeds"] if f["drifted"]] == []  # not yet arrived: silent, not late
+    invoke(["ingest", str(raw / "late_events.parquet"), "--table", "events", "--warehouse", str(wh),
+            "--ingest-date", str((day + pd.Timedelta(days=21)).date())])
+    late = _late_feeds(wh)
+    flagged = [(f["source"], f["county"]) for f in late["feeds"] if f["drifted"]]
+    assert flagged == [("department_alert", shocked_county)], late["feeds"]
+    assert next(f for f in late["feeds"] if f["drifted"])["median_delay_days"] > 30
+
+
+def _replay(raw: Path, tmp: Path) -> Path:
+    """``raw`` copied under ``tmp`` (the session's folder stays read-only) and replayed as two deliveries."""
+    import shutil
+
+    shutil.copytree(raw, tmp / "raw")
+    wh = tmp / "warehouse"
+    _replay_deliveries(tmp / "raw", wh)
+    return wh
+
+
 def test_expected_recall_of_the_labelled_round_lies_in_the_realised_interval(trained_warehouse: Path,
                                                                              champion_model):
     from features.data.warehouse import Warehouse
@@ -132,6 +189,7 @@ def test_cli_writes_json_pages_and_an_mlflow_run(trained_warehouse: Path, tmp_pa
     zh = (out / f"drift-{ROUND}.zh.html").read_text(encoding="utf-8")
     en = (out / f"drift-{ROUND}.en.html").read_text(encoding="utf-8")
     assert "<svg" in zh and report["verdict_zh"] in zh and report["verdict"] in en
+    assert "户类型" in zh and "预期召回率@10%" in zh and "household type" in en  # labels, not column names
     client = registry.connect(trained_warehouse)
     run = client.get_run(report["mlflow_run_id"])
     exp = client.get_experiment(run.info.experiment_id)
@@ -149,3 +207,17 @@ def test_cli_refuses_a_round_inside_the_reference(trained_warehouse: Path, champ
     result = CliRunner().invoke(app, ["drift", "--round", first, "--warehouse", str(trained_warehouse),
                                       "--no-mlflow"])
     assert result.exit_code == 2 and "part of the reference" in result.output
+
+
+def test_ingest_of_a_new_round_ends_with_its_drift_line(trained_warehouse: Path, simulated_dir: Path, tmp_path: Path):
+    import shutil
+
+    wh = tmp_path / "warehouse"
+    shutil.copytree(trained_warehouse, wh)
+    for table in ("households", "members"):  # the newest round arrives again, as a new round
+        shutil.rmtree(wh / table / f"round_id={ROUND}")
+    last = invoke(["ingest", str(simulated_dir), "--warehouse", str(wh)]).strip().splitlines()[-1]
+    assert last.startswith(f"drift {ROUND}: ") and f"details: povwatch drift --round {ROUND}" in last, last
+    assert any(v in last for v in ("stable", "retrain recommended", "data problem suspected"))
+    again = invoke(["ingest", str(simulated_dir), "--warehouse", str(wh)])
+    assert "drift " not in again  # no new round, no line

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from features.simulator.shocks import Shock
@@ -75,7 +76,30 @@ def test_thresholds_hold_a_stable_sample_below_and_flag_a_shift():
 def test_shock_parsing_names_what_is_allowed():
     assert Shock.parse("wage:2024:长坝县") == Shock("wage", 2024, "长坝县")
     assert Shock.parse("silent:2023") == Shock("silent", 2023, None)
+    assert Shock.parse("late:2025:甲县") == Shock("late", 2025, "甲县")
     with pytest.raises(ValueError, match="disaster, wage, survey, silent"):
         Shock.parse("flood:2024")
     with pytest.raises(ValueError, match="KIND:YEAR"):
         Shock.parse("wage:last")
+
+
+def test_late_means_missing_the_sources_previous_delivery_and_a_backfill_is_not_late():
+    from training.monitoring.late import late_arrivals
+
+    d = pd.Timestamp
+    rows = [("H1", "2023-01-05", "department_alert", "2023-06-01")] * 6 + [  # back-fill: first delivery
+        ("H1", "2023-06-20", "department_alert", "2023-07-01"),                 # within a week of the last one
+        ("H2", "2023-05-20", "department_alert", "2023-07-01")] + [             # missed the 06-01 delivery
+        ("H2", "2023-02-01", "department_alert", "2023-07-01")] * 5 + [
+        ("H2", "2023-02-01", "cadre_visit", "2023-07-01"),                     # the cadres' first delivery
+        ("H3", "2023-03-01", "self_report", None)]                              # stored before dates were kept
+    arrivals = pd.DataFrame(rows, columns=["household_id", "event_date", "source", "ingested_on"])
+    arrivals = arrivals.assign(event_date=pd.to_datetime(arrivals["event_date"]),
+                               ingested_on=pd.to_datetime(arrivals["ingested_on"]))
+    out = late_arrivals(arrivals, pd.Series({"H1": "甲县", "H2": "乙县", "H3": "甲县"}), weeks=12)
+    feeds = {(f["source"], f["county"]): f for f in out["feeds"]}
+    assert set(feeds) == {("department_alert", "甲县"), ("department_alert", "乙县")}
+    calm = feeds[("department_alert", "甲县")]
+    assert (calm["late"], calm["drifted"]) == (0, False)
+    assert feeds[("department_alert", "乙县")]["late"] == 6 and feeds[("department_alert", "乙县")]["drifted"]
+    assert out["unknown_arrival"] == 1 and out["until"] == str(d("2023-07-01").date())

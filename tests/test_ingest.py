@@ -305,3 +305,35 @@ def test_cli_json_summary_and_exit_codes(round_2023: list[Path], tmp_path: Path,
     (tmp_path / "gbk" / "events.csv").write_bytes("户编号\n一户\n".encode("gbk"))
     r = runner.invoke(_app(), [str(tmp_path / "gbk" / "events.csv"), "--warehouse", str(wh.root)])
     assert r.exit_code == 2 and "not UTF-8" in r.stderr and "events.csv" in r.stderr
+
+
+def test_each_event_keeps_the_date_it_first_arrived(tmp_path: Path, wh: Warehouse) -> None:
+    import datetime as dt
+
+    first = write_csv(tmp_path / "events.csv", [event()])
+    ingest([first], wh, ingest_date=dt.date(2024, 1, 10))
+    before = snapshot(wh.root)
+    ingest([first], wh, ingest_date=dt.date(2024, 3, 1))  # the same delivery again: nothing changes
+    assert snapshot(wh.root) == before
+    later = write_csv(tmp_path / "events_more.csv",
+                      [event(amount="99"), event(event_date="2023-05-02", event_type="job_loss")])
+    ingest([later], wh, ingest_date=dt.date(2024, 3, 1))
+    got = wh.event_arrivals().set_index("event_date")["ingested_on"]
+    assert got[pd.Timestamp("2023-07-01")] == pd.Timestamp("2024-01-10")  # corrected, first arrival kept
+    assert got[pd.Timestamp("2023-05-02")] == pd.Timestamp("2024-03-01")
+    assert "ingested_on" not in wh.events().columns  # readers of the contract tables see the contract's columns
+
+
+def test_a_warehouse_without_ingest_dates_stays_readable(tmp_path: Path, wh: Warehouse) -> None:
+    import datetime as dt
+
+    ingest([write_csv(tmp_path / "events.csv", [event()])], wh)
+    path = next((wh.root / "events").glob("*/data.parquet"))
+    pd.read_parquet(path).drop(columns="ingested_on").to_parquet(path)  # as written before dates were kept
+    assert len(wh.events()) == 1
+    assert wh.event_arrivals()["ingested_on"].isna().all()
+    ingest([write_csv(tmp_path / "events_more.csv", [event(), event(event_date="2023-08-09")])], wh,
+           ingest_date=dt.date(2024, 2, 2))
+    got = wh.event_arrivals().set_index("event_date")["ingested_on"]
+    assert pd.isna(got[pd.Timestamp("2023-07-01")])  # arrived before dates were kept: unknown, not guessed
+    assert got[pd.Timestamp("2023-08-09")] == pd.Timestamp("2024-02-02")

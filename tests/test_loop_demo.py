@@ -128,3 +128,101 @@ def test_worklist_to_loop_report_through_the_commands(trained_warehouse: Path, t
     assert set(channels) <= {"below_line", "trigger", "model", "follow_up", "audit", "stale"}
     if "audit" in channels and channels["audit"]["visits"]:
         assert report["audit_miss_rate_ci"][0] <= report["audit_miss_rate"] <= report["audit_miss_rate_ci"][1]
+
+    # the same figures as a page of the HTML village report and of the worklist's pages, linked from the index
+    from models.worklist import CHANNEL_LABELS
+
+    with open_store(trained_warehouse) as store:
+        alerts = store.alerts()
+    village = alerts["village"].value_counts().idxmax()
+    expected = {CHANNEL_LABELS[c][0]: int(n) for c, n in alerts.loc[alerts["village"] == village, "channel"].value_counts().items()}
+    invoke(["report", "--village", village, "--warehouse", str(trained_warehouse), "--out", str(tmp_path / "village")])
+    assert 'href="loop.html"' in (tmp_path / "village" / "index.html").read_text(encoding="utf-8")
+    page = (tmp_path / "village" / "loop.html").read_text(encoding="utf-8")
+    assert village in page and 'href="index.html"' in page and _channel_alerts(page) == expected
+    invoke(args[:-1] + [str(tmp_path / "pages")] + ["--village", village])
+    index = (tmp_path / "pages" / "index.html").read_text(encoding="utf-8")
+    assert 'href="loop.html"' in index                                   # a link to the page beside it
+    assert _channel_alerts((tmp_path / "pages" / "loop.html").read_text(encoding="utf-8")) == expected
+
+
+def test_simulate_visits_writes_an_ingestible_outcomes_file_per_worklist(county: Path, tmp_path: Path) -> None:
+    """``povwatch simulate --visits``: one outcomes file per worklist, the same rows as ``outcomes simulate``
+    (one implementation), loaded whole by ``outcomes ingest`` of the folder; survey ingest leaves it alone."""
+    from tests.conftest import invoke
+
+    with open_store(county) as store:
+        alerts = store.alerts()
+    alerts.head(120).to_csv(tmp_path / "round-a.csv", index=False, encoding="utf-8-sig")
+    alerts.tail(130).to_parquet(tmp_path / "round-b.parquet")
+    visits = tmp_path / "visits"
+    printed = invoke(["simulate", "--visits", str(tmp_path / "round-a.csv"), "--visits", str(tmp_path / "round-b.parquet"),
+                      "--truth", str(county / "truth.parquet"), "--out", str(visits), "--seed", "5", "--zh",
+                      "--format", "csv", "--warehouse", str(county)])
+    assert "for 120 alerts" in printed and "for 130 alerts" in printed
+    assert sorted(p.name for p in visits.iterdir()) == ["outcomes-round-a.csv", "outcomes-round-b.csv"]
+    first = pd.read_csv(visits / "outcomes-round-a.csv", dtype=str, encoding="utf-8-sig")
+    assert "核实结论" in first.columns and set(first["预警编号"]) == set(alerts.head(120)["alert_id"])
+    invoke(["outcomes", "simulate", "--worklist", str(tmp_path / "round-a.csv"), "--truth",
+            str(county / "truth.parquet"), "--out", str(tmp_path / "same.csv"), "--seed", "5", "--zh",
+            "--warehouse", str(county)])
+    assert (tmp_path / "same.csv").read_bytes() == (visits / "outcomes-round-a.csv").read_bytes()
+
+    both = tmp_path / "both"                                  # rounds and visits in one call, one folder
+    invoke(["simulate", "--households", "40", "--rounds", "1", "--seed", "3", "--out", str(both),
+            "--visits", str(tmp_path / "round-a.csv"), "--truth", str(county / "truth.parquet")])
+    assert (both / "outcomes-round-a.parquet").is_file() and (both / "truth.parquet").is_file()
+    survey = invoke(["ingest", str(both), "--warehouse", str(tmp_path / "survey")])   # leaves the visits alone
+    assert "load it with `povwatch outcomes ingest`" in survey and "outcomes-round-a.parquet" in survey
+    counts = json.loads(invoke(["outcomes", "ingest", str(visits), "--warehouse", str(county), "--json"]))["outcomes"]
+    assert counts["rejected"] == 0 and counts["accepted"] == counts["read"] and counts["new"] >= 250
+    report = json.loads(invoke(["loop-report", "--warehouse", str(county), "--json", "--no-mlflow",
+                                "--at", (alerts["as_of"].max() + pd.Timedelta(days=40)).date().isoformat()]))
+    channels = {c["channel"]: c for c in report["channels"]}
+    assert channels["model"]["visits"] > 0 and channels["audit"]["visits"] > 0
+    assert channels["model"]["identified_share"] > channels["audit"]["identified_share"]
+
+
+def test_simulate_needs_rounds_or_visits(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from commands.app import app
+
+    result = CliRunner().invoke(app, ["simulate", "--seed", "1", "--out", str(tmp_path / "x")])
+    assert result.exit_code == 2 and "--visits" in result.output
+    result = CliRunner().invoke(app, ["simulate", "--seed", "1", "--households", "10", "--out", str(tmp_path / "x")])
+    assert result.exit_code == 2 and "--rounds" in result.output
+    (tmp_path / "w.csv").write_text("alert_id,household_id\nA1,H1\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["simulate", "--seed", "1", "--visits", str(tmp_path / "w.csv"),
+                                      "--truth", str(tmp_path / "w.csv"), "--out", str(tmp_path / "x")])
+    assert result.exit_code == 2 and "lacks column(s) village, channel, as_of" in result.output
+    assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.browser
+def test_loop_page_renders_in_chromium(county: Path, tmp_path: Path) -> None:
+    """The county's loop page after a simulated round of visits, in headless Chromium (docs/loop-report.png)."""
+    from cases.loop import write_field_page
+    from tests.test_worklist import DOCS, _shoot
+
+    run_loop(county, county / "truth.parquet", tmp_path / "outcomes.csv", seed=5)
+    with open_store(county) as store:
+        alerts = store.alerts()
+    at = (alerts["as_of"].max() + pd.Timedelta(days=30)).date().isoformat()
+    name = write_field_page(county, tmp_path / "pages", county=str(alerts["county"].iloc[0]), at=at)
+    html = (tmp_path / "pages" / name).read_text(encoding="utf-8")
+    assert "模型预警" in html and "随机抽查" in html and "户存在风险" in html   # channels and the implied misses
+    img = _shoot(html, DOCS / "loop-report.png", tmp_path, "1240,1080")
+    assert img.std() > 20 and (img < 100).mean() > 0.005, "the loop page screenshot is blank"
+
+
+def _channel_alerts(page: str) -> dict[str, int]:
+    """Alerts per channel as the loop page's first table shows them (zh channel name -> count)."""
+    table = page.split("<h2>")[1]
+    out = {}
+    for row in table.split("<tr>")[2:]:
+        if 'colspan="9"' in row:
+            continue
+        name = row.split('<td class="name">')[1].split(" <span")[0]
+        out[name] = int(row.split("</td>\n<td>")[1].split("</td>")[0])
+    return out

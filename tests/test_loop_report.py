@@ -135,3 +135,39 @@ def test_training_reports_visited_precision_without_creating_a_store(warehouse: 
     assert metrics["visited_precision_model"] == 0.6 and metrics["visited_count_audit"] == 10.0
     assert metrics["audit_miss_rate"] == 0.1
     assert "`trigger`: 3 visits of 4 alerts, share identified 0.667" in _visited_lines(visited)
+
+
+def test_field_page_of_a_village_has_its_figures_escaped(warehouse: Path, tmp_path: Path) -> None:
+    """The loop page of the HTML village/county report: one village's figures (counted by hand in the
+    fixture), the area named and escaped, a link back to the list; no page (and no store) without a store."""
+    from cases.loop import write_field_page
+
+    with open_store(warehouse) as store:
+        odd = worklist(1, start=50)
+        odd["village"], odd["channel"] = "<b>x</b>村", "trigger"
+        store.record_worklist(odd)
+    folder = tmp_path / "village"
+    assert write_field_page(warehouse, folder, county="会宁县", village="吉坝村", at=AT) == "loop.html"
+    html = (folder / "loop.html").read_text(encoding="utf-8")
+    assert "会宁县 · 吉坝村" in html and 'href="index.html"' in html
+    by_channel = html.split("<h2>")[1]                                   # the first section: by channel
+    rows = by_channel.split("<tr>")[2:]
+    assert len(rows) == 2                                                 # 吉坝村 has trigger and model alerts
+    trigger = next(r for r in rows if "预警条件触发" in r)
+    # 4 trigger alerts, 3 visits, 2 identified: 66.7 % with the Wilson interval; a quarter overdue
+    lo, hi = wilson(2, 3)
+    assert "<td>4</td><td>3</td><td>2</td>" in trigger and "66.7%" in trigger
+    assert f"{100 * lo:.1f}%–{100 * hi:.1f}%" in trigger and "25.0%" in trigger
+    assert "随机抽查 <span" not in by_channel                             # 新庄村's audit alerts apart
+    assert "尚无随机抽查" in html                                                 # no audit visit in this village
+    assert "<b>x</b>" not in html  # another village's name never appears, let alone unescaped
+
+    folder = tmp_path / "odd"
+    write_field_page(warehouse, folder, county="会宁县", village="<b>x</b>村", at=AT)
+    odd_html = (folder / "loop.html").read_text(encoding="utf-8")
+    assert "&lt;b&gt;x&lt;/b&gt;村" in odd_html and "<b>x</b>" not in odd_html
+
+    empty = tmp_path / "no-store"
+    empty.mkdir()
+    assert write_field_page(empty, empty / "pages", village="吉坝村") is None
+    assert not (empty / "povwatch.db").exists() and not (empty / "pages").exists()

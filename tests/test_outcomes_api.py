@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
+
+import httpx
 
 import pytest
 
 from cases.store import open_store
 from serving.tokens import TokenConfigError
 from tests.test_cases_store import worklist
-from tests.test_service import _Env, service_client
+from tests.test_service import _Env, _free_port, service_client
 
 
 def _digest(token: str) -> str:
@@ -161,3 +168,63 @@ def test_fuzzed_outcome_rows_never_5xx(outcomes_api) -> None:
             assert r.json()["errors"]
 
     check()
+
+
+# ------------------------------------------------------------------------------------------ the real server
+@pytest.mark.server
+def test_outcomes_through_a_real_server(trained_warehouse: Path, tmp_path: Path) -> None:
+    """``povwatch serve`` (a real ``bentoml serve`` child) with scoped tokens and its own case store: 401
+    without a token, 403 without the ``outcomes:write`` scope, 400 naming the field with nothing stored, then
+    stored once."""
+    db = f"sqlite:///{tmp_path / 'cases.db'}"
+    with open_store("unused", db) as store:
+        store.record_worklist(worklist(10))
+    tokens = tmp_path / "tokens.json"
+    tokens.write_text(json.dumps({_digest("field-token"): ["outcomes:write"], _digest("reader-token"): ["score"]}))
+    env = {**os.environ, "POVWATCH_DB_URL": db, "POVWATCH_API_TOKENS": str(tokens)}
+    env.pop("POVWATCH_API_TOKEN", None)
+    port = _free_port()
+    log = tmp_path / "serve.log"
+    povwatch = Path(sys.executable).parent / "povwatch"
+    with log.open("wb") as out:
+        proc = subprocess.Popen([str(povwatch), "serve", "--port", str(port), "--warehouse", str(trained_warehouse),
+                                 "--reload-interval", "0"], stdout=out, stderr=subprocess.STDOUT, env=env,
+                                start_new_session=True)
+    url = f"http://127.0.0.1:{port}/outcomes"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert proc.poll() is None, f"povwatch serve exited {proc.returncode}:\n{log.read_text()}"
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, f"no /readyz within 120 s:\n{log.read_text()}"
+            time.sleep(0.5)
+
+        def post(body, token: str | None = "field-token") -> httpx.Response:
+            headers = {"Authorization": f"Bearer {token}"} if token else {}
+            return httpx.post(url, json=body, headers=headers, timeout=60)
+
+        good = {"outcomes": [row(1), row(2, outcome="not_identified", risk_types=None, override_reason="income_higher")]}
+        assert post(good, None).status_code == 401
+        denied = post(good, "reader-token")
+        assert denied.status_code == 403 and "outcomes:write" in denied.json()["errors"][0]["problem"]
+        bad = post({"outcomes": [row(1), row(2), row(3, visit_date="2025-13-40")]})
+        assert bad.status_code == 400 and _fields(bad) == ["outcomes[2].visit_date"]
+        unknown = post({"outcomes": [row(1), row(77)]})
+        assert unknown.status_code == 400 and _fields(unknown) == ["outcomes[1].alert_id"]
+        assert post({"outcomes": "A000001"}).status_code == 400
+        assert _stored(db) == 0                                         # every refusal stored nothing
+        assert post(good).json() == {"received": 2, "stored": 2, "unchanged": 0}
+        assert post(good).json() == {"received": 2, "stored": 0, "unchanged": 2}
+        assert _stored(db) == 2
+        assert "H000001" not in log.read_text(errors="replace")        # no household id in the server's log
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()

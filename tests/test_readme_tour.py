@@ -19,6 +19,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.test_cli_conventions import NOISE
+
 ROOT = Path(__file__).parents[1]
 TOUR_HOUSEHOLDS = "1200"   # the README's 20,000 households, scaled down for the suite
 
@@ -65,6 +67,7 @@ def _wait_ready(port: int, proc: subprocess.Popen, timeout: float = 180) -> None
 
 
 @pytest.mark.server
+@pytest.mark.timeout(1800)  # the whole chain, fifteen commands: past the suite's 900 s on a shared 2-core machine
 def test_readme_tour_runs_as_written(tmp_path: Path) -> None:
     blocks = tour_blocks()
     assert len(blocks) >= 2, "the tour has a block of commands and a block with the service example"
@@ -95,6 +98,8 @@ def test_readme_tour_runs_as_written(tmp_path: Path) -> None:
                                   timeout=900, executable="/bin/bash")
             assert proc.returncode == 0, f"$ {cmd}\nexit {proc.returncode}\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}"
             assert "Traceback" not in proc.stdout + proc.stderr, f"$ {cmd}\n{proc.stderr[-2000:]}"
+            for noise in NOISE:  # what the newcomer sees: povwatch's own lines only
+                assert noise not in proc.stdout + proc.stderr, f"$ {cmd}\n{noise!r} in:\n{proc.stderr[-2000:]}"
             if cmd.startswith("curl"):
                 result = json.loads(proc.stdout)["results"][0]
                 assert 0 <= result["risk"] <= 1 and result["household_id"] == "H1"

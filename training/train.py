@@ -204,7 +204,7 @@ def _log_run(wh, cfg, model, split_info, table, metrics, slices, examples, split
     import mlflow
 
     from cases.evaluation import visited_metrics, visited_outcomes
-    from features.indicators.catalogue import as_table
+    from features.indicators.catalogue import rows as catalogue_rows
     from models import registry
     from models.pyfunc import ARTIFACT_KEY, CODE_FILE
     from training import plots
@@ -242,7 +242,7 @@ def _log_run(wh, cfg, model, split_info, table, metrics, slices, examples, split
         if visited is not None:
             mlflow.log_metrics(visited_metrics(visited))
             mlflow.log_dict(visited, "visited_outcomes.json")
-        mlflow.log_dict({"features": as_table()}, "feature_catalogue.json")
+        mlflow.log_dict({"features": catalogue_rows()}, "feature_catalogue.json")
         table.to_csv(tmp / "metrics_table.csv")
         slices.to_csv(tmp / "slices.csv", index=False)
         selection.per_origin.to_csv(tmp / "selection.csv", index=False)

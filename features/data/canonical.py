@@ -185,3 +185,55 @@ def _dates(col: Column, values: Sequence[Any], on_problem: OnProblem) -> pd.Date
         except (TypeError, ValueError):
             on_problem(int(row), col, f"{col.name}: {objects[row]!r} is not a calendar date")
     return pd.DatetimeIndex(out).normalize().as_unit("ns")
+
+
+_ARROW_TYPE = {"string": "string", "enum": "string", "enum-list": "string", "date": "timestamp[ns]", "bool": "bool",
+               "int": "int64", "float": "float64", "money": "float64"}
+
+
+def from_arrow(table: Table | str, data: Any) -> pd.DataFrame:
+    """A pyarrow Table of stored canonical values in canonical form: equal to ``cast(table, data.to_pandas())``,
+    column by column straight from Arrow. Pandas would first turn every text column into its string dtype and
+    ``cast`` back into Python objects; here each distinct text becomes one Python object, shared by the rows
+    that hold it (an enum column holds a handful), which is what makes reading the warehouse cheap."""
+    import pyarrow as pa
+
+    t = TABLES[table] if isinstance(table, str) else table
+    out = {}
+    n = data.num_rows
+    for c in t.columns:
+        if c.name not in data.column_names:
+            dtype = PANDAS_DTYPE[c.type]
+            out[c.name] = pd.Series(pd.NA if dtype != "float64" else float("nan"), index=pd.RangeIndex(n), dtype=dtype)
+            continue
+        col = data.column(c.name)
+        col = col.combine_chunks() if col.num_chunks != 1 else col.chunk(0)
+        if pa.types.is_dictionary(col.type):
+            col = col.dictionary_decode()
+        want = pa.type_for_alias(_ARROW_TYPE[c.type])
+        if c.type == "date" and pa.types.is_timestamp(col.type) and col.type.tz is None:
+            want = col.type  # any unit; converted to ns below
+        if col.type != want:
+            col = col.cast(want)
+        out[c.name] = _column_from_arrow(c, col)
+    return pd.DataFrame(out, index=pd.RangeIndex(n))
+
+
+def _column_from_arrow(c: Column, col: Any) -> Any:
+    import pyarrow.compute as pc
+
+    missing = col.is_null().to_numpy(zero_copy_only=False)
+    if c.type in ("string", "enum", "enum-list"):
+        encoded = pc.dictionary_encode(col)
+        values = np.append(encoded.dictionary.to_numpy(zero_copy_only=False).astype(object),
+                           [None if c.type != "enum-list" else ""])
+        index = encoded.indices.fill_null(len(values) - 1).to_numpy(zero_copy_only=False)
+        return pd.Series(values[index], dtype="object")
+    if c.type == "date":
+        stamps = col.to_numpy(zero_copy_only=False).astype("datetime64[ns]")
+        return pd.Series(stamps.astype("datetime64[D]").astype("datetime64[ns]"))  # normalised; NaT stays NaT
+    if c.type == "bool":
+        return pd.arrays.BooleanArray(col.fill_null(False).to_numpy(zero_copy_only=False).astype(bool), missing)
+    if c.type == "int":
+        return pd.arrays.IntegerArray(col.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64), missing)
+    return col.to_numpy(zero_copy_only=False).astype("float64")

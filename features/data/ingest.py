@@ -12,11 +12,14 @@ Policies (also in the README, section *ingest*):
 * upsert: a households row replaces the stored row with its key; the member rows of a (household, round)
   in this call replace all stored member rows of that (household, round); events and monitoring lines
   replace rows with the same key. Unchanged files are not rewritten, so the same call twice changes no byte;
+* every event keeps the date it first entered the warehouse (``ingested_on``: the call's ``ingest_date``,
+  default today in UTC); a re-delivered event keeps its first date, so late arrivals can be told apart;
 * the same key twice in one call (one file or several) rejects every copy: none is guessed right.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import io
 import logging
@@ -26,10 +29,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from features.data.canonical import cast
+from features.data.canonical import cast, empty_frame
 from features.data.contract import CASE_TABLES, TABLES, Table, table_for_file
 from features.data.validate import REJECTED_EXTRA, ContractError, ValidationResult, duplicate_reasons, table_of, validate_frame
-from features.data.warehouse import Warehouse
+from features.data.warehouse import INGESTED_ON, Warehouse
 
 log = logging.getLogger(__name__)
 
@@ -119,10 +122,10 @@ def collect_files(paths: list[Path], table: str | None) -> tuple[dict[str, list[
             and not any(part.startswith(".") for part in p.relative_to(given).parts))
         for f in files:
             t = forced or table_for_file(f.stem)
-            if t is not None and t.name in CASE_TABLES:
+            if t is not None and t.name in CASE_TABLES and explicit:
                 raise ContractError(f"{f}: {t.name} ({t.zh}) is case data, not a survey table; "
                                     f"load it with `povwatch {t.name} ingest`")
-            if t is None:
+            if t is None or t.name in CASE_TABLES:  # case data in a folder (simulated visits): left to its command
                 if explicit:
                     raise ContractError(
                         f"{f}: cannot tell its table from the file name; name it after a table "
@@ -339,8 +342,31 @@ def _upsert(wh: Warehouse, t: Table, new: pd.DataFrame, path: Path, replace_by: 
     return None if stored.equals(out) else out
 
 
-def planned_writes(wh: Warehouse, batch: _Batch) -> dict[Path, pd.DataFrame]:
-    """The files this batch changes, with their new content."""
+def _upsert_events(new: pd.DataFrame, path: Path, day: dt.date) -> pd.DataFrame | None:
+    """Like ``_upsert``, keeping each event's ``ingested_on``: the stored date for an event already stored
+    (unknown, in a warehouse written before it was recorded, stays unknown), ``day`` for a new one."""
+    t = TABLES["events"]
+    key = list(t.key)
+    raw = pd.read_parquet(path) if path.is_file() else None
+    stored = cast(t, raw) if raw is not None else empty_frame("events")
+    first = (pd.to_datetime(raw[INGESTED_ON]) if raw is not None and INGESTED_ON in raw
+             else pd.Series(pd.NaT, index=stored.index)).astype("datetime64[ns]")
+    known = pd.Series(first.to_numpy(), index=_keys(stored, key))
+    new_keys = _keys(new, key)
+    again = new_keys.isin(known.index)
+    on = pd.Series(pd.Timestamp(day), index=new.index, dtype="datetime64[ns]")
+    on[again] = known.reindex(new_keys[again]).to_numpy()
+    keep = ~_keys(stored, key).isin(new_keys)
+    out = pd.concat([stored[keep].assign(**{INGESTED_ON: first[keep]}), new[t.names].assign(**{INGESTED_ON: on})],
+                    ignore_index=True).sort_values(key, kind="stable").reset_index(drop=True)
+    out = cast(t, out).assign(**{INGESTED_ON: out[INGESTED_ON].astype("datetime64[ns]")})
+    if raw is not None and INGESTED_ON in raw and stored.equals(out[t.names]) and first.equals(out[INGESTED_ON]):
+        return None
+    return out
+
+
+def planned_writes(wh: Warehouse, batch: _Batch, ingest_date: dt.date | None = None) -> dict[Path, pd.DataFrame]:
+    """The files this batch changes, with their new content (events stamped with ``ingest_date``)."""
     t, df = batch.table, batch.accepted
     if df.empty:
         return {}
@@ -353,8 +379,10 @@ def planned_writes(wh: Warehouse, batch: _Batch) -> dict[Path, pd.DataFrame]:
         replace_by = list(t.key) if t.name == "households" else HOUSEHOLD_ROUND
         groups = {wh.partition_path(t.name, "round_id", r): (g, replace_by) for r, g in df.groupby("round_id")}
     out = {}
+    day = ingest_date or dt.datetime.now(dt.timezone.utc).date()
     for path, (rows, replace_by) in groups.items():
-        content = _upsert(wh, t, rows, path, replace_by)
+        content = (_upsert_events(rows, path, day) if t.name == "events"
+                   else _upsert(wh, t, rows, path, replace_by))
         if content is not None:
             out[path] = content
     return out
@@ -395,14 +423,18 @@ def _finish_summary(summary: TableSummary, batch: _Batch) -> None:
 
 # ------------------------------------------------------------------------------------------------ the entry
 
-def ingest(paths: list[Path], warehouse: Warehouse, table: str | None = None) -> IngestSummary:
+def ingest(paths: list[Path], warehouse: Warehouse, table: str | None = None,
+           ingest_date: dt.date | None = None) -> IngestSummary:
     """Validate and load files or folders into ``warehouse``; see the module docstring for the policies. Holds
-    the warehouse's writer lock throughout: a second ingest into the same warehouse waits for this one."""
+    the warehouse's writer lock throughout: a second ingest into the same warehouse waits for this one.
+    ``ingest_date`` (default: today, UTC) is recorded with each new event: set it when back-filling or
+    replaying deliveries."""
     with warehouse.lock():
-        return _ingest(paths, warehouse, table)
+        return _ingest(paths, warehouse, table, ingest_date)
 
 
-def _ingest(paths: list[Path], warehouse: Warehouse, table: str | None) -> IngestSummary:
+def _ingest(paths: list[Path], warehouse: Warehouse, table: str | None,
+            ingest_date: dt.date | None = None) -> IngestSummary:
     by_table, skipped = collect_files([Path(p) for p in paths], table)
     if not by_table:
         raise ContractError(f"no table files found in {', '.join(map(str, paths))} (expected .csv or .parquet "
@@ -421,7 +453,7 @@ def _ingest(paths: list[Path], warehouse: Warehouse, table: str | None) -> Inges
         check_size_against_stored_members(hb, mb, warehouse)
     files: dict[Path, pd.DataFrame] = {}
     for name, batch in batches.items():
-        files.update(planned_writes(warehouse, batch))
+        files.update(planned_writes(warehouse, batch, ingest_date))
         quarantine, summary.tables[name].quarantine_files = quarantine_writes(warehouse, batch)
         files.update(quarantine)
         _finish_summary(summary.tables[name], batch)

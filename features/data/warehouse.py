@@ -4,7 +4,9 @@ Layout under the root::
 
     households/round_id=<R>/data.parquet
     members/round_id=<R>/data.parquet
-    events/year=<YYYY>/data.parquet
+    events/year=<YYYY>/data.parquet      the contract's columns plus ``ingested_on``: the date the event first
+                                         entered the warehouse (missing in warehouses written before it was
+                                         recorded: read as unknown)
     monitoring_lines/data.parquet
     quarantine/<table>/<source>-<digest>.parquet rejected rows as read, with ``reason`` (digest: of the
                                                  source file, so re-ingesting a file rewrites, never adds)
@@ -22,16 +24,18 @@ import sys
 import urllib.parse
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
-from features.data.canonical import cast, empty_frame
+from features.data.canonical import cast, empty_frame, from_arrow
 from features.data.derived import default_lines
 
 DATA_FILE = "data.parquet"
 # Rows are sorted by key (household_id first), so row-group statistics let a reader of a household-id range
 # skip the rest of a partition (batch scoring reads the warehouse chunk by chunk).
 ROW_GROUP_ROWS = 65_536
+INGESTED_ON = "ingested_on"  # stored with each event, not a contract column: when it reached the warehouse
 IdRange = tuple[str, str]
 
 
@@ -189,16 +193,28 @@ class Warehouse:
                 if "=" in p.name and (p / DATA_FILE).is_file()}
 
     def _read(self, table: str, paths: Iterable[Path], columns: list[str] | None = None,
-              id_range: IdRange | None = None) -> pd.DataFrame:
+              id_range: IdRange | None = None, keep: dict[Path, Any] | None = None) -> pd.DataFrame:
+        """Rows of ``paths`` (optionally only ``columns``; ids in ``id_range``; of a path in ``keep``, only the
+        rows where its pyarrow expression holds), in canonical form when all columns are read. Read with
+        pyarrow and converted by ``features.canonical.from_arrow``: no pandas string column is built and cast
+        back."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        paths = list(paths)
         filters = None if id_range is None else [("household_id", ">=", id_range[0]),
                                                  ("household_id", "<=", id_range[1])]
-        frames = [pd.read_parquet(p, columns=columns, filters=filters) for p in paths]
-        frames = [f for f in frames if len(f)]
-        if not frames:
-            empty = empty_frame(table)
-            return empty[columns] if columns else empty
-        df = pd.concat(frames, ignore_index=True)
-        return df if columns else cast(table, df)
+        if columns:  # a few columns (ids, dates): pandas' own types, as callers expect
+            frames = [f for f in (pd.read_parquet(p, columns=columns, filters=filters) for p in paths) if len(f)]
+            return pd.concat(frames, ignore_index=True) if frames else empty_frame(table)[columns]
+        tables = [pq.read_table(p, filters=filters) for p in paths]
+        if keep:
+            tables = [t.filter(keep[p]) if p in keep else t for p, t in zip(paths, tables)]
+        tables = [t for t in tables if t.num_rows]
+        if not tables:
+            return empty_frame(table)
+        data = pa.concat_tables(tables, promote_options="permissive") if len(tables) > 1 else tables[0]
+        return from_arrow(table, data.replace_schema_metadata(None))
 
     # ---- reads
     def round_ids(self) -> list[str]:
@@ -225,10 +241,20 @@ class Warehouse:
         return self._read("households", keep.values(), columns, id_range)
 
     def members(self, rounds: Iterable[str] | None = None, columns: list[str] | None = None,
-                id_range: IdRange | None = None) -> pd.DataFrame:
+                id_range: IdRange | None = None, households: dict[str, Iterable[str]] | None = None) -> pd.DataFrame:
+        """Member rows of the given rounds; with ``households`` (round -> household ids), only the members of
+        those households in each round (a round not in it is not read): what the indicators of an as-of date
+        need is the members of each household's latest record, not of its whole history."""
         parts = self._partitions("members")
         keep = parts if rounds is None else {r: parts[r] for r in rounds if r in parts}
-        return self._read("members", keep.values(), columns, id_range)
+        if households is None:
+            return self._read("members", keep.values(), columns, id_range)
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        wanted = {parts[r]: pc.field("household_id").isin(pa.array(list(ids), type=pa.string()))
+                  for r, ids in households.items() if r in keep}
+        return self._read("members", list(wanted), columns, id_range, keep=wanted)
 
     def events(self, start: pd.Timestamp | str | None = None, end: pd.Timestamp | str | None = None,
                id_range: IdRange | None = None) -> pd.DataFrame:
@@ -244,6 +270,21 @@ class Warehouse:
         if hi is not None:
             df = df[df["event_date"] <= hi]
         return df.reset_index(drop=True)
+
+    def event_arrivals(self) -> pd.DataFrame:
+        """``household_id, event_date, source, ingested_on`` of every event; ``ingested_on`` is NaT for events
+        stored before the warehouse recorded it (read, never guessed)."""
+        frames = []
+        for path in self._partitions("events").values():
+            df = pd.read_parquet(path)
+            if len(df):
+                on = pd.to_datetime(df[INGESTED_ON]) if INGESTED_ON in df else pd.Series(pd.NaT, index=df.index)
+                frames.append(cast("events", df)[["household_id", "event_date", "source"]].assign(
+                    **{INGESTED_ON: on.astype("datetime64[ns]")}))
+        if not frames:
+            empty = empty_frame("events")[["household_id", "event_date", "source"]]
+            return empty.assign(**{INGESTED_ON: pd.Series(dtype="datetime64[ns]")})
+        return pd.concat(frames, ignore_index=True)
 
     def lines(self) -> pd.DataFrame:
         """Ingested monitoring lines, else the contract's defaults."""

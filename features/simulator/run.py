@@ -29,6 +29,7 @@ class RoundOutput:
     events: pd.DataFrame  # reported shocks dated between the previous survey and this one
     truth: pd.DataFrame   # household_id, round_id, true_risk (of falling below at the next round)
     state: State          # the full latent state behind the round (for tests and diagnostics)
+    late_events: pd.DataFrame | None = None  # events held back for a later delivery (the ``late`` shock)
 
 
 def _drop_gone(s: State) -> State:

@@ -11,7 +11,10 @@ is left as it was: shocks are for monitoring tests, not for training.
   or more, with job losses reported;
 - ``survey``: a survey-method change — enumerators record only the named programme transfers, so the other
   transfers (children's support, allowances, subsidies) go unrecorded;
-- ``silent``: the department feed (行业部门预警) of the county delivers nothing in the window before the round.
+- ``silent``: the department feed (行业部门预警) of the county delivers nothing in the window before the round;
+- ``late``: the same feed delivers the window's events late: they are held back from the round's events
+  (``late_events``, written by ``povwatch simulate`` as ``late_events.<fmt>``, which a folder ingest skips) to
+  be ingested afterwards as a later delivery.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import pandas as pd
 
 from features.data.canonical import cast
 
-KINDS = ("disaster", "wage", "survey", "silent")
+KINDS = ("disaster", "wage", "survey", "silent", "late")
 TRANSFER_PARTS = ("dibao_income", "tekun_income", "pension_income", "eco_compensation", "family_planning_income")
 _SOURCES = np.array(["self_report", "cadre_visit", "department_alert"], dtype=object)
 _SOURCE_P = np.array([0.45, 0.4, 0.15])
@@ -106,11 +109,20 @@ def _survey(r, in_county: np.ndarray, rng: np.random.Generator) -> None:
     hh["transfer_income"] = np.where(in_county, named, hh["transfer_income"].to_numpy(float))
 
 
-def _silent(r, in_county: np.ndarray, rng: np.random.Generator) -> None:
+def _department_feed(r, in_county: np.ndarray) -> pd.Series:
     ids = set(r.households.loc[in_county, "household_id"])
-    ev = r.events
-    drop = ev["household_id"].isin(ids) & (ev["source"].astype(str) == "department_alert")
-    r.events = ev.loc[~drop].reset_index(drop=True)
+    return r.events["household_id"].isin(ids) & (r.events["source"].astype(str) == "department_alert")
 
 
-_APPLY = {"disaster": _disaster, "wage": _wage, "survey": _survey, "silent": _silent}
+def _silent(r, in_county: np.ndarray, rng: np.random.Generator) -> None:
+    r.events = r.events.loc[~_department_feed(r, in_county)].reset_index(drop=True)
+
+
+def _late(r, in_county: np.ndarray, rng: np.random.Generator) -> None:
+    held = _department_feed(r, in_county)
+    late = r.events.loc[held]
+    r.late_events = late if r.late_events is None else pd.concat([r.late_events, late], ignore_index=True)
+    r.events = r.events.loc[~held].reset_index(drop=True)
+
+
+_APPLY = {"disaster": _disaster, "wage": _wage, "survey": _survey, "silent": _silent, "late": _late}

@@ -83,19 +83,21 @@ class RoundWriter:
     def path(self, table: str) -> Path:
         return self.out / f"{table}.{self.fmt}"
 
-    def write(self, table: str, df: pd.DataFrame) -> None:
+    def write(self, table: str, df: pd.DataFrame, file: str | None = None) -> None:
+        """Append ``df`` to the table's file, or to ``file`` (a stem: a delivery apart from the table's)."""
         t = self.tables.get(table, TABLES[table])
+        name = file or table
         frame = to_zh(t, df) if self.zh else df[t.names]
         if self.fmt == "parquet":
             data = _arrow(frame, t, self.zh)
-            if table not in self._parquet:
-                self._parquet[table] = pq.ParquetWriter(self.path(table), data.schema)
-            self._parquet[table].write_table(data)
+            if name not in self._parquet:
+                self._parquet[name] = pq.ParquetWriter(self.path(name), data.schema)
+            self._parquet[name].write_table(data)
         else:
-            first = table not in self._started
-            _csv_text(frame, t, self.zh).to_csv(self.path(table), mode="w" if first else "a", header=first,
+            first = name not in self._started
+            _csv_text(frame, t, self.zh).to_csv(self.path(name), mode="w" if first else "a", header=first,
                                                 index=False, encoding="utf-8")
-            self._started.add(table)
+            self._started.add(name)
 
     def write_truth(self, truth: pd.DataFrame) -> None:
         data = pa.Table.from_pandas(truth[["household_id", "round_id", "true_risk"]], preserve_index=False)

@@ -83,7 +83,7 @@ def predictive_interval(risk: np.ndarray, rounds: np.ndarray, size: int, rng: np
                         replicates: int, level: float = INTERVAL_LEVEL) -> dict[str, list[float]]:
     """Where the expected metrics of a new round of ``size`` households fall if it is like the reference's
     rounds: mean of the rounds +- t(K-1) x sqrt(between-round variance + sampling variance), the sampling
-    part by bootstrap. Few reference rounds give a wide interval, as they should."""
+    part by bootstrap, within [0, 1]. Few reference rounds give a wide interval, as they should."""
     from scipy import stats
 
     ids = np.unique(rounds)
@@ -97,7 +97,7 @@ def predictive_interval(risk: np.ndarray, rounds: np.ndarray, size: int, rng: np
         between = np.var(values, ddof=1) if len(values) >= 2 else 0.0
         q = stats.t.ppf(0.5 + level / 2, len(values) - 1) if len(values) >= 2 else stats.norm.ppf(0.5 + level / 2)
         half = q * np.sqrt(between + within)
-        out[m] = [float(values.mean() - half), float(values.mean() + half)]
+        out[m] = [float(max(values.mean() - half, 0.0)), float(min(values.mean() + half, 1.0))]  # rates
     return out
 
 

@@ -7,13 +7,16 @@ CUSUM (Page) for a halving or a doubling of the
 rate flags slower drops and surges, with its decision limit from the same CUSUM run over the history — and
 only when the county's other sources did not move the same way (a flood raises every source of a county;
 a broken feed changes one).
-Late arrivals cannot be measured: the warehouse keeps an event's date, not the date it arrived.
+Late arrivals (an event that reached the warehouse long after it happened) come from the ingest date the
+warehouse keeps with each event (``training.monitoring.late``).
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+
+from training.monitoring.late import late_arrivals
 
 SILENT_P = 0.01
 MIN_HISTORY_WEEKS = 8
@@ -90,10 +93,10 @@ def feed_weeks(warehouse, weeks: int = 12) -> dict:
                 entry[name] = bool(_cusum(r, rate, factor).max() > limit and apart)
         entry["drifted"] = entry["silent"] or entry["drop"] or entry["surge"]
         feeds.append(entry)
-    bad = [f for f in feeds if f["drifted"]]
+    late = late_arrivals(warehouse.event_arrivals(), county, weeks)
+    bad = [f for f in feeds + late["feeds"] if f["drifted"]]
     return {"until": str(until.date()), "weeks": weeks, "feeds": feeds,
-            "verdict": "data problem suspected" if bad else "stable",
-            "late_arrivals": "not measured: the warehouse keeps an event's date, not its arrival date"}
+            "verdict": "data problem suspected" if bad else "stable", "late_arrivals": late}
 
 
 def format_weeks(report: dict) -> str:
@@ -105,5 +108,16 @@ def format_weeks(report: dict) -> str:
         mark = " <- " + ", ".join(flags) if flags else ""
         lines.append(f"  {f['source']:<17} {f['county']:<8} history {f['rate_per_week']:.1f}/week, "
                      f"last weeks {' '.join(map(str, f['recent']))}{mark}")
-    lines.append(f"  late arrivals: {report['late_arrivals']}")
+    late = report["late_arrivals"]
+    if late.get("note"):
+        lines.append(f"  late arrivals: {late['note']}")
+    else:
+        lines.append(f"  late arrivals (happened > {late['grace_days']} days before their source's previous "
+                     f"delivery), deliveries {late['since']} to {late['until']}:")
+        for f in late["feeds"]:
+            mark = " <- late" if f["drifted"] else ""
+            delay = f", median {f['median_delay_days']:.0f} days late" if f["late"] else ""
+            lines.append(f"  {f['source']:<17} {f['county']:<8} {f['late']} of {f['arrived']} late{delay}{mark}")
+    if late["unknown_arrival"]:
+        lines.append(f"  {late['unknown_arrival']} events have no recorded ingest date (stored before it was kept)")
     return "\n".join(lines)
