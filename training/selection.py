@@ -186,7 +186,11 @@ def select(examples: pd.DataFrame, X: pd.DataFrame, y: np.ndarray, rounds: pd.Se
     gains = None
     allowed = list(table.index)
     if "rule" in table.index and len(table) > 1:
-        gains = rule_gains(margins, sel.criterion, sel.budget, sel.replicates, sel.seed)
+        if sel.criterion == "pr_auc":  # no resampled form of pr_auc here: the point gain only ('ahead', 'always')
+            gains = pd.DataFrame({"gain": table[criterion].drop(index="rule") - table.loc["rule", criterion],
+                                  "low": np.nan, "high": np.nan})
+        else:
+            gains = rule_gains(margins, sel.criterion, sel.budget, sel.replicates, sel.seed)
         if sel.replace_rule_if != "always":
             allowed = ["rule", *may_replace_rule(gains, sel.replace_rule_if)]
     chosen, _ = choose(table.loc[allowed], criterion, tie_break, sel.tie_tolerance)
