@@ -1,17 +1,19 @@
 """Drift monitor: false-alarm rate over seeds of unshocked rounds and detection rate of each injected shock.
 
-For each of ``--seeds`` seeds a county is simulated for ``--rounds`` + ``--decay-rounds`` rounds and gets its
-own model, trained on its first ``rounds - 2`` rounds (test round ``rounds - 1``), as a county would deploy
-it (``--shared-model``: one model, trained on county ``--model-seed``, for every county). Its round number
-``--rounds`` (the newest of a county with ``--rounds`` rounds) is written five times — unshocked and with each
-shock in the smaller county — then ingested and checked against the model's training rounds.
+One model, trained on county ``--model-seed`` (its first ``rounds - 2`` rounds; test round ``rounds - 1``),
+scores every county (``--own-models``: each county gets its own model, trained the same way on its own
+rounds, as a county would deploy it; twice the cost). For each of ``--seeds`` seeds a county is simulated
+for ``--rounds`` + ``--decay-rounds`` rounds; its round number ``--rounds`` is written five times —
+unshocked and with each shock in the smaller county — then ingested and checked against the model's
+training rounds.
 
 Labels arrive a round later: the county's newest labelled round of the longer run is checked too, whose
 ``decay`` gives, for every labelled round after training, the expected (label-free) recall and precision at
 the 10 % budget beside the realised ones and their bootstrap interval — is the expectation inside it, and
 how does the model age?
 
-Run small: ``.venv/bin/python -m bench.bench_drift --seeds 2 --households 2500 --rounds 4``.
+Run small first: ``.venv/bin/python -m bench.bench_drift --seeds 2 --households 2500 --rounds 4`` (about a
+minute of CPU a seed); the documented figures: ``--seeds 20``, under the shared heavy-job lock.
 Accuracy, not speed: not part of ``make bench``. Results go to ``bench/.cache/drift-<...>.json``.
 """
 
@@ -113,7 +115,7 @@ def _own_model(longer: list, rounds: int, out: Path):
 
 
 def main(seeds: int, households: int, rounds: int, model_seed: int, first_seed: int,
-         decay_rounds: int = 2, own: bool = True) -> dict:
+         decay_rounds: int = 2, own: bool = False) -> dict:
     from features.simulator import simulate
     from features.simulator.shocks import Shock, apply_shocks
     from features.data.warehouse import Warehouse
@@ -170,12 +172,12 @@ if __name__ == "__main__":
     p.add_argument("--seeds", type=int, default=20, help="seeds of the county (20 for the documented figures)")
     p.add_argument("--households", type=int, default=2500)
     p.add_argument("--rounds", type=int, default=4)
-    p.add_argument("--model-seed", type=int, default=11, help="with --shared-model: seed of the county the "
-                   "model is trained on")
-    p.add_argument("--shared-model", action="store_true", help="one model (county --model-seed) for every "
-                   "county instead of each county's own")
+    p.add_argument("--model-seed", type=int, default=11, help="seed of the county the shared model is "
+                   "trained on")
+    p.add_argument("--own-models", action="store_true", help="each county its own model instead of one "
+                   "shared model (twice the cost)")
     p.add_argument("--first-seed", type=int, default=100)
     p.add_argument("--decay-rounds", type=int, default=2, help="extra rounds of the unshocked county for "
                    "expected vs realised by rounds since training (0: skip)")
     a = p.parse_args()
-    main(a.seeds, a.households, a.rounds, a.model_seed, a.first_seed, a.decay_rounds, not a.shared_model)
+    main(a.seeds, a.households, a.rounds, a.model_seed, a.first_seed, a.decay_rounds, a.own_models)

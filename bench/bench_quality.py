@@ -35,12 +35,31 @@ def main(households: int = HOUSEHOLDS, rounds: int = ROUNDS) -> dict[str, float]
     print(f"choice: {result.selection.summary()}")
     print(format_intervals(result.intervals))
     print(f"verdict: {result.verdict}")
+    print(monitored_lines(result.audit))
     if (households, rounds) == (HOUSEHOLDS, ROUNDS):
         _write_readme(result)
     m = result.metrics
     return {k: m[k] for k in ("roc_auc", "recall_at_10pct", "rule_roc_auc", "rule_recall_at_10pct",
                               "logit_roc_auc", "logit_recall_at_10pct", "oracle_roc_auc", "oracle_recall_at_10pct")
             if k in m}
+
+
+def monitored_lines(audit: dict | None) -> str:
+    """Recall at the budget among households not yet monitored and among those already monitored, with the
+    equity audit's bootstrap 95 % intervals (the same 10 % list, drawn over the whole round)."""
+    if not audit:
+        return "recall by monitoring status: no audit in this run"
+    rows = [g for g in audit["groups"] if g["attribute"] == "is_monitored"]
+    labels = {"no": "not yet monitored", "false": "not yet monitored", "yes": "already monitored",
+              "true": "already monitored"}
+    out = []
+    for g in sorted(rows, key=lambda g: str(g["group"]).lower() not in ("no", "false")):
+        low, high = g["recall_ci"]
+        ci = f" [{low:.4f}, {high:.4f}]" if low is not None and high is not None else ""
+        recall = "—" if g["recall"] is None else f"{g['recall']:.4f}"
+        out.append(f"recall_at_10pct, {labels.get(str(g['group']).lower(), g['group'])} ({g['n']:,} households, "
+                   f"{g['falls']:,} fell): {recall}{ci}")
+    return "\n".join(out) or "recall by monitoring status: is_monitored not audited"
 
 
 def _write_readme(result) -> None:
@@ -57,7 +76,7 @@ def _write_readme(result) -> None:
              f"{split['test']['rows']:,} households, {split['test']['positives']:,} fell "
              f"(trained on rounds {', '.join(split['training_rounds'])}).\n\n```\n{format_table(result.table)}\n\n"
              f"choice: {result.selection.summary()}\n{format_intervals(result.intervals)}\n"
-             f"verdict: {result.verdict}\n```\n\n{end}")
+             f"verdict: {result.verdict}\n{monitored_lines(result.audit)}\n```\n\n{end}")
     update_readme(block, start, end, page="docs/quality.md")
 
 

@@ -47,7 +47,7 @@ def report_text(r: dict[str, Any]) -> str:
         lines.append(line)
     else:
         lines.append("audit miss rate: no audit visits yet")
-    api = {k: "—" if v is None else f"{v:.2f}" for k, v in r["alerts_per_identified"].items()}
+    api = {k: "—" if v is None else f"{v:.1f}" for k, v in r["alerts_per_identified"].items()}
     lines.append(f"alerts per identified household: triggers only {api['trigger']}, "
                  f"triggers + model {api['trigger+model']}")
     for v in r["by_model_version"]:

@@ -27,7 +27,7 @@ def _num(x: float | None) -> str:
 
 
 def _ratio(x: float | None) -> str:
-    return "—" if x is None else f"{x:.2f}"
+    return "—" if x is None else f"{x:.1f}"
 
 
 def render_loop_page(report: dict[str, Any], *, scope: str = "", back: str | None = None) -> str:

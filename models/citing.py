@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from features.indicators.catalogue import by_name, shock_group_of
+from features.indicators.catalogue import by_name
+from features.indicators.shocks import shock_group_of, shock_name
 from models.reasons import sentence
 
 if TYPE_CHECKING:
@@ -71,7 +72,7 @@ def recent_shock(name: str, row: Mapping[str, float]) -> bool:
     group = shock_group_of(name)
     if not group:
         return True
-    days = row.get(f"shock_{group}_days_since")
+    days = row.get(shock_name(group, "days_since"))
     return days is not None and not math.isnan(days) and days <= RECENT_SHOCK_DAYS
 
 

@@ -21,7 +21,8 @@ ERROR_STATUSES = {
            "allowed",
     "401": "缺少或错误的令牌（启用令牌时） / missing or wrong bearer token (when tokens are configured)",
     "403": "令牌无此端点的权限 / the token lacks this endpoint's scope",
-    "404": "户编号不在数据仓库中，或无此端点 / a household id the warehouse does not hold, or no such endpoint",
+    "404": "未找到（逐字段说明） / not found — e.g. a household id the service's warehouse does not hold; each "
+           "problem names its field",
     "413": "请求体过大 / request body too large: split the households over several requests",
     "415": "请求体须为 JSON / the body must be application/json",
     "500": "服务内部错误（详情见服务日志） / internal error; the server log has the details",

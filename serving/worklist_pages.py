@@ -24,8 +24,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "deadlines": ("期限", "Deadlines"), "check_short": ("核实", "check"), "decide_short": ("认定", "decide"),
     "finding": ("核实结论", "Finding (fill in)"), "report": ("报告", "Report"), "open": ("查看", "open"),
     "none": ("无", "none"),
-    "loop": ("往期清单入户核实结果与预警效果（按渠道，含 95% 区间）",
-             "What earlier lists' visits found, per channel (with 95% intervals)"),
+    "loop": ("已发清单的入户核实结果与预警效果（按渠道，含 95% 区间）",
+             "What the visits of the lists issued found, per channel (with 95% intervals)"),
     "disclaimer": ("清单由监测模型和预警条件自动生成，仅供排查参考；是否纳入监测以入户核实、民主评议和审定结果为准。公示时不得公开身份证号、电话和健康信息。",
                    "Generated from the model and the statutory triggers to decide whom to visit. Whether a household "
                    "is enrolled depends on the home check, the village review and the county's decision. Never "

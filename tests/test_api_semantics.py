@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from features.data.contract import BOOL_SPELLINGS, HOUSEHOLDS, MEMBERS
+from features.data.contract import BOOL_SPELLINGS, EVENTS, HOUSEHOLDS, MEMBERS
 from features.data.documents import allowed
 from tests.test_service import docs, service_client  # noqa: F401  (docs is a fixture)
 
@@ -215,10 +215,24 @@ def test_openapi_document_has_bilingual_contract_schemas_and_a_working_example(a
     def part(prop: dict, key: str):  # an optional field's schema is anyOf [its type, null]
         return prop.get(key, next((x[key] for x in prop.get("anyOf", []) if key in x), None))
 
-    for col in HOUSEHOLDS.columns:
-        assert part(record[col.name], "description").startswith(f"{col.zh} / {col.name}: "), col.name
-        if col.type == "enum":
-            assert set(part(record[col.name], "enum")) == {*col.values, *col.values.values()}, col.name
+    schemas = spec["components"]["schemas"]
+    for name, table in (("Record", HOUSEHOLDS), ("Member", MEMBERS), ("Event", EVENTS)):
+        props = schemas[name]["properties"]
+        for col in table.columns:
+            if col.name not in props:  # members and events carry no household_id / round_id in a document
+                assert name != "Record" and col.name in ("household_id", "round_id"), (name, col.name)
+                continue
+            assert part(props[col.name], "description").startswith(f"{col.zh} / {col.name}: "), (name, col.name)
+            if col.type == "enum":
+                assert set(part(props[col.name], "enum")) == {*col.values, *col.values.values()}, (name, col.name)
+    # every error the API answers is documented with its own body, and GET /model is listed
+    for path in ("/score", "/explain", "/report", "/worklist"):
+        responses = spec["paths"][path]["post"]["responses"]
+        assert {"400", "401", "403", "404", "413", "415", "500"} <= set(responses), path
+        assert responses["400"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ErrorResponse"}
+    assert set(schemas["ErrorResponse"]["properties"]) == {"error", "errors"}
+    assert spec["paths"]["/model"]["get"]["responses"]["200"]
+    assert spec["info"]["title"] == "povwatch" and "BentoML" not in spec["info"]["description"]
     assert record["household_size"]["type"] == "integer"
     score = spec["paths"]["/score"]["post"]
     assert "每户" in score["description"] and "household" in score["description"]  # zh and en

@@ -87,13 +87,23 @@ def panel() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
 
 
 # ---------------------------------------------------------------- tests
+import importlib  # noqa: E402
+import inspect  # noqa: E402
 import io  # noqa: E402
+import pkgutil  # noqa: E402
+import string  # noqa: E402
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from features.indicators.catalogue import FAMILIES, FEATURES, RISK_GROUPS, UNITS, by_name, feature_names  # noqa: E402
+import features.indicators  # noqa: E402
 from features.indicators import build_indicators, indicators_for  # noqa: E402
+from features.indicators.catalogue import (FAMILIES, FEATURES, FUNCTIONS, MODULES, RISK_GROUPS, UNITS,  # noqa: E402
+                                           by_name, feature_names)
+from features.indicators.spec import Indicators  # noqa: E402
+
+# Functions of the family modules that read the slice but are shared building blocks, not indicators.
+HELPERS = {"gross_income"}
 
 AS_OF = pd.Timestamp("2025-03-01")
 
@@ -129,6 +139,52 @@ def test_catalogue_entries_are_valid_and_match_the_built_columns() -> None:
     assert list(out.columns) == ["household_id", "round_id", "survey_date", "as_of", *names]
     assert (out[names].dtypes == "float64").all()
     assert not np.isinf(out[names].to_numpy()).any()
+
+
+def _package_modules() -> list:
+    return [importlib.import_module(f"features.indicators.{m.name}")
+            for m in pkgutil.iter_modules(features.indicators.__path__)]
+
+
+def test_catalogue_and_indicator_functions_match_both_ways() -> None:
+    """Functions -> catalogue: every module that declares indicators is listed, and every public function of
+    the slice in it is declared (or a named helper). Catalogue -> functions: every entry computes with the
+    function its module defines, and its reason sentence quotes only catalogue indicators."""
+    declared: set[str] = set()
+    for module in _package_modules():
+        if not isinstance(getattr(module, "indicator", None), Indicators):
+            continue
+        assert module in MODULES, f"{module.__name__} declares indicators but is not in catalogue.MODULES"
+        declared |= {f.name for f in module.indicator.features}
+        for name, fn in vars(module).items():
+            if (inspect.isfunction(fn) and fn.__module__ == module.__name__ and not name.startswith("_")
+                    and list(inspect.signature(fn).parameters)[:1] == ["ctx"] and name not in HELPERS):
+                assert FUNCTIONS.get(name) is fn, f"{module.__name__}.{name} reads the slice but is not declared"
+    names = feature_names()
+    assert declared == set(names)
+    for f in FEATURES:
+        assert callable(f.compute) and FUNCTIONS[f.name] is f.compute, f.name
+        owner = next(m for m in MODULES if f in m.indicator.features)
+        if hasattr(owner, f.name):  # hand-written (generated ones are made in a loop)
+            assert getattr(owner, f.name) is f.compute, f.name
+        templates = [] if f.reason is None else [f.reason] if isinstance(f.reason, tuple) else f.reason.values()
+        for pair in templates:
+            for fmt in pair:
+                quoted = {field for _, field, _, _ in string.Formatter().parse(fmt) if field}
+                assert quoted <= set(names), (f.name, quoted - set(names))
+
+
+def test_a_declaration_with_a_wrong_unit_or_group_fails_naming_the_indicator() -> None:
+    def pond_area(ctx):
+        return ctx.num("pond_area")
+
+    family = Indicators("living")
+    with pytest.raises(ValueError, match=r"'pond_area'.*unit 'hectare'.*risk group 'fish'"):
+        family("鱼塘面积", "fish-pond area", unit="hectare", group="fish", direction=1)(pond_area)
+    family.add("pond_area", lambda ctx: ctx, "鱼塘面积", "fish-pond area", unit="mu", group="business", direction=0)
+    with pytest.raises(ValueError, match="declared twice"):
+        family.add("pond_area", lambda ctx: ctx, "鱼塘面积", "fish-pond area", unit="mu", group="business",
+                   direction=0)
 
 
 def test_rows_are_the_latest_known_record_sorted_by_household() -> None:

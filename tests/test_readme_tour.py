@@ -67,6 +67,7 @@ def _wait_ready(port: int, proc: subprocess.Popen, timeout: float = 180) -> None
 
 
 @pytest.mark.server
+@pytest.mark.timeout(1800)  # the whole chain, fifteen commands: past the suite's 900 s on a shared 2-core machine
 def test_readme_tour_runs_as_written(tmp_path: Path) -> None:
     blocks = tour_blocks()
     assert len(blocks) >= 2, "the tour has a block of commands and a block with the service example"

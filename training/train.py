@@ -36,6 +36,7 @@ class TrainResult:
     verdict: str = ""
     model: object = None      # the fitted RiskModel, as it was in memory before it was logged
     promotion: object = None  # training.promote.PromotionResult of the first version (None: a champion exists)
+    audit: dict | None = None  # the equity audit of the test round (recall per group with intervals)
 
 
 def calibrated_model(scorer, X: pd.DataFrame, y: np.ndarray, split: TemporalSplit, cfg: TrainConfig,
@@ -174,7 +175,7 @@ def train(warehouse_root: Path, *, test_round: str | None = None, cfg: TrainConf
     if promotion is not None and promotion.promoted:
         aliases.append("champion")
     return TrainResult(run_id, version, aliases, table, metrics, split_info, selection, intervals, line, model,
-                       promotion)
+                       promotion, audit)
 
 
 def selection_metrics(selection, intervals: pd.DataFrame) -> dict[str, float]:
@@ -203,7 +204,7 @@ def _log_run(wh, cfg, model, split_info, table, metrics, slices, examples, split
     import mlflow
 
     from cases.evaluation import visited_metrics, visited_outcomes
-    from features.indicators.catalogue import as_table
+    from features.indicators.catalogue import rows as catalogue_rows
     from models import registry
     from models.pyfunc import ARTIFACT_KEY, CODE_FILE
     from training import plots
@@ -241,7 +242,7 @@ def _log_run(wh, cfg, model, split_info, table, metrics, slices, examples, split
         if visited is not None:
             mlflow.log_metrics(visited_metrics(visited))
             mlflow.log_dict(visited, "visited_outcomes.json")
-        mlflow.log_dict({"features": as_table()}, "feature_catalogue.json")
+        mlflow.log_dict({"features": catalogue_rows()}, "feature_catalogue.json")
         table.to_csv(tmp / "metrics_table.csv")
         slices.to_csv(tmp / "slices.csv", index=False)
         selection.per_origin.to_csv(tmp / "selection.csv", index=False)

@@ -7,26 +7,14 @@ per-household aggregate is one ``np.bincount`` and no Python loop touches a hous
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-FeatureFn = Callable[["Context"], np.ndarray]
-REGISTRY: dict[str, FeatureFn] = {}
-
-
-def feature(fn: FeatureFn) -> FeatureFn:
-    """Register ``fn`` as the indicator named like it (the function name is the feature)."""
-    REGISTRY[fn.__name__] = fn
-    return fn
-
-
-def register(name: str, fn: FeatureFn) -> None:
-    """Register a generated indicator (one per enum code) under ``name``."""
-    REGISTRY[name] = fn
+from features.indicators.spec import FeatureFn
 
 
 def as_float(s: pd.Series) -> np.ndarray:
@@ -92,6 +80,7 @@ class Context:
     members: pd.DataFrame     # members of those records, with "row"
     history: pd.DataFrame     # every known record (latest included), with "row" and "line", by row then date
     events: pd.DataFrame      # events known at as-of, with "row" and "days_before"
+    functions: Mapping[str, FeatureFn]  # indicator name -> function (``catalogue.FUNCTIONS``)
     memo: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -101,7 +90,7 @@ class Context:
     def get(self, name: str) -> np.ndarray:
         """Indicator ``name`` computed once per build (indicators may build on each other)."""
         if name not in self.memo:
-            self.memo[name] = np.asarray(REGISTRY[name](self), dtype="float64")
+            self.memo[name] = np.asarray(self.functions[name](self), dtype="float64")
         return self.memo[name]
 
     def _once(self, key: tuple[str, str], compute: Callable[[], Any]) -> Any:
