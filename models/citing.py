@@ -97,9 +97,12 @@ class CitationRules:
         return (contribution >= MIN_CONTRIBUTION and on_risk_side(self.directions[j], row.get(name), self.medians[j])
                 and recent_shock(name, row))
 
-    def pick(self, candidates: np.ndarray, contrib: np.ndarray, row: Mapping[str, float], top: int) -> list[Reason]:
+    def pick(self, candidates: np.ndarray, contrib: np.ndarray, row: Mapping[str, float], top: int,
+             lang: str | None = None) -> list[Reason]:
         """Up to ``top`` reasons from ``candidates`` (feature indices, largest contribution first, -1 ends them);
-        ``[NO_DOMINANT_FACTOR]`` when none passes."""
+        ``[NO_DOMINANT_FACTOR]`` when none passes. With ``lang`` ("zh" or "en") only that language's sentence
+        is written (the other text is ""): a batch table shows one language, and the sentences are most of
+        the cost of explaining a county."""
         out: list[Reason] = []
         seen: set[str] = set()
         for j in candidates:
@@ -110,6 +113,7 @@ class CitationRules:
                 continue
             seen.add(self.concepts[j])
             name = self.names[j]
-            out.append(Reason(name, row.get(name), self.groups[j], sentence(name, row, "zh"),
-                              sentence(name, row, "en"), c))
+            zh = sentence(name, row, "zh") if lang in (None, "zh") else ""
+            en = sentence(name, row, "en") if lang in (None, "en") else ""
+            out.append(Reason(name, row.get(name), self.groups[j], zh, en, c))
         return out or [NO_DOMINANT_FACTOR]

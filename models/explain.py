@@ -238,12 +238,14 @@ def explain(model: RiskModel, indicators: pd.DataFrame, *, top: int = 3, engine:
 
 
 def reasons_of(model: RiskModel, indicators: pd.DataFrame, *, top: int = 3,
-               margin: np.ndarray | None = None) -> list[list[Reason]]:
+               margin: np.ndarray | None = None, lang: Lang | None = None) -> list[list[Reason]]:
     """The cited reasons of each indicator row (same order) — the one selection every caller uses.
-    ``margin``: the one ``RiskModel.score`` already computed for these rows."""
+    ``margin``: the one ``RiskModel.score`` already computed for these rows. ``lang``: write only that
+    language's sentences (``reason_table`` of that language)."""
     c = _compute(model, indicators, top, "lightgbm", margin)
     rules = CitationRules.of(model)
-    return [rules.pick(c.top[i], c.contrib[i], _Row(c.row_index, c.values[i]), top) for i in range(len(c.contrib))]
+    return [rules.pick(c.top[i], c.contrib[i], _Row(c.row_index, c.values[i]), top, lang)
+            for i in range(len(c.contrib))]
 
 
 def reason_table(reasons: list[list[Reason]], *, top: int = 3, lang: Lang = "zh") -> pd.DataFrame:

@@ -130,8 +130,8 @@ class RiskModel:
         if explain_top > 0:
             from models.explain import reason_table, reasons_of
 
-            reasons = reason_table(reasons_of(self, indicators, top=explain_top, margin=margin), top=explain_top,
-                                   lang=lang)
+            reasons = reason_table(reasons_of(self, indicators, top=explain_top, margin=margin, lang=lang),
+                                   top=explain_top, lang=lang)
             out = pd.concat([out, reasons], axis=1)
         return out
 
