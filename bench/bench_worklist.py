@@ -2,8 +2,8 @@
 
 On a simulated county, at the model's test round (the model saw no outcome after that round's date): the
 worklist's channels as ``povwatch worklist --round R`` builds them, and the households that fell below the line
-at the next round. Recall of falls among the households the list could have found (current record, not
-already below the line), for three lists:
+at the next round. Recall of falls among the households the list is there to find (current record, not already
+below the line, not yet monitored: monitored households are followed up, not identified again), for three lists:
 
 - ``trigger``: the trigger channel alone;
 - ``trigger+model``: triggers plus the model channel (default capacity, 10 % of eligible per village);
@@ -41,7 +41,8 @@ def lists(warehouse, model, round_id: str) -> tuple[pd.DataFrame, pd.Timestamp]:
     status["channel"] = status["household_id"].map(picked).fillna("")
     eligible = ~status["stale"] & ~status["below_line"]
     status["rule_fill"] = False
-    for _, part in status[eligible & (status["channel"].isin(["", "model", "follow_up"]))].groupby("village"):
+    free = status["channel"].isin(["", "model"]) & ~status["monitored"].astype(bool)
+    for _, part in status[eligible & free].groupby("village"):
         places = capacity_of(int((eligible & (status["village"] == part["village"].iloc[0])).sum()), options)
         chosen = part.sort_values(["hardship_ratio", "household_id"]).index[:places]
         status.loc[chosen, "rule_fill"] = True
@@ -60,7 +61,8 @@ def main(households: int = 2500, rounds: int = 4, seed: int = 5) -> dict[str, fl
     status, as_of = lists(root, model, test_round)
     labels = label_frame(Warehouse(root).households(), model.lines, as_of).set_index("household_id")
     status["fell"] = status["household_id"].map(labels["falls_below_line"])
-    pop = status[~status["stale"] & ~status["below_line"] & status["fell"].notna()].reset_index(drop=True)
+    findable = ~status["stale"] & ~status["below_line"] & ~status["monitored"].astype(bool)
+    pop = status[findable & status["fell"].notna()].reset_index(drop=True)
     fell = pop["fell"].to_numpy() == 1
     trig = pop["channel"].eq("trigger").to_numpy()
     arms = {"trigger": trig, "trigger+model": trig | pop["channel"].eq("model").to_numpy(),

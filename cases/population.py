@@ -10,8 +10,9 @@ NOT_LISTED = ("audit", "stale")  # channels that do not put a household on a vis
 
 
 def unlisted_households(warehouse: Warehouse, alerts: pd.DataFrame, *, village: str | None = None) -> int | None:
-    """Households of the alerts' counties (or of ``village`` of them) in the newest round surveyed by the latest
-    as-of date, minus those any listing channel named; None when the warehouse has no such round."""
+    """Households not yet monitored of the alerts' counties (or of ``village`` of them) in the newest round
+    surveyed by the latest as-of date, minus those any listing channel named — the population the audit samples;
+    None when the warehouse has no such round."""
     if alerts.empty:
         return None
     rounds = warehouse.rounds()
@@ -19,7 +20,8 @@ def unlisted_households(warehouse: Warehouse, alerts: pd.DataFrame, *, village: 
         return None
     eligible = rounds[rounds["survey_date"] <= alerts["as_of"].max()]
     round_id = (eligible if len(eligible) else rounds)["round_id"].iloc[-1]
-    households = warehouse.households(rounds=[round_id], columns=["household_id", "county", "village"])
+    households = warehouse.households(rounds=[round_id], columns=["household_id", "county", "village", "is_monitored"])
+    households = households[~households["is_monitored"].fillna(False).astype(bool)]
     counties = set(alerts["county"].dropna())
     if counties:
         households = households[households["county"].isin(counties)]

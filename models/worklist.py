@@ -5,14 +5,16 @@ with every household at most once, in the first channel that takes it:
 
 1. ``below_line`` — already below the line at the as-of record: they need assistance now; never ranked as a
    risk of falling (ordered by how far below the line they are).
-2. ``trigger`` — statutory triggers (``TriggerConfig``, county-editable YAML), whatever the model says;
-   ordered by hardship ratio, never by the model.
-3. ``model`` — the model's early warnings among the remaining eligible households, by risk, up to the
-   village's capacity (default 10 % of its eligible households, at least one).
-4. ``follow_up`` — monitored households whose risk rose since their previous round or who reported a new
-   shock since their last survey.
-5. ``audit`` — a seeded random sample of households no channel took (default 2 % per county, at least one
-   per village of 20 or more households): the only unbiased estimate of what the list misses.
+2. ``trigger`` — statutory triggers (``TriggerConfig``, county-editable YAML) on households not yet
+   monitored, whatever the model says; ordered by hardship ratio, never by the model.
+3. ``model`` — the model's early warnings among the remaining eligible households not yet monitored, by risk,
+   up to the village's capacity (default 10 % of its eligible households, at least one).
+4. ``follow_up`` — monitored households whose risk rose since their previous round, who reported a new shock
+   since their last survey or whom a trigger names: they are in the system already, so a trigger or a high risk
+   means checking their assistance, not identifying them again.
+5. ``audit`` — a seeded random sample of households no channel took and not yet monitored (default 2 % per
+   county, at least one per village of 20 or more households): the only unbiased estimate of what the list
+   misses.
 
 Households whose newest record is older than the round scored are ``stale``: listed apart for re-survey,
 never scored as current. The caller builds the status table (``STATUS_COLUMNS``) and supplies the reasons
@@ -215,25 +217,28 @@ def select(status: pd.DataFrame, triggers: TriggerConfig, options: WorklistOptio
     channel = np.full(len(s), "", dtype=object)
     channel[stale] = STALE
     channel[below] = "below_line"
-    free = channel == ""
-    trig = free & (fired != "").to_numpy()
+    # households already monitored are followed up, never "found" again by a trigger, the model or the audit
+    monitored = s["monitored"].astype(bool).to_numpy()
+    fired_any = (fired != "").to_numpy()
+    trig = (channel == "") & fired_any & ~monitored
     channel[trig] = "trigger"
-    # model: per village, the highest risks among the eligible households still free
+    # model: per village, the highest risks among the eligible households still free and not yet monitored
     risk = _num(s, "risk")
     eligible = ~stale & ~below
     for _, idx in s.groupby("village", sort=True).indices.items():
         places = capacity_of(int(eligible[idx].sum()), options)
-        cand = [i for i in idx if channel[i] == "" and not math.isnan(risk[i])]
+        cand = [i for i in idx if channel[i] == "" and not monitored[i] and not math.isnan(risk[i])]
         cand.sort(key=lambda i: (-risk[i], str(s.at[i, "household_id"])))
         for i in cand[:places]:
             channel[i] = "model"
     prev = _num(s, "previous_risk")
     with np.errstate(invalid="ignore"):
         rose = risk > prev
-    follow = (channel == "") & s["monitored"].astype(bool).to_numpy() & (rose | s["new_shock"].astype(bool).to_numpy())
+    follow = (channel == "") & monitored & (rose | s["new_shock"].astype(bool).to_numpy() | fired_any)
     channel[follow] = "follow_up"
     counts = s.loc[~stale].groupby(["county", "village"], as_index=False).size().rename(columns={"size": "n"})
-    audit = set(_audit_sample(s.loc[channel == "", ["household_id", "county", "village"]], counts, options))
+    pool = s.loc[(channel == "") & ~monitored, ["household_id", "county", "village"]]
+    audit = set(_audit_sample(pool, counts, options))
     channel[s["household_id"].astype(str).isin(audit).to_numpy()] = "audit"
     out = s.assign(channel=channel, triggers=fired.to_numpy())
     return out[out["channel"] != ""].reset_index(drop=True)

@@ -78,6 +78,20 @@ def test_channels_in_order_each_household_once_and_triggers_whatever_the_risk():
     assert wl.entries["channel"].iloc[-1] == STALE or set(order) <= set(CHANNELS)
 
 
+def test_households_already_monitored_are_followed_up_never_found_again():
+    s = _status().set_index("household_id")
+    s.loc["A02", "monitored"] = True                      # the highest eligible risk, already in the system
+    s.loc["A29", "monitored"] = True                      # a trigger fires on a monitored household
+    s.loc[[f"A{i:02d}" for i in range(10, 26)], "monitored"] = True   # quiet monitored households
+    wl = build(s.reset_index(), as_of="2025-11-20", model_version="7", listed=_listed, issued=date(2025, 11, 21))
+    e = wl.entries.set_index("household_id")
+    assert "A02" not in e.index, "a monitored household whose risk did not rise is not listed"
+    assert e.loc["A29", "channel"] == "follow_up" and e.loc["A29", "triggers"]
+    assert list(e.index[e["channel"] == "model"]) == ["A03", "A04", "A05", "B00"]
+    quiet = {f"A{i:02d}" for i in range(10, 26)}
+    assert not quiet & set(e.index[e["channel"].isin(["trigger", "model", "audit"])])
+
+
 def test_capacity_option_and_audit_seed():
     s = _status()
     wl = build(s, as_of="2025-11-20", model_version="7", listed=_listed, options=WorklistOptions(capacity=5, seed=3))
@@ -228,8 +242,11 @@ def test_every_below_line_and_trigger_household_is_listed(county_worklist, train
     triggered = (set(current.index[medical >= 10_000]) | set(current.index[medical + current["education_expense"].fillna(0) > net])
                  | set(current.index[hardship < 1.1 * line]) | set(alerts["household_id"]))
     assert len(triggered - below) > 10
-    missing = {h for h in triggered - below if channel.get(h) != "trigger"}
+    monitored = set(current.index[current["is_monitored"].fillna(False).astype(bool)])
+    missing = {h for h in triggered - below - monitored if channel.get(h) != "trigger"}
     assert missing == set(), f"{len(missing)} trigger households not in the trigger channel: {sorted(missing)[:5]}"
+    not_followed = {h for h in (triggered - below) & monitored if channel.get(h) != "follow_up"}
+    assert not_followed == set(), f"monitored trigger households not followed up: {sorted(not_followed)[:5]}"
 
 
 def test_worklist_csv_and_pages(trained_warehouse: Path, county_worklist, tmp_path: Path):
