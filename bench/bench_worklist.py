@@ -30,11 +30,12 @@ def lists(warehouse, model, round_id: str) -> tuple[pd.DataFrame, pd.Timestamp]:
     """Status and channel of every household at round ``round_id``, plus the rule-filled alternative."""
     from features.data.warehouse import Warehouse
     from models.worklist import TriggerConfig, WorklistOptions, capacity_of, select
-    from serving.batch import resolve_as_of
+    from features.data.as_of import resolve_as_of
     from serving.worklist_data import warehouse_inputs
 
     wh = Warehouse(warehouse)
-    as_of, rid = resolve_as_of(wh, round_id, None)
+    resolved = resolve_as_of(wh, round_id, None)
+    as_of, rid = resolved.date, resolved.round_id
     status, _ = warehouse_inputs(model, wh, as_of=as_of, round_id=rid)
     options = WorklistOptions(audit_share=0.0)
     picked = select(status, TriggerConfig(), options).set_index("household_id")["channel"]
