@@ -13,7 +13,7 @@ the 10 % budget beside the realised ones and their bootstrap interval — is the
 how does the model age?
 
 Run small first: ``.venv/bin/python -m bench.bench_drift --seeds 2 --households 2500 --rounds 4`` (about a
-minute of CPU a seed); the documented figures: ``--seeds 20``, under the shared heavy-job lock.
+minute of CPU a seed); the documented figures: ``--seeds 20``.
 Accuracy, not speed: not part of ``make bench``. Results go to ``bench/.cache/drift-<...>.json``.
 """
 
