@@ -1,4 +1,4 @@
-"""``make bench``: run every bench script in one process and write the figures into README "Performance".
+"""``make bench``: run every bench script in one process and write the figures into docs/performance.md.
 
 Each ``bench/bench_<topic>.py`` exposes ``main() -> dict[str, float]`` and prints its own table. This script
 collects the returned figures, prints one summary, saves ``bench/results.json`` and rewrites the block between
@@ -62,7 +62,7 @@ def main(topics: list[str]) -> dict[str, dict[str, float]]:
     (ROOT / "bench" / "results.json").write_text(json.dumps(results, indent=1))
     block = render(results)
     print("\n" + block)
-    update_readme(block)
+    update_readme(block, page="docs/performance.md")
     return results
 
 
