@@ -84,6 +84,10 @@ def _decay_rows(report: dict, seed: int) -> list[dict]:
             lo, hi = d["interval"][m]
             row.update({f"expected_{m}": d["expected"][m], f"realised_{m}": d["realised"][m],
                         f"interval_{m}": [lo, hi], f"inside_{m}": bool(lo <= d["expected"][m] <= hi)})
+        rec = d["expected"].get("recall_at_10pct_recalibrated")
+        lo, hi = d["interval"]["recall_at_10pct"]
+        row.update({"expected_recall_recalibrated": rec,
+                    "inside_recall_recalibrated": None if rec is None else bool(lo <= rec <= hi)})
         rows.append(row)
     return rows
 
@@ -101,6 +105,14 @@ def _decay_summary(rows: list[dict]) -> dict:
                         "realised_mean": float(np.mean([r[f"realised_{m}"] for r in part])),
                         "gap_mean": float(np.mean(gap)), "gap_range": [float(min(gap)), float(max(gap))],
                         "inside": int(sum(inside)), "inside_ci": _interval(inside)}
+        rec = [r for r in part if r["expected_recall_recalibrated"] is not None]
+        if rec:
+            gap = [r["realised_recall_at_10pct"] - r["expected_recall_recalibrated"] for r in rec]
+            inside = [r["inside_recall_recalibrated"] for r in rec]
+            entry["recall_recalibrated"] = {
+                "n": len(rec), "expected_mean": float(np.mean([r["expected_recall_recalibrated"] for r in rec])),
+                "gap_mean": float(np.mean(gap)), "gap_range": [float(min(gap)), float(max(gap))],
+                "inside": int(sum(inside)), "inside_ci": _interval(inside)}
         out[str(k)] = entry
     return out
 

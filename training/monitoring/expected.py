@@ -28,6 +28,35 @@ def expected_metrics(risk: np.ndarray, budget: float = BUDGET) -> dict[str, floa
             "precision_at_10pct": float(top / k)}
 
 
+def band_ratios(risk: np.ndarray, y: np.ndarray, bands: int = 10) -> tuple[np.ndarray, np.ndarray] | None:
+    """Fallers over summed risk in each risk decile of labelled rows the scorer was not fit on (one pseudo-
+    faller on each side, so a band without fallers is not set to zero): how the calibration's shape held.
+    None when no labelled row is given."""
+    ok = np.isfinite(risk) & np.isfinite(y)
+    if not ok.any():
+        return None
+    risk, y = risk[ok], y[ok]
+    edges = np.unique(np.quantile(risk, np.linspace(0, 1, bands + 1)[1:-1]))
+    band = np.searchsorted(edges, risk, side="right")
+    ratio = np.array([(y[band == b].sum() + 1.0) / (risk[band == b].sum() + 1.0) for b in range(len(edges) + 1)])
+    return edges, ratio
+
+
+def recalibrated_recall(risk: np.ndarray, ratios: tuple[np.ndarray, np.ndarray] | None,
+                        budget: float = BUDGET) -> float | None:
+    """Expected recall at the budget with each risk scaled by its band's ratio (``band_ratios``); the order
+    of the visits stays the model's."""
+    if ratios is None:
+        return None
+    p = np.asarray(risk, float)[np.isfinite(risk)]
+    if len(p) == 0:
+        return None
+    edges, ratio = ratios
+    q = p * ratio[np.searchsorted(edges, p, side="right")]
+    top = np.argsort(-p, kind="stable")[:int(np.ceil(budget * len(p)))]
+    return float(q[top].sum() / q.sum()) if q.sum() else None
+
+
 def realised_metrics(y: np.ndarray, risk: np.ndarray, budget: float = BUDGET) -> dict[str, float]:
     from training.metrics import precision_at_k, recall_at_k
 

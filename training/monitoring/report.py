@@ -19,7 +19,8 @@ import numpy as np
 
 from training.monitoring import null as N
 from training.monitoring.drift import PSI_FLOOR, indicator_drift, segment_drift
-from training.monitoring.expected import expected_metrics, realised_interval, realised_metrics, score_drift
+from training.monitoring.expected import (band_ratios, expected_metrics, realised_interval, realised_metrics,
+                                          recalibrated_recall, score_drift)
 from training.monitoring.feeds import feed_drift
 from training.monitoring.rounds import load_rounds
 
@@ -73,9 +74,11 @@ def check_round(warehouse, model, round_id: str, reference: Sequence[str] | None
     realised = None
     if np.isfinite(y_cur[np.isfinite(cur.risk)]).any():
         realised = {**realised_metrics(y_cur, cur.risk), "interval": realised_interval(y_cur, cur.risk, rng)}
+    score["expected"]["recall_at_10pct_recalibrated"] = recalibrated_recall(
+        cur.risk, band_ratios(*_out_of_fit(rows, model, cur.frame["as_of"].min())))
     reasons, verdict = verdict_of(indicators, segments, feeds, score)
     last_ref = max((order.index(r) for r in ref_ids if r in order), default=-1)
-    decay = decay_by_round(rows.take(np.isin(rows.rounds, later)), later, last_ref, order, rng)
+    decay = decay_by_round(rows, later, last_ref, order, rng, model)
     return {
         "round": round_id, "reference": ref_ids, "verdict": verdict, "verdict_zh": VERDICT_ZH[verdict],
         "reasons": reasons, "notes": notes_of(score),
@@ -106,19 +109,38 @@ def rounds_after(warehouse, ref_ids: list[str], round_id: str) -> list[str]:
     return later if round_id in later else [round_id]
 
 
-def decay_by_round(rows, later: list[str], last_ref: int, order: list[str], rng: np.random.Generator) -> list[dict]:
+def decay_by_round(rows, later: list[str], last_ref: int, order: list[str], rng: np.random.Generator,
+                   model=None) -> list[dict]:
     """Realised against expected recall and precision at the budget for every labelled round after the
-    reference up to the checked one: how the model ages, by rounds since its training data."""
+    reference up to the checked one: how the model ages, by rounds since its training data. The expected
+    recall is given as is and recalibrated by the labelled rounds before it (``_out_of_fit``)."""
     out = []
     for r in later:
         part = rows.take(rows.rounds == r)
         y, risk = part.frame["falls_below_line"].to_numpy(dtype=float), part.risk
         if not np.isfinite(y[np.isfinite(risk)]).any():
             continue
+        expected = expected_metrics(risk)
+        expected["recall_at_10pct_recalibrated"] = recalibrated_recall(
+            risk, band_ratios(*_out_of_fit(rows, model, part.frame["as_of"].min())))
         out.append({"round": r, "rounds_since_training": order.index(r) - last_ref,
-                    "expected": expected_metrics(risk), "realised": realised_metrics(y, risk),
+                    "expected": expected, "realised": realised_metrics(y, risk),
                     "interval": realised_interval(y, risk, rng)})
     return out
+
+
+def _out_of_fit(rows, model, before) -> tuple[np.ndarray, np.ndarray]:
+    """Risks and labels of the rows the scorer was not fit on whose outcome was known before ``before``: the
+    model's validation (calibration) slice onwards (its ``valid_as_of``) up to the round before. Empty when
+    the model records no validation date."""
+    import pandas as pd
+
+    start = ((getattr(model, "metadata", None) or {}).get("split") or {}).get("valid_as_of")
+    if start is None:
+        return np.zeros(0), np.zeros(0)
+    as_of = pd.to_datetime(rows.frame["as_of"])
+    keep = ((as_of >= pd.Timestamp(start)) & (as_of < pd.Timestamp(before))).to_numpy()
+    return rows.risk[keep], rows.frame["falls_below_line"].to_numpy(dtype=float)[keep]
 
 
 def _test_metrics(model) -> dict:
