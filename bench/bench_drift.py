@@ -58,7 +58,11 @@ def _outcome(report: dict, kind: str | None, county: str) -> dict:
         right = any(s["by"] == "county" and s["value"] == county for s in flagged)
     wrong = [f"{s['by']}={s['value']}" for s in flagged
              if not (s["value"] == county or s["value"] == f"department_alert/{county}")]
-    return {"verdict": report["verdict"], "data_alarm": data_alarm, "right_segment": right, "other_segments": wrong}
+    return {"verdict": report["verdict"], "data_alarm": data_alarm, "right_segment": right, "other_segments": wrong,
+            "score_note": bool(report.get("notes")), "score_step_psi": report["score"]["step_psi"],
+            "score_step_threshold": report["score"]["step_threshold"],
+            "expected_recall": report["expected"]["recall_at_10pct"],
+            "expected_recall_range": report["expected"]["interval"]["recall_at_10pct"]}
 
 
 def _interval(hits: list[bool]) -> list[float]:
@@ -80,6 +84,10 @@ def _decay_rows(report: dict, seed: int) -> list[dict]:
             lo, hi = d["interval"][m]
             row.update({f"expected_{m}": d["expected"][m], f"realised_{m}": d["realised"][m],
                         f"interval_{m}": [lo, hi], f"inside_{m}": bool(lo <= d["expected"][m] <= hi)})
+        rec = d["expected"].get("recall_at_10pct_recalibrated")
+        lo, hi = d["interval"]["recall_at_10pct"]
+        row.update({"expected_recall_recalibrated": rec,
+                    "inside_recall_recalibrated": None if rec is None else bool(lo <= rec <= hi)})
         rows.append(row)
     return rows
 
@@ -97,6 +105,14 @@ def _decay_summary(rows: list[dict]) -> dict:
                         "realised_mean": float(np.mean([r[f"realised_{m}"] for r in part])),
                         "gap_mean": float(np.mean(gap)), "gap_range": [float(min(gap)), float(max(gap))],
                         "inside": int(sum(inside)), "inside_ci": _interval(inside)}
+        rec = [r for r in part if r["expected_recall_recalibrated"] is not None]
+        if rec:
+            gap = [r["realised_recall_at_10pct"] - r["expected_recall_recalibrated"] for r in rec]
+            inside = [r["inside_recall_recalibrated"] for r in rec]
+            entry["recall_recalibrated"] = {
+                "n": len(rec), "expected_mean": float(np.mean([r["expected_recall_recalibrated"] for r in rec])),
+                "gap_mean": float(np.mean(gap)), "gap_range": [float(min(gap)), float(max(gap))],
+                "inside": int(sum(inside)), "inside_ci": _interval(inside)}
         out[str(k)] = entry
     return out
 
@@ -110,7 +126,9 @@ def _own_model(longer: list, rounds: int, out: Path):
     wh = _write_and_ingest(longer, out)
     cfg = out / "fast-train.json"
     cfg.write_text(FAST_TRAIN)
-    _run(["train", "--warehouse", str(wh), "--config", str(cfg), "--test-round", longer[rounds - 2].round_id])
+    out = _run(["train", "--warehouse", str(wh), "--config", str(cfg), "--test-round", longer[rounds - 2].round_id])
+    if "not made champion" in out:  # the gate (model vs rule) is measured elsewhere; drift needs the model
+        _run(["promote", "--warehouse", str(wh), "--force"])
     return wh, load_risk_model(wh)
 
 
@@ -146,13 +164,22 @@ def main(seeds: int, households: int, rounds: int, model_seed: int, first_seed: 
             report = check_round(Warehouse(wh), model, last.round_id, seed=seed)
             results.append({"seed": seed, "shock": kind or "none", **_outcome(report, kind, county)})
             print(json.dumps(results[-1], ensure_ascii=False), flush=True)
+        _write(results, decay, households, rounds, seeds, first_seed, own, model_seed)
+    return _write(results, decay, households, rounds, seeds, first_seed, own, model_seed, final=True)
+
+
+def _write(results: list[dict], decay: list[dict], households: int, rounds: int, seeds: int, first_seed: int,
+           own: bool, model_seed: int, final: bool = False) -> dict:
+    """The summary of the seeds done so far, written after each seed (a long run keeps what it measured)."""
     none = [r for r in results if r["shock"] == "none"]
-    summary = {"households": households, "rounds": rounds, "seeds": seeds, "first_seed": first_seed,
+    summary = {"households": households, "rounds": rounds, "seeds": len(none), "first_seed": first_seed,
                "model": "own" if own else f"shared (county seed {model_seed})",
                "false_alarm_data": float(np.mean([r["data_alarm"] for r in none])),
                "false_alarm_data_ci": _interval([r["data_alarm"] for r in none]),
                "retrain_unshocked": float(np.mean([r["verdict"] == "retrain recommended" for r in none])),
                "retrain_unshocked_ci": _interval([r["verdict"] == "retrain recommended" for r in none]),
+               "score_note_unshocked": int(sum(r["score_note"] for r in none)),
+               "score_note_unshocked_ci": _interval([r["score_note"] for r in none]),
                "detection": {}}
     for kind in KINDS:
         hits = [r["data_alarm"] and r["right_segment"] for r in results if r["shock"] == kind]
@@ -163,7 +190,8 @@ def main(seeds: int, households: int, rounds: int, model_seed: int, first_seed: 
     tag = "own" if own else "shared"
     out = CACHE / f"drift-{households}x{rounds}-n{seeds}-{tag}.json"
     out.write_text(json.dumps({"summary": summary, "runs": results, "decay": decay}, ensure_ascii=False, indent=1))
-    print(json.dumps(summary, indent=1))
+    if final:
+        print(json.dumps(summary, indent=1))
     return summary
 
 

@@ -83,11 +83,15 @@ def summary(report: dict) -> str:
     lines = [f"round {report['round']} against {', '.join(report['reference'])}: {report['verdict']} "
              f"({report['verdict_zh']})"]
     lines += [f"  - {r['zh']} / {r['en']}" for r in report["reasons"]]
-    lines.append(f"  score PSI {sc['psi']:.3f} (threshold {sc['threshold']:.3f}); tiers "
+    lines += [f"  note: {r['zh']} / {r['en']}" for r in report.get("notes") or []]
+    lines.append(f"  score PSI since round {sc['previous_round']} {sc['step_psi']:.3f} (threshold {sc['step_threshold']:.3f}),"
+                 f" against the reference {sc['psi']:.3f}; tiers "
                  + ", ".join(f"{k} {v:.1%}" for k, v in sc["tier_shares"].items()))
     lo, hi = ex["interval"]["recall_at_10pct"]
     lines.append(f"  expected recall@10% {ex['recall_at_10pct']:.3f} (reference rounds' range {lo:.3f}-{hi:.3f}), "
-                 f"precision@10% {ex['precision_at_10pct']:.3f}, positive rate {ex['positive_rate']:.3f}")
+                 f"precision@10% {ex['precision_at_10pct']:.3f}, positive rate {ex['positive_rate']:.3f}"
+                 + (f"; recalibrated by the labelled rounds {ex['recall_at_10pct_recalibrated']:.3f}"
+                    if ex.get("recall_at_10pct_recalibrated") is not None else ""))
     if report.get("realised"):
         rz = report["realised"]
         ci = rz["interval"].get("recall_at_10pct", [float("nan")] * 2)

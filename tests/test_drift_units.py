@@ -103,3 +103,64 @@ def test_late_means_missing_the_sources_previous_delivery_and_a_backfill_is_not_
     assert (calm["late"], calm["drifted"]) == (0, False)
     assert feeds[("department_alert", "乙县")]["late"] == 6 and feeds[("department_alert", "乙县")]["drifted"]
     assert out["unknown_arrival"] == 1 and out["until"] == str(d("2023-07-01").date())
+
+
+def _risks(rng: np.random.Generator, shift: float, n: int = 3000) -> np.ndarray:
+    """Risks of one round: a logit-normal whose centre moves by ``shift`` (incomes outgrowing the line)."""
+    return 1 / (1 + np.exp(-(rng.normal(-3.0 - shift, 1.2, n))))
+
+
+def _score(rng: np.random.Generator, per_round: float, jump: float = 0.0) -> dict:
+    from training.monitoring.expected import score_drift
+
+    ref = np.concatenate([_risks(rng, 0.0), _risks(rng, per_round)])
+    rounds = np.repeat(["2021", "2022"], 3000)
+    prev, cur = _risks(rng, 3 * per_round), _risks(rng, 4 * per_round + jump)   # checked two rounds after
+    return score_drift(ref, rounds, cur, {"high": 0.3, "medium": 0.1}, rng, 60, prev_risk=prev,
+                       prev_round="2024", ref_order=["2021", "2022"], rounds_since=3)
+
+
+def test_a_steady_drift_of_the_score_is_no_alarm_and_a_sudden_one_is_a_note():
+    from training.monitoring.report import STABLE, notes_of, verdict_of
+
+    rng = np.random.default_rng(5)
+    steady = _score(rng, per_round=0.08)
+    # Against the whole reference the score moved well beyond its one-round range; round to round it did not.
+    assert steady["score"]["psi"] > 2 * steady["score"]["step_psi"]
+    assert not steady["score"]["drifted"] and notes_of(steady) == []
+    assert verdict_of([], [], [], steady) == ([], STABLE)
+    sudden = _score(rng, per_round=0.08, jump=0.8)
+    assert sudden["score"]["drifted"] and sudden["score"]["previous_round"] == "2024"
+    # The order of the households along the score is intact: a note, not a verdict.
+    assert [n["kind"] for n in notes_of(sudden)] == ["score"]
+    assert verdict_of([], [], [], sudden)[1] == STABLE
+
+
+def test_expected_recall_leaving_its_range_recommends_a_retrain():
+    from training.monitoring.expected import score_drift
+    from training.monitoring.report import RETRAIN, verdict_of
+
+    rng = np.random.default_rng(6)
+    ref = np.concatenate([_risks(rng, 0.0), _risks(rng, 0.05)])
+    rounds = np.repeat(["2021", "2022"], 3000)
+    flat = np.full(3000, 0.05) + rng.normal(0, 1e-3, 3000)   # the score no longer tells households apart
+    score = score_drift(ref, rounds, flat, {"high": 0.3, "medium": 0.1}, rng, 60, ref_order=["2021", "2022"])
+    assert score["expected"]["outside_interval"] == ["recall_at_10pct"]
+    reasons, verdict = verdict_of([], [], [], score)
+    assert verdict == RETRAIN and [r["kind"] for r in reasons] == ["expected"]
+
+
+def test_recalibrated_recall_scales_each_band_by_its_fallers_over_its_risk():
+    from training.monitoring.expected import band_ratios, recalibrated_recall
+
+    # Labelled rows: two bands (0.1 and 0.5); the high band had 9 fallers on 10 x 0.5 of risk, the low
+    # band 1 faller on 10 x 0.1 -- (9 + 1) / (5 + 1) and (1 + 1) / (1 + 1) with the pseudo-faller.
+    risk = np.array([0.1] * 10 + [0.5] * 10)
+    y = np.array([0.0] * 9 + [1.0] + [1.0] * 9 + [0.0])
+    ratios = band_ratios(risk, y, bands=2)
+    assert ratios[1] == pytest.approx([1.0, 10 / 6])
+    # The round: 2 of 20 in the top 10 %, both 0.5; 18 at 0.1
+    cur = np.array([0.5, 0.5] + [0.1] * 18)
+    top, rest = 2 * 0.5 * 10 / 6, 18 * 0.1
+    assert recalibrated_recall(cur, ratios) == pytest.approx(top / (top + rest))
+    assert recalibrated_recall(cur, None) is None and band_ratios(risk, np.full(20, np.nan)) is None

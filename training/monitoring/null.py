@@ -63,6 +63,22 @@ def held_out_pairs(rounds: np.ndarray, size: int, replicates: int,
         yield rng.choice(rest, len(rest)), rng.choice(inside, size)
 
 
+def step_psi(binned: Binned, rounds: np.ndarray, order: list[str], size_before: int, size_after: int,
+             replicates: int, rng: np.random.Generator) -> np.ndarray:
+    """PSI between consecutive reference rounds, each resampled to the size of its counterpart (the round
+    before the checked one, the checked one), ``(replicates, columns)``: how much a year changes by itself.
+    One reference round: the round against resamples of itself (sampling noise only)."""
+    ids = [r for r in order if (rounds == r).any()]
+    steps = list(zip(ids[:-1], ids[1:])) or [(ids[0], ids[0])]
+    out = []
+    for b in range(replicates):
+        a, c = steps[b % len(steps)]
+        before, after = np.flatnonzero(rounds == a), np.flatnonzero(rounds == c)
+        out.append(psi_from_counts(binned.counts(rng.choice(before, size_before)),
+                                   binned.counts(rng.choice(after, size_after))))
+    return np.array(out)
+
+
 def null_psi(binned: Binned, rounds: np.ndarray, size: int, replicates: int,
              rng: np.random.Generator) -> np.ndarray:
     """PSI of every column in every replicate, ``(replicates, columns)``."""

@@ -4,8 +4,9 @@ Verdicts, most urgent first:
 - ``data problem suspected``: indicators of one county or household type moved together against the rest of
   the round, a department feed changed its rate, or an indicator's missing share jumped — check the data
   before trusting (or retraining on) the round;
-- ``retrain recommended``: the score's distribution or the expected performance at the 10% budget left the
-  range the reference's own rounds show;
+- ``retrain recommended``: the expected recall at the 10% budget (label-free, from the calibrated risks) left
+  the range the reference's own rounds give it; a change of the score's distribution alone is a note, not a
+  verdict (see ``notes_of``);
 - ``stable``.
 """
 
@@ -18,7 +19,8 @@ import numpy as np
 
 from training.monitoring import null as N
 from training.monitoring.drift import PSI_FLOOR, indicator_drift, segment_drift
-from training.monitoring.expected import expected_metrics, realised_interval, realised_metrics, score_drift
+from training.monitoring.expected import (band_ratios, expected_metrics, realised_interval, realised_metrics,
+                                          recalibrated_recall, score_drift)
 from training.monitoring.feeds import feed_drift
 from training.monitoring.rounds import load_rounds
 
@@ -57,7 +59,13 @@ def check_round(warehouse, model, round_id: str, reference: Sequence[str] | None
     indicators = indicator_drift(ref, cur, rng, replicates)
     segments = segment_drift(ref, cur, rng, replicates)
     feeds = feed_drift(warehouse, round_id)
-    score = score_drift(ref.risk, ref.rounds, cur.risk, model.tier_thresholds, rng, replicates)
+    order = warehouse.round_ids()
+    ref_order = sorted(ref_ids, key=lambda r: order.index(r) if r in order else -1)
+    before = [r for r in [*ref_order, *later] if r != round_id and order.index(r) < order.index(round_id)]
+    prev_round = before[-1] if before else ref_order[-1]
+    score = score_drift(ref.risk, ref.rounds, cur.risk, model.tier_thresholds, rng, replicates,
+                        prev_risk=rows.risk[rows.rounds == prev_round], prev_round=prev_round, ref_order=ref_order,
+                        rounds_since=max(order.index(round_id) - order.index(ref_order[-1]), 1))
     y_ref = ref.frame["falls_below_line"].to_numpy(dtype=float)
     y_cur = cur.frame["falls_below_line"].to_numpy(dtype=float)
     reference_realised = {**realised_metrics(y_ref, ref.risk), "rounds": ref_ids,
@@ -66,13 +74,14 @@ def check_round(warehouse, model, round_id: str, reference: Sequence[str] | None
     realised = None
     if np.isfinite(y_cur[np.isfinite(cur.risk)]).any():
         realised = {**realised_metrics(y_cur, cur.risk), "interval": realised_interval(y_cur, cur.risk, rng)}
+    score["expected"]["recall_at_10pct_recalibrated"] = recalibrated_recall(
+        cur.risk, band_ratios(*_out_of_fit(rows, model, cur.frame["as_of"].min())))
     reasons, verdict = verdict_of(indicators, segments, feeds, score)
-    order = warehouse.round_ids()
     last_ref = max((order.index(r) for r in ref_ids if r in order), default=-1)
-    decay = decay_by_round(rows.take(np.isin(rows.rounds, later)), later, last_ref, order, rng)
+    decay = decay_by_round(rows, later, last_ref, order, rng, model)
     return {
         "round": round_id, "reference": ref_ids, "verdict": verdict, "verdict_zh": VERDICT_ZH[verdict],
-        "reasons": reasons,
+        "reasons": reasons, "notes": notes_of(score),
         "indicators": [{"name": d.name, "psi": d.psi, "statistic": d.statistic, "statistic_name": d.statistic_name,
                         "threshold": d.threshold, "drifted": d.drifted, "missing_reference": d.missing_reference,
                         "missing_round": d.missing_round, "chi2_p": d.chi2_p,
@@ -100,19 +109,38 @@ def rounds_after(warehouse, ref_ids: list[str], round_id: str) -> list[str]:
     return later if round_id in later else [round_id]
 
 
-def decay_by_round(rows, later: list[str], last_ref: int, order: list[str], rng: np.random.Generator) -> list[dict]:
+def decay_by_round(rows, later: list[str], last_ref: int, order: list[str], rng: np.random.Generator,
+                   model=None) -> list[dict]:
     """Realised against expected recall and precision at the budget for every labelled round after the
-    reference up to the checked one: how the model ages, by rounds since its training data."""
+    reference up to the checked one: how the model ages, by rounds since its training data. The expected
+    recall is given as is and recalibrated by the labelled rounds before it (``_out_of_fit``)."""
     out = []
     for r in later:
         part = rows.take(rows.rounds == r)
         y, risk = part.frame["falls_below_line"].to_numpy(dtype=float), part.risk
         if not np.isfinite(y[np.isfinite(risk)]).any():
             continue
+        expected = expected_metrics(risk)
+        expected["recall_at_10pct_recalibrated"] = recalibrated_recall(
+            risk, band_ratios(*_out_of_fit(rows, model, part.frame["as_of"].min())))
         out.append({"round": r, "rounds_since_training": order.index(r) - last_ref,
-                    "expected": expected_metrics(risk), "realised": realised_metrics(y, risk),
+                    "expected": expected, "realised": realised_metrics(y, risk),
                     "interval": realised_interval(y, risk, rng)})
     return out
+
+
+def _out_of_fit(rows, model, before) -> tuple[np.ndarray, np.ndarray]:
+    """Risks and labels of the rows the scorer was not fit on whose outcome was known before ``before``: the
+    model's validation (calibration) slice onwards (its ``valid_as_of``) up to the round before. Empty when
+    the model records no validation date."""
+    import pandas as pd
+
+    start = ((getattr(model, "metadata", None) or {}).get("split") or {}).get("valid_as_of")
+    if start is None:
+        return np.zeros(0), np.zeros(0)
+    as_of = pd.to_datetime(rows.frame["as_of"])
+    keep = ((as_of >= pd.Timestamp(start)) & (as_of < pd.Timestamp(before))).to_numpy()
+    return rows.risk[keep], rows.frame["falls_below_line"].to_numpy(dtype=float)[keep]
 
 
 def _test_metrics(model) -> dict:
@@ -145,10 +173,7 @@ def verdict_of(indicators, segments, feeds, score) -> tuple[list[dict], str]:
             data.append(_reason("missing", f"指标 {d.name} 缺失比例由 {d.missing_reference:.1%} 变为 {d.missing_round:.1%}",
                                 f"{d.name}: missing share {d.missing_reference:.1%} -> {d.missing_round:.1%}",
                                 indicator=d.name))
-    sc, ex = score["score"], score["expected"]
-    if sc["drifted"]:
-        retrain.append(_reason("score", f"风险分布偏移（PSI {sc['psi']:.3f}，阈值 {sc['threshold']:.3f}）",
-                               f"risk distribution moved (PSI {sc['psi']:.3f}, threshold {sc['threshold']:.3f})"))
+    ex = score["expected"]
     for m in ex["outside_interval"]:
         lo, hi = ex["interval"][m]
         retrain.append(_reason("expected", f"预期 {m} 为 {ex[m]:.3f}，超出参考期范围 [{lo:.3f}, {hi:.3f}]",
@@ -156,3 +181,17 @@ def verdict_of(indicators, segments, feeds, score) -> tuple[list[dict], str]:
                                metric=m))
     verdict = DATA_PROBLEM if data else RETRAIN if retrain else STABLE
     return data + retrain, verdict
+
+
+def notes_of(score: dict) -> list[dict]:
+    """What is worth a look but is no verdict: the risk distribution changed more in one round than it did
+    between the reference's own rounds while the expected recall at the budget stayed in its range — the
+    households moved along the score, the order of visits did not lose its worth."""
+    sc = score["score"]
+    if not sc["drifted"]:
+        return []
+    return [_reason("score", f"风险分布较上一轮（{sc['previous_round']}）的变化超出参照期逐年变化（PSI {sc['step_psi']:.3f}，"
+                    f"阈值 {sc['step_threshold']:.3f}），预期召回率仍在范围内",
+                    f"risk distribution moved more since round {sc['previous_round']} than between the reference's "
+                    f"rounds (PSI {sc['step_psi']:.3f}, threshold {sc['step_threshold']:.3f}); expected recall "
+                    "still in range")]

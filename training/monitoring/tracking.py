@@ -31,6 +31,7 @@ def log_drift(warehouse: Path, report: dict) -> str:
                            "model_version": report.get("model_version", ""), "kind": "drift"})
         ex, sc = report["expected"], report["score"]
         metrics = {"score_psi": sc["psi"], "score_psi_threshold": sc["threshold"],
+                   "score_step_psi": sc["step_psi"], "score_step_psi_threshold": sc["step_threshold"],
                    "expected_positive_rate": ex["positive_rate"], "expected_recall_at_10pct": ex["recall_at_10pct"],
                    "expected_precision_at_10pct": ex["precision_at_10pct"],
                    "indicators_drifted": sum(d["drifted"] for d in report["indicators"]),
