@@ -22,7 +22,7 @@ import pandas as pd
 
 from features.indicators.catalogue import RISK_GROUPS, by_name
 from models.measures import Measure, recommend
-from models.citing import NO_DOMINANT_FACTOR, CitationRules, Reason, clean_value as _clean
+from models.citing import NO_DOMINANT_FACTOR, CitationRules, Reason
 from models.reasons import Lang, sentences
 from models.risk_model import RiskModel
 
@@ -278,6 +278,7 @@ def reason_table(model: RiskModel, indicators: pd.DataFrame, *, top: int = 3, ma
         j = chosen[:, k]
         value = np.where(j >= 0, values[np.arange(n), np.maximum(own[j], 0)], np.nan)
         cols[f"reason_{k + 1}_indicator"] = names[j].tolist()  # -1 (blank) is the last name: ""
-        cols[f"reason_{k + 1}_value"] = [_clean(v) if i >= 0 else None for i, v in zip(j.tolist(), value.tolist())]
+        # a cited value is never missing (the median rule needs it), so only blanks are None
+        cols[f"reason_{k + 1}_value"] = [v if i >= 0 else None for i, v in zip(j.tolist(), value.tolist())]
         cols[f"reason_{k + 1}_text"] = texts[:, k].tolist()
     return pd.DataFrame(cols)
