@@ -117,3 +117,47 @@ class CitationRules:
             en = sentence(name, row, "en") if lang in (None, "en") else ""
             out.append(Reason(name, row.get(name), self.groups[j], zh, en, c))
         return out or [NO_DOMINANT_FACTOR]
+
+    # ---- many households at once (the batch path; ``pick`` is the reference it is held to, see the tests)
+    def columns(self, row_index: Mapping[str, int]) -> tuple[np.ndarray, np.ndarray]:
+        """For each feature, its column in a value matrix laid out by ``row_index`` (-1 when absent), and the
+        column of its shock group's ``days_since`` (-1 when absent; -2 for a feature that is no shock)."""
+        own = np.array([row_index.get(n, -1) for n in self.names], dtype=np.intp)
+        days = np.array([row_index.get(shock_name(g, "days_since"), -1) if (g := shock_group_of(n)) else -2
+                         for n in self.names], dtype=np.intp)
+        return own, days
+
+    def select(self, candidates: np.ndarray, contrib: np.ndarray, values: np.ndarray,
+               row_index: Mapping[str, int], top: int) -> np.ndarray:
+        """``pick`` for every row at once: the cited feature indices ``(n, top)``, in citation order, -1 for
+        a blank slot (a row of -1 only is ``NO_DOMINANT_FACTOR``). ``values``: the rows' indicator values laid
+        out by ``row_index`` (what ``pick`` reads through its ``row``)."""
+        n, k = candidates.shape
+        out = np.full((n, top), -1, dtype=np.intp)
+        if n == 0 or k == 0 or top <= 0:
+            return out
+        j = np.maximum(candidates, 0)
+        rows = np.arange(n)[:, None]
+        alive = np.cumprod(candidates >= 0, axis=1).astype(bool)  # ``pick`` stops at the first -1
+        own, days_col = self.columns(row_index)
+        value = np.where(own[j] >= 0, values[rows, np.maximum(own[j], 0)], np.nan)
+        median = np.array([np.nan if m is None else m for m in self.medians], dtype="float64")[j]
+        direction = np.asarray(self.directions)[j]
+        with np.errstate(invalid="ignore"):
+            risk_side = np.where(direction > 0, value > median, (direction < 0) & (value < median))
+            days = np.where(days_col[j] >= 0, values[rows, np.maximum(days_col[j], 0)], np.nan)
+            recent = (days_col[j] == -2) | (days <= RECENT_SHOCK_DAYS)
+        ok = alive & (np.take_along_axis(contrib, j, axis=1) >= MIN_CONTRIBUTION) & risk_side & recent
+        # a concept is cited once: the first citable candidate of each concept, then the first ``top`` of them
+        concept = self._concept_codes()[j]
+        cited = ok.copy()
+        for p in range(1, k):
+            cited[:, p] &= ~((concept[:, :p] == concept[:, p:p + 1]) & ok[:, :p]).any(axis=1)
+        cited &= np.cumsum(cited, axis=1) <= top
+        slot = np.cumsum(cited, axis=1) - 1
+        r, p = np.nonzero(cited)
+        out[r, slot[r, p]] = j[r, p]
+        return out
+
+    def _concept_codes(self) -> np.ndarray:
+        return np.unique(np.array(self.concepts, dtype=object).astype(str), return_inverse=True)[1].reshape(-1)

@@ -22,8 +22,8 @@ import pandas as pd
 
 from features.indicators.catalogue import RISK_GROUPS, by_name
 from models.measures import Measure, recommend
-from models.citing import CitationRules, Reason, clean_value as _clean
-from models.reasons import Lang
+from models.citing import NO_DOMINANT_FACTOR, CitationRules, Reason
+from models.reasons import Lang, sentences
 from models.risk_model import RiskModel
 
 Engine = Literal["lightgbm", "shap"]
@@ -157,23 +157,33 @@ class _Computed:
     values: np.ndarray
 
 
+def _contributions(model: RiskModel, indicators: pd.DataFrame, engine: Engine,
+                   margin: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Contributions and base values of the rows, checked to add up to their ``margin``."""
+    contrib, base = shap_contributions(model, indicators, engine=engine)
+    check_additivity(contrib, base, margin,
+                     indicators["household_id"].to_numpy() if "household_id" in indicators else None)
+    return contrib, base
+
+
+def _values(indicators: pd.DataFrame) -> tuple[dict[str, int], np.ndarray]:
+    """Every numeric indicator of the table as one float matrix, and each name's column in it: sentences may
+    quote any catalogue indicator in the table, not only the model's features."""
+    cols = [c for c in indicators.columns if c not in ("household_id", "round_id", "survey_date", "as_of")
+            and pd.api.types.is_numeric_dtype(indicators[c])]
+    return {c: i for i, c in enumerate(cols)}, indicators[cols].to_numpy(dtype="float64", na_value=np.nan)
+
+
 def _compute(model: RiskModel, indicators: pd.DataFrame, top: int, engine: Engine,
              margin: np.ndarray | None = None) -> _Computed:
     if margin is None:
         margin = model.margin(indicators)
-    contrib, base = shap_contributions(model, indicators, engine=engine)
+    contrib, base = _contributions(model, indicators, engine, margin)
     scores = model.scores_from_margin(indicators, margin)
-    ids = (scores["household_id"].astype(str).to_numpy() if "household_id" in scores
-           else np.arange(len(indicators)).astype(str))
-    check_additivity(contrib, base, margin, ids)
     as_of = (pd.to_datetime(indicators["as_of"]).dt.strftime("%Y-%m-%d").tolist() if "as_of" in indicators
              else [""] * len(indicators))
-    # Sentences may quote any catalogue indicator in the table, not only the model's features.
-    cols = [c for c in indicators.columns if c not in ("household_id", "round_id", "survey_date", "as_of")
-            and pd.api.types.is_numeric_dtype(indicators[c])]
-    values = indicators[cols].to_numpy(dtype="float64", na_value=np.nan)
-    return _Computed(scores, as_of, contrib, base, margin, _top_positive(contrib, CANDIDATES),
-                     {c: i for i, c in enumerate(cols)}, values)
+    row_index, values = _values(indicators)
+    return _Computed(scores, as_of, contrib, base, margin, _top_positive(contrib, CANDIDATES), row_index, values)
 
 
 # Indicators of income after rigid spending: the risk they flag is caused by the spending they subtract.
@@ -237,29 +247,38 @@ def explain(model: RiskModel, indicators: pd.DataFrame, *, top: int = 3, engine:
     return out
 
 
-def reasons_of(model: RiskModel, indicators: pd.DataFrame, *, top: int = 3,
-               margin: np.ndarray | None = None, lang: Lang | None = None) -> list[list[Reason]]:
-    """The cited reasons of each indicator row (same order) — the one selection every caller uses.
-    ``margin``: the one ``RiskModel.score`` already computed for these rows. ``lang``: write only that
-    language's sentences (``reason_table`` of that language)."""
-    c = _compute(model, indicators, top, "lightgbm", margin)
+def reason_table(model: RiskModel, indicators: pd.DataFrame, *, top: int = 3, margin: np.ndarray | None = None,
+                 lang: Lang = "zh") -> pd.DataFrame:
+    """``reason_k_indicator, reason_k_value, reason_k_text`` (k = 1..top) per indicator row (same order): the
+    cited reasons in ``lang`` as ``RiskModel.score`` gives them (blank where fewer reasons). ``margin``: the one
+    ``RiskModel.score`` already computed for these rows.
+
+    The same reasons and sentences as ``explain`` (``CitationRules.pick`` and ``sentence``, one household at a
+    time), computed for all rows at once: ``CitationRules.select`` applies the rules to arrays, and
+    ``sentences`` fills one indicator's template for all the rows that cite it (``tests/test_explain.py``
+    holds the two paths equal)."""
+    if margin is None:
+        margin = model.margin(indicators)
+    contrib, _ = _contributions(model, indicators, "lightgbm", margin)
+    row_index, values = _values(indicators)
     rules = CitationRules.of(model)
-    return [rules.pick(c.top[i], c.contrib[i], _Row(c.row_index, c.values[i]), top, lang)
-            for i in range(len(c.contrib))]
-
-
-def reason_table(reasons: list[list[Reason]], *, top: int = 3, lang: Lang = "zh") -> pd.DataFrame:
-    """``reason_k_indicator, reason_k_value, reason_k_text`` (k = 1..top) per household: the CSV form of
-    structured reasons (blank where fewer reasons)."""
+    chosen = rules.select(_top_positive(contrib, CANDIDATES), contrib, values, row_index, top)
+    n = len(chosen)
+    texts = np.full(chosen.shape, "", dtype=object)
+    flat = chosen.reshape(-1)
+    for j in np.unique(flat[flat >= 0]).tolist():  # one template at a time, for every household citing it
+        at = np.flatnonzero(flat == j)
+        texts.reshape(-1)[at] = sentences(rules.names[j], values[at // top], row_index, lang)
+    if n and top:
+        texts[chosen[:, 0] < 0, 0] = NO_DOMINANT_FACTOR.text_zh if lang == "zh" else NO_DOMINANT_FACTOR.text_en
+    own, _ = rules.columns(row_index)
+    names = np.array([*rules.names, ""], dtype=object)
     cols: dict[str, list[Any]] = {}
-    for k in range(1, top + 1):
-        cols.update({f"reason_{k}_indicator": [], f"reason_{k}_value": [], f"reason_{k}_text": []})
-    for rs in reasons:
-        for k in range(1, top + 1):
-            r = rs[k - 1] if k <= len(rs) else None
-            cols[f"reason_{k}_indicator"].append((r.indicator or "") if r else "")
-            cols[f"reason_{k}_value"].append(_clean(r.value) if r else None)
-            cols[f"reason_{k}_text"].append((r.text_zh if lang == "zh" else r.text_en) if r else "")
+    for k in range(top):
+        j = chosen[:, k]
+        value = np.where(j >= 0, values[np.arange(n), np.maximum(own[j], 0)], np.nan)
+        cols[f"reason_{k + 1}_indicator"] = names[j].tolist()  # -1 (blank) is the last name: ""
+        # a cited value is never missing (the median rule needs it), so only blanks are None
+        cols[f"reason_{k + 1}_value"] = [v if i >= 0 else None for i, v in zip(j.tolist(), value.tolist())]
+        cols[f"reason_{k + 1}_text"] = texts[:, k].tolist()
     return pd.DataFrame(cols)
-
-

@@ -18,6 +18,9 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Literal
 
+import numpy as np
+import pandas as pd
+
 from features.data.contract import MONITORING_TYPE
 from features.indicators.catalogue import by_name
 from features.indicators.spec import Feature, Pair
@@ -124,3 +127,46 @@ def sentence(name: str, row: Mapping[str, float], lang: Lang = "zh") -> str:
     fmt = template[0] if lang == "zh" else template[1]
     return _render(fmt, row, lang)
 
+
+
+# ---- many households at once (the batch path; ``sentence`` is the reference it is held to, see the tests)
+
+def _each(fn, values: np.ndarray) -> np.ndarray:
+    """``fn(float(v))`` for every value as an object array of str, called once per distinct value (by bit
+    pattern, so 0.0 and -0.0 stay apart): counts, flags and codes repeat across a county."""
+    codes, distinct = pd.factorize(np.ascontiguousarray(values, dtype="float64").view(np.int64))
+    return np.array([fn(float(v)) for v in distinct.view(np.float64)], dtype=object)[codes]
+
+
+def _column(values: np.ndarray, row_index: Mapping[str, int], name: str) -> np.ndarray:
+    """Indicator ``name`` of every row of ``values`` (laid out by ``row_index``); NaN when the table lacks it."""
+    j = row_index.get(name)
+    return values[:, j] if j is not None else np.full(len(values), np.nan)
+
+
+def _render_many(fmt: str, values: np.ndarray, row_index: Mapping[str, int], lang: Lang) -> np.ndarray:
+    out = np.full(len(values), "", dtype=object)
+    for lit, name, spec in _compiled(fmt):
+        if lit:
+            out = out + lit
+        if name is not None:
+            out = out + _each(lambda v, spec=spec: _num(v, spec, lang), _column(values, row_index, name))
+    return out
+
+
+def sentences(name: str, values: np.ndarray, row_index: Mapping[str, int], lang: Lang = "zh") -> np.ndarray:
+    """``sentence(name, row, lang)`` for every row of ``values`` (households' indicator values laid out by
+    ``row_index``), as an object array of str: one template applied to a column at a time."""
+    feature = by_name(name)
+    template = feature.reason
+    own = _column(values, row_index, name)
+    out = np.empty(len(values), dtype=object)
+    generic = np.isnan(own) if template is not None else np.ones(len(values), dtype=bool)
+    if generic.any():
+        out[generic] = _each(lambda v: _generic(feature, v, lang), own[generic])
+    variants = template.items() if isinstance(template, dict) else [(None, template)] if template else []
+    for flag, pair in variants:
+        rows = ~generic if flag is None else ~generic & ((own >= 0.5) == flag)
+        if rows.any():
+            out[rows] = _render_many(pair[0] if lang == "zh" else pair[1], values[rows], row_index, lang)
+    return out

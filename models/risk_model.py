@@ -128,10 +128,9 @@ class RiskModel:
         margin = self.margin(indicators)
         out = self.scores_from_margin(indicators, margin, round_start=round_start)
         if explain_top > 0:
-            from models.explain import reason_table, reasons_of
+            from models.explain import reason_table
 
-            reasons = reason_table(reasons_of(self, indicators, top=explain_top, margin=margin, lang=lang),
-                                   top=explain_top, lang=lang)
+            reasons = reason_table(self, indicators, top=explain_top, margin=margin, lang=lang)
             out = pd.concat([out, reasons], axis=1)
         return out
 

@@ -113,6 +113,68 @@ def test_old_shocks_are_not_cited_and_dibao_reads_as_dependence():
     assert "依赖" in text and "0.86" in text and not text.startswith("领取")
 
 
+def _expected_table(explanations, top: int, lang: str) -> dict[str, list]:
+    """``reason_table``'s columns written from ``explain``'s reasons, one household at a time."""
+    cols: dict[str, list] = {}
+    for k in range(top):
+        got = [e.reasons[k] if k < len(e.reasons) else None for e in explanations]
+        cols[f"reason_{k + 1}_indicator"] = [(r.indicator or "") if r else "" for r in got]
+        cols[f"reason_{k + 1}_value"] = [r.value if r else None for r in got]
+        cols[f"reason_{k + 1}_text"] = [(r.text_zh if lang == "zh" else r.text_en) if r else "" for r in got]
+    return cols
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+@pytest.mark.parametrize("shift", [0.0, -1.0])
+def test_batch_reasons_are_explains_reasons(tiny, lang, shift):
+    """``RiskModel.score``'s reasons (the batch path: rules on arrays, one template per indicator at a time)
+    are exactly ``explain``'s (one household at a time): same indicators, values and sentences. ``shift`` moves
+    every training median by a standard deviation against its direction, so that most factors pass the
+    median rule and many more templates (and concept clashes) are exercised."""
+    from features.indicators.catalogue import by_name
+
+    _, model, ind = tiny
+    if shift:
+        model = copy.copy(model)
+        spread = ind[list(model.medians)].std()
+        model.medians = {n: m + shift * by_name(n).direction * float(spread[n]) for n, m in model.medians.items()}
+    top = 5
+    expected = _expected_table(explain(model, ind, top=top), top, lang)
+    table = model.score(ind, explain_top=top, lang=lang)
+    for col, want in expected.items():
+        assert [None if pd.isna(v) else v for v in table[col]] == want, col
+    cited = {v for k in range(1, top + 1) for v in table[f"reason_{k}_indicator"]} - {""}
+    assert len(cited) >= 10, f"too few templates exercised: {sorted(cited)}"
+
+
+def test_select_is_pick_for_every_row():
+    """``CitationRules.select`` (arrays) against ``pick`` (one row) on random rows: missing values, shocks
+    old and recent, concepts shared by several indicators, candidates cut short by -1."""
+    from features.indicators.catalogue import FEATURES
+    from models.citing import CitationRules
+    from models.explain import _Row
+
+    rng = np.random.default_rng(7)
+    names = [f.name for f in FEATURES]
+    rules = CitationRules(tuple(names), tuple(f.direction for f in FEATURES), tuple(f.risk_group for f in FEATURES),
+                          tuple(f.concept for f in FEATURES),
+                          tuple(None if i % 11 == 0 else float(rng.normal()) for i in range(len(names))))
+    n = 400
+    values = rng.normal(size=(n, len(names)))
+    values[rng.random(values.shape) < 0.1] = np.nan
+    days = [i for i, name in enumerate(names) if name.endswith("_days_since")]
+    values[:, days] = rng.choice([10.0, 365.0, 366.0, 2000.0, np.nan], size=(n, len(days)))
+    contrib = rng.normal(scale=0.05, size=(n, len(names)))
+    index = {name: i for i, name in enumerate(names)}
+    candidates = _top_positive(contrib, 40)
+    candidates[::7, 5:] = -1
+    for top in (1, 3, 5):
+        chosen = rules.select(candidates, contrib, values, index, top)
+        for i in range(n):
+            want = [r.indicator for r in rules.pick(candidates[i], contrib[i], _Row(index, values[i]), top)]
+            assert [names[j] for j in chosen[i] if j >= 0] == [w for w in want if w is not None], i
+
+
 def test_hardship_reasons_route_measures_to_the_spending_behind_them():
     from models.explain import Reason, measure_groups
 
