@@ -218,10 +218,10 @@ def _validate_file(t: Table, f: Path, i: int, summary: TableSummary, batch_rows:
         summary.unknown_columns += [c for c in r.unknown_columns if c not in summary.unknown_columns]
         summary.dropped_pii_columns += [c for c in r.dropped_pii_columns if c not in summary.dropped_pii_columns]
         pos = pa.array(r.accepted.index.to_numpy(dtype="int64"))
-        out.accepted.append(pa.Table.from_pandas(r.accepted[t.names], schema=schema, preserve_index=False)
+        out.accepted.append(_compact(pa.Table.from_pandas(r.accepted[t.names], schema=schema, preserve_index=False))
                             .append_column("_file", pa.array(np.full(len(pos), i, dtype="int64")))
                             .append_column("_pos", pos))
-        out.raw.append(pa.Table.from_pandas(r.accepted_raw, preserve_index=False))
+        out.raw.append(_compact(pa.Table.from_pandas(r.accepted_raw, preserve_index=False)))
         out.rejected.append(r.rejected)
         if not t.history:
             out.keys.append(r.typed_keys)
@@ -230,10 +230,22 @@ def _validate_file(t: Table, f: Path, i: int, summary: TableSummary, batch_rows:
     return out
 
 
+def _compact(table: pa.Table) -> pa.Table:
+    """Text columns dictionary-encoded: ids repeat per member, enums and rounds per row."""
+    return pa.table({n: pc.dictionary_encode(c) if pa.types.is_string(c.type) else c
+                     for n, c in zip(table.column_names, table.columns)})
+
+
+def _plain(table: pa.Table) -> pa.Table:
+    return pa.table({n: c.cast(c.type.value_type) if pa.types.is_dictionary(c.type) else c
+                     for n, c in zip(table.column_names, table.columns)})
+
+
 def _duplicates(t: Table, keys: pa.Table, scope: str) -> pd.DataFrame:
     """``duplicate_reasons`` over Arrow keys (key columns and ``_row``): only the rows of repeated keys are
     turned into pandas."""
     key = list(t.key)
+    keys = _plain(keys)
     if t.history or keys.num_rows == 0:
         return duplicate_reasons(t, pd.DataFrame(columns=key))
     complete = np.logical_and.reduce([pc.is_valid(keys.column(k)).to_numpy(zero_copy_only=False) for k in key])
