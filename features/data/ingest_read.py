@@ -90,10 +90,8 @@ def _parquet_batches(path: Path, batch_rows: int) -> Iterator[pd.DataFrame]:
 
 def _csv_batches(path: Path, batch_rows: int) -> Iterator[pd.DataFrame]:
     """pyarrow's streaming reader; a file it refuses is read by pandas in chunks instead (see module doc).
-    The refusal comes before the first batch is handed out or not at all: pyarrow checks the whole file's
-    row shapes in a first cheap pass here, so no batch is given twice."""
-    import pyarrow as pa
-
+    Whether it refuses is known before the first batch is handed out (a first pass reads one column, which
+    checks every row's shape), so no batch is given twice."""
     names = _csv_header(path)
     if names is None or not _arrow_reads(path, names):
         yield from _pandas_csv_batches(path, batch_rows)
@@ -106,7 +104,6 @@ def _csv_batches(path: Path, batch_rows: int) -> Iterator[pd.DataFrame]:
             yield _text_frame(batch.slice(start, batch_rows), names)
     if empty:
         yield pd.DataFrame({n: pd.Series(dtype=object) for n in names})
-    del pa
 
 
 def _csv_header(path: Path) -> list[str] | None:
