@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from commands import child_server
 
 import numpy as np
 
@@ -63,25 +63,17 @@ def _documents(warehouse: Path, n: int) -> list[dict]:
 
 
 def _start(warehouse: Path) -> tuple[subprocess.Popen, str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = child_server.free_port()
     proc = subprocess.Popen([str(Path(sys.executable).parent / "povwatch"), "serve", "--port", str(port),
                              "--warehouse", str(warehouse), "--workers", str(WORKERS)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
-    import httpx
-
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                return proc, url
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    proc.terminate()
-    raise RuntimeError("povwatch serve did not become ready in 180 s")
+    try:
+        child_server.wait_ready(f"{url}/readyz", proc, 180)
+    except child_server.NotReady:
+        child_server.stop(proc)
+        raise
+    return proc, url
 
 
 def _timed(fn, n: int) -> np.ndarray:
@@ -123,7 +115,7 @@ def _in_process(model, body: bytes) -> None:
     documents (the same flattening, checks and indicators as ``serving.service``)."""
     from serving.schemas import ScoreRequest
 
-    model.score_households(ScoreRequest.model_validate_json(body).households)
+    model.score_households([item.root for item in ScoreRequest.model_validate_json(body).households])
 
 
 def main() -> dict[str, float]:
@@ -160,8 +152,7 @@ def main() -> dict[str, float]:
                                                    headers=headers).raise_for_status(), EXPLAIN_CALLS)
         http_batch = {kind: _throughput(url, body, BATCH) for kind, body in bodies.items()}
     finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=30)
+        child_server.stop(proc)
 
     ms = 1000.0
     figures = {

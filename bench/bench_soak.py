@@ -10,16 +10,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx
 
 from bench.common import simulated_warehouse
+from commands import child_server
 from bench.soak import soak
 
 
@@ -38,26 +35,17 @@ def _documents(warehouse: Path, n: int) -> list[dict]:
 def main(minutes: float = 10.0, households: int = 2500) -> dict[str, float]:
     warehouse = simulated_warehouse(households, 4, trained=True)
     docs = _documents(warehouse, 60)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = child_server.free_port()
     povwatch = str(Path(sys.executable).parent / "povwatch")
     proc = subprocess.Popen([povwatch, "serve", "--port", str(port), "--workers", "2", "--warehouse", str(warehouse)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ})
     url = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(360):
-            try:
-                if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.5)
+        child_server.wait_ready(f"{url}/readyz", proc, 180)
         seconds = minutes * 60
         result = soak(url, docs, seconds=seconds, clients=2, server_pid=proc.pid)
     finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=60)
+        child_server.stop(proc, grace=60)
     window = min(60.0, seconds / 4)
     rss = [mb for t, mb in result.rss_mb if t >= window]  # after the first window: warmed up
     out = {"requests": float(sum(result.statuses.values())), "5xx": float(result.server_errors()),

@@ -17,33 +17,26 @@ Policies (as for survey ingest, ``docs/cases.md``):
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from cases.store import CaseStore
 from features.data.contract import OUTCOMES, table_for_file
-from features.data.ingest import SUFFIXES, _safe_stem, read_table_file
+from features.data.ingest import SUFFIXES, IntakeCounts, _safe_stem, read_table_file
 from features.data.validate import REJECTED_EXTRA, ContractError, validate_frame
 from features.data.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class OutcomeIngestSummary:
+@dataclass(kw_only=True)
+class OutcomeIngestSummary(IntakeCounts):
     """What one call did: rows read, accepted (new + already stored), rejected, and where the rejects went."""
 
-    files: list[str] = field(default_factory=list)
-    read: int = 0
     new: int = 0
     unchanged: int = 0
-    rejected: int = 0
-    top_reasons: list[tuple[str, int]] = field(default_factory=list)
-    quarantine_files: list[str] = field(default_factory=list)
-    unknown_columns: list[str] = field(default_factory=list)
-    dropped_pii_columns: list[str] = field(default_factory=list)
 
     @property
     def accepted(self) -> int:

@@ -12,17 +12,15 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from commands import child_server
 from commands.options import WAREHOUSE, WarehouseOption
 
 READY_TIMEOUT_S = 120
@@ -71,28 +69,6 @@ def _trained_on_current_data(warehouse: Path) -> str | None:
     return ref.version if all(params.get(k) == v for k, v in now.items()) else None
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_ready(url: str, proc: subprocess.Popen, timeout: float = READY_TIMEOUT_S) -> None:
-    import httpx
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"the service exited with code {proc.returncode} before it was ready")
-        try:
-            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    raise SystemExit(f"the service was not ready within {timeout:.0f} s")
-
-
 def service_round_trip(warehouse: Path, household_id: str, as_of: "pd.Timestamp") -> tuple[float, float]:  # noqa: F821
     """Start the service, score one household without and with a fresh hospitalisation, stop it."""
     import httpx
@@ -107,13 +83,16 @@ def service_round_trip(warehouse: Path, household_id: str, as_of: "pd.Timestamp"
     member = doc["members"][0].get("member_id") if doc["members"] else None
     shocked["events"].append({"member_id": member, "event_date": (when - pd.Timedelta(days=5)).date().isoformat(),
                               "event_type": "hospitalization", "amount": 38000.0, "source": "self_report"})
-    port = _free_port()
+    port = child_server.free_port()
     url = f"http://127.0.0.1:{port}"
     print(f"\n$ povwatch serve --port {port} --warehouse {warehouse}   (in the background)", flush=True)
     proc = subprocess.Popen(_povwatch() + ["serve", "--port", str(port), "--warehouse", str(warehouse)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
-        _wait_ready(url, proc)
+        try:
+            child_server.wait_ready(f"{url}/readyz", proc, READY_TIMEOUT_S)
+        except child_server.NotReady as e:
+            raise SystemExit(f"the service was not ready: {e}") from None
         answers = []
         for body in (doc, shocked):
             r = httpx.post(f"{url}/score", json={"households": [body]}, timeout=60)
@@ -124,11 +103,7 @@ def service_round_trip(warehouse: Path, household_id: str, as_of: "pd.Timestamp"
         print(f"  risk with a reported hospitalisation (38,000 yuan): {answers[1]['risk']:.4f} ({answers[1]['tier']})")
         return answers[0]["risk"], answers[1]["risk"]
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+        child_server.stop(proc, group=True)
 
 
 def closing_the_loop(wh: Path, raw: Path, newest: str, issued: str, env: dict[str, str]) -> None:

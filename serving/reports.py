@@ -197,27 +197,61 @@ def _renamed(doc: Mapping[str, Any], household_id: str) -> dict[str, Any]:
     return {**doc, "record": {**doc["record"], "household_id": household_id}, "history": history}
 
 
+def _points_by_factor(base: float, contributions: np.ndarray, link) -> np.ndarray:
+    """Each factor's share of the change of the calibrated risk, in the units of ``link``: the Shapley values of
+    the game "risk when only these factors are added to the average household's log-odds". Adding log-odds one
+    by one would give the first factors almost nothing when the average risk is small (the calibration is flat
+    there) whatever their weight; the Shapley shares are independent of order and add up exactly."""
+    import numpy as np
+
+    n = len(contributions)
+    masks = np.arange(2**n)
+    bits = (masks[:, None] >> np.arange(n)) & 1
+    value = link(base + bits @ contributions)
+    size = bits.sum(axis=1)
+    weight = np.array([math.factorial(k) * math.factorial(n - k - 1) / math.factorial(n) if k < n else 0.0
+                       for k in size])
+    out = np.empty(n)
+    for i in range(n):
+        without = bits[:, i] == 0
+        out[i] = np.sum(weight[without] * (value[masks[without] | (1 << i)] - value[without]))
+    return out
+
+
 def _waterfall(model: RiskModel, ex: Explanation, ind: Mapping[str, float], lang: Lang, t: dict[str, str]):
-    """The SHAP path in percentage points of risk: the log-odds contributions are added one by one (largest
-    first) and each cumulative margin is put through the model's calibration, so each bar is the change of the
-    calibrated risk and the bars add up exactly from the average household's risk to this household's."""
+    """The explanation in percentage points of risk, from the average household's risk to this household's.
+    Each bar is the factor's Shapley share of that change (``_points_by_factor``), so the bars add up exactly."""
     import numpy as np
 
     from features.indicators.catalogue import by_name
 
-    items = sorted(ex.contributions.items(), key=lambda kv: abs(kv[1]), reverse=True)
+    def link(margin: np.ndarray) -> np.ndarray:
+        return model.calibrator.predict(np.asarray(margin, dtype=float)) * 100
+
+    def points(shown: list[tuple[str, float]], rest: list[tuple[str, float]]) -> tuple[list[str], np.ndarray]:
+        labels = []
+        for name, _ in shown:
+            f = by_name(name)
+            labels.append(f"{f.zh if lang == 'zh' else f.en} = {format_value(f, ind.get(name), lang)}")
+        values = [v for _, v in shown]
+        if rest:
+            labels.append(t["others"].format(n=len(rest)))
+            values.append(sum(v for _, v in rest))
+        return labels, _points_by_factor(ex.base_value, np.array(values, dtype=float), link)
+
+    # Indicators the model gave no weight (exactly 0: a rule or a scorecard ignores most) are left out; a factor
+    # whose share would read "+0.0" points joins the others instead of taking a line of its own.
+    items = sorted(((k, v) for k, v in ex.contributions.items() if v != 0.0), key=lambda kv: abs(kv[1]),
+                   reverse=True)
     shown, rest = items[:WATERFALL_STEPS], items[WATERFALL_STEPS:]
-    labels = []
-    for name, _ in shown:
-        f = by_name(name)
-        labels.append(f"{f.zh if lang == 'zh' else f.en} = {format_value(f, ind.get(name), lang)}")
-    values = [v for _, v in shown]
-    if rest:
-        labels.append(t["others"].format(n=len(rest)))
-        values.append(sum(v for _, v in rest))
-    margins = ex.base_value + np.concatenate([[0.0], np.cumsum(values)])
-    risk = model.calibrator.predict(margins) * 100
-    steps = list(zip(labels, np.diff(risk).tolist()))
+    labels, pp = points(shown, rest)
+    visible = [kv for kv, share in zip(shown, pp) if abs(share) >= 0.05]
+    if len(visible) < len(shown):
+        shown, rest = visible, [kv for kv in items if kv not in visible]
+        labels, pp = points(shown, rest)
+    order = sorted(range(len(shown)), key=lambda i: -abs(pp[i])) + list(range(len(shown), len(labels)))
+    steps = [(labels[i], float(pp[i])) for i in order]
+    risk = link(np.array([ex.base_value, ex.base_value + sum(ex.contributions.values())]))
     return waterfall(float(risk[0]), steps, float(risk[-1]), base_label=t["base"], final_label=t["final"],
                      axis_label=t["axis"], legend=(t["legend_raise"], t["legend_lower"], t["legend_total"]),
                      label_width=330 if lang == "en" else 300)

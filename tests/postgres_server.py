@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 import uuid
@@ -19,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from commands import child_server
 
 INSTALL_HINT = "install Debian's postgresql package (`make system-deps` does it, as root)"
 
@@ -30,12 +30,6 @@ def _bindir() -> Path | None:
     candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"),
                         key=lambda p: int(p.parent.parent.name) if p.parent.parent.name.isdigit() else 0)
     return candidates[-1].parent if candidates else None
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _as_user(base: Path) -> list[str]:
@@ -60,7 +54,7 @@ def postgresql_server() -> Iterator[str]:
     base = Path(tempfile.mkdtemp(prefix="povwatch-pg-"))
     base.chmod(0o755)
     prefix = _as_user(base)
-    data, logfile, port = base / "data", base / "server.log", _free_port()
+    data, logfile, port = base / "data", base / "server.log", child_server.free_port()
     try:
         subprocess.run([*prefix, str(bindir / "initdb"), "-D", str(data), "-U", "povwatch", "-A", "trust",
                         "-E", "UTF8", "--locale=C"], check=True, capture_output=True, timeout=120)

@@ -4,10 +4,8 @@ driven through BentoML's own client and plain HTTP."""
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
-import time
 import tomllib
 from pathlib import Path
 
@@ -16,6 +14,7 @@ import pytest
 import yaml
 
 from tests.test_service import _free_port, docs, service_client  # noqa: F401  (docs is a fixture)
+from commands import child_server
 
 ROOT = Path(__file__).resolve().parents[1]
 BENTOML = str(Path(sys.executable).parent / "bentoml")
@@ -40,23 +39,14 @@ def test_built_bento_serves_like_povwatch_serve(trained_warehouse: Path, docs, t
     assert built.returncode == 0, built.stdout + built.stderr
     tag = built.stdout.strip().splitlines()[-1].removeprefix("__tag__:")
     assert tag.startswith("povwatch:")
-    port = _free_port()
+    port = child_server.free_port()
     log = tmp_path / "bento.log"
     with log.open("wb") as out:  # served from the Bento store, outside the source tree
         proc = subprocess.Popen([BENTOML, "serve", tag, "--port", str(port)], cwd=tmp_path, env=env, stdout=out,
                                 stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 180
-        while True:
-            assert proc.poll() is None, log.read_text()
-            try:
-                if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.5)
+        child_server.wait_ready(f"{url}/readyz", proc, 180, log)
         reference = service_client(trained_warehouse)  # the service povwatch serve runs, in process
         households = docs[:5]
         expected = reference.post("/score", json={"households": households}).json()
@@ -69,9 +59,4 @@ def test_built_bento_serves_like_povwatch_serve(trained_warehouse: Path, docs, t
         bad = httpx.get(f"{url}/score")
         assert bad.status_code == 405 and bad.json()["errors"]
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        child_server.stop(proc)

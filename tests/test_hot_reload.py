@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from tests.test_service import _free_port, docs  # noqa: F401  (docs is a fixture)
+from commands import child_server
 
 POVWATCH = str(Path(sys.executable).parent / "povwatch")
 
@@ -41,16 +42,8 @@ def _serve(wh: Path, port: int, log: Path, interval: float, workers: int = 1) ->
         proc = subprocess.Popen([POVWATCH, "serve", "--port", str(port), "--warehouse", str(wh), "--workers",
                                  str(workers), "--reload-interval", str(interval)], stdout=out,
                                 stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 180
-    while True:
-        assert proc.poll() is None, f"povwatch serve exited {proc.returncode}:\n{log.read_text()}"
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            pass
-        assert time.monotonic() < deadline, f"no /readyz within 180 s:\n{log.read_text()}"
-        time.sleep(0.5)
+    child_server.wait_ready(f"http://127.0.0.1:{port}/readyz", proc, 180, log)
+    return proc
 
 
 class Caller(threading.Thread):
@@ -86,7 +79,7 @@ def _wait_for(predicate, seconds: float, what: str) -> None:
 
 @pytest.mark.server
 def test_promotion_under_load_switches_on_sighup_without_errors(two_versions: Path, docs, tmp_path: Path) -> None:  # noqa: F811
-    port = _free_port()
+    port = child_server.free_port()
     url = f"http://127.0.0.1:{port}"
     proc = _serve(two_versions, port, tmp_path / "serve.log", interval=0)  # interval off: only SIGHUP reloads
     caller = Caller(url, docs[0])
@@ -108,12 +101,7 @@ def test_promotion_under_load_switches_on_sighup_without_errors(two_versions: Pa
     finally:
         caller.done.set()
         caller.join(timeout=60)
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        child_server.stop(proc)
     assert caller.failures == []
     assert {status for status, _ in caller.answers} == {200}
     versions = caller.versions()

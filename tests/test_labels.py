@@ -12,7 +12,7 @@ import pytest
 from features.indicators.catalogue import feature_names
 from features.indicators.labels import build_examples, default_as_of_dates, label_frame, round_as_of
 from features.data.warehouse import Warehouse, atomic_write_parquet, partition_name
-from tests.test_indicators import LINES, family, frames, panel, record
+from tests.test_indicators import LINES, frames, panel, record
 
 
 def _labels(as_of: str) -> pd.DataFrame:

@@ -5,10 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -18,7 +16,8 @@ import pytest
 from cases.store import open_store
 from serving.tokens import TokenConfigError
 from tests.test_cases_store import worklist
-from tests.test_service import _Env, _free_port, service_client
+from tests.test_service import _Env, service_client
+from commands import child_server
 
 
 def _digest(token: str) -> str:
@@ -185,7 +184,7 @@ def test_outcomes_through_a_real_server(trained_warehouse: Path, tmp_path: Path)
     tokens.write_text(json.dumps({_digest("field-token"): ["outcomes:write"], _digest("reader-token"): ["score"]}))
     env = {**os.environ, "POVWATCH_DB_URL": db, "POVWATCH_API_TOKENS": str(tokens)}
     env.pop("POVWATCH_API_TOKEN", None)
-    port = _free_port()
+    port = child_server.free_port()
     log = tmp_path / "serve.log"
     povwatch = Path(sys.executable).parent / "povwatch"
     with log.open("wb") as out:
@@ -194,16 +193,7 @@ def test_outcomes_through_a_real_server(trained_warehouse: Path, tmp_path: Path)
                                 start_new_session=True)
     url = f"http://127.0.0.1:{port}/outcomes"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert proc.poll() is None, f"povwatch serve exited {proc.returncode}:\n{log.read_text()}"
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, f"no /readyz within 120 s:\n{log.read_text()}"
-            time.sleep(0.5)
+        child_server.wait_ready(f"http://127.0.0.1:{port}/readyz", proc, 120, log)
 
         def post(body, token: str | None = "field-token") -> httpx.Response:
             headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -224,9 +214,4 @@ def test_outcomes_through_a_real_server(trained_warehouse: Path, tmp_path: Path)
         assert _stored(db) == 2
         assert "H000001" not in log.read_text(errors="replace")        # no household id in the server's log
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        child_server.stop(proc, group=True)

@@ -9,17 +9,14 @@ import json
 import os
 import re
 import shlex
-import signal
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx
 import pytest
 
 from tests.test_cli_conventions import NOISE
+from commands import child_server
 
 ROOT = Path(__file__).parents[1]
 TOUR_HOUSEHOLDS = "1200"   # the README's 20,000 households, scaled down for the suite
@@ -46,26 +43,6 @@ def commands(block: str) -> list[str]:
     return out
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_ready(port: int, proc: subprocess.Popen, timeout: float = 180) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"povwatch serve exited {proc.returncode}: {proc.stdout.read()[-3000:]}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(1)
-    raise AssertionError("povwatch serve did not become ready")
-
-
 @pytest.mark.server
 @pytest.mark.timeout(1800)  # the whole chain, fifteen commands: past the suite's 900 s on a shared 2-core machine
 def test_readme_tour_runs_as_written(tmp_path: Path) -> None:
@@ -74,8 +51,9 @@ def test_readme_tour_runs_as_written(tmp_path: Path) -> None:
     bin_dir = str(Path(sys.executable).parent)
     env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "POVWATCH_WAREHOUSE": str(tmp_path / "povwatch-data")}
     env.pop("MLFLOW_TRACKING_URI", None)
-    port = _free_port()
+    port = child_server.free_port()
     server: subprocess.Popen | None = None
+    serve_log = tmp_path.parent / f"{tmp_path.name}-serve.log"
     try:
         for cmd in commands(blocks[0]) + commands(blocks[1]):
             if cmd.startswith("export "):
@@ -88,9 +66,10 @@ def test_readme_tour_runs_as_written(tmp_path: Path) -> None:
                 cmd = re.sub(r"--households \d+", f"--households {TOUR_HOUSEHOLDS}", cmd)
             if cmd.startswith("povwatch serve"):
                 args = shlex.split(re.sub(r"--port \d+", f"--port {port}", cmd))
-                server = subprocess.Popen(args, cwd=tmp_path, env=env, text=True, stdout=subprocess.PIPE,
-                                          stderr=subprocess.STDOUT, start_new_session=True)
-                _wait_ready(port, server)
+                with serve_log.open("wb") as out:
+                    server = subprocess.Popen(args, cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                              start_new_session=True)
+                child_server.wait_ready(f"http://127.0.0.1:{port}/readyz", server, 180, serve_log)
                 continue
             if cmd.startswith("curl"):
                 cmd = cmd.replace("localhost:3000", f"127.0.0.1:{port}")
@@ -108,6 +87,5 @@ def test_readme_tour_runs_as_written(tmp_path: Path) -> None:
         assert any((tmp_path / "reports").glob("*.html"))
         assert "<html" in (tmp_path / "h.html").read_text(encoding="utf-8")
     finally:
-        if server is not None and server.poll() is None:
-            os.killpg(server.pid, signal.SIGTERM)
-            server.wait(timeout=30)
+        if server is not None:
+            child_server.stop(server, group=True)

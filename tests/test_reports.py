@@ -187,3 +187,29 @@ def test_household_report_renders_in_chromium_with_chinese_text(tiny, tmp_path):
     assert (a < 128).mean() > 0.03 and (b < 128).mean() > 0.03, "Chinese characters drew no ink"
     assert np.abs((a < 128).astype(float) - (b < 128)).mean() > 0.05, \
         "防 and 贫 rendered identically: the CJK font is missing (run `make system-deps`)"
+
+
+def _waterfall_bars(html: str) -> list[tuple[str, str]]:
+    """(label, shown value) of each step of the waterfall chart: texts alternate label lines and values."""
+    svg = next(s for s in re.findall(r"<svg.*?</svg>", html, flags=re.S) if "每步为百分点变化" in s)
+    texts = [re.sub(r"<[^>]+>", "", t) for t in re.findall(r"<text[^>]*>.*?</text>", svg, flags=re.S)]
+    return [(texts[i - 1], t) for i, t in enumerate(texts) if re.fullmatch(r"[+-]\d+\.\d", t)]
+
+
+@pytest.mark.parametrize("kind", ["lightgbm", "rule"])
+def test_waterfall_shows_no_bar_that_does_not_move_the_risk(tiny, kind):
+    """A rule uses two indicators: the other ninety must not each take a "+0.0" line of the chart."""
+    from dataclasses import replace
+
+    from models.scorers import fit_rule
+
+    docs, model = tiny
+    if kind == "rule":
+        X = model.indicators(docs)[model.feature_names].astype("float64")
+        rule = fit_rule(X, ratio_column="hardship_ratio", rigid_share_columns=["medical_share_of_income"],
+                        line_multiple=1.5, rigid_share=0.5)
+        model = replace(model, scorer=rule)
+    html = render_household_report(model, _riskiest(docs, model))
+    bars = _waterfall_bars(html)
+    assert bars, "the chart has steps"
+    assert all(value not in ("+0.0", "-0.0") for label, value in bars if "其他" not in label), bars

@@ -9,8 +9,6 @@ import atexit
 import copy
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +20,7 @@ import pandas as pd
 import pytest
 
 from tests.conftest import invoke
+from commands import child_server
 
 TOKEN = "test-token-0123456789"
 SAMPLE = 60
@@ -325,16 +324,10 @@ def test_body_limit_is_413(docs) -> None:
 
 
 # ------------------------------------------------------------------------------------------ the real server
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(trained_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     """``povwatch serve`` on a free loopback port with a token; yields (url, log file); stopped by SIGTERM."""
-    port = _free_port()
+    port = child_server.free_port()
     log = tmp_path_factory.mktemp("serve") / "serve.log"
     env = {**os.environ, "POVWATCH_API_TOKEN": TOKEN}
     povwatch = Path(sys.executable).parent / "povwatch"
@@ -342,23 +335,9 @@ def server(trained_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) ->
         proc = subprocess.Popen([str(povwatch), "serve", "--port", str(port), "--warehouse", str(trained_warehouse)],
                                 stdout=out, stderr=subprocess.STDOUT, env=env)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while True:
-        assert proc.poll() is None, f"povwatch serve exited {proc.returncode}:\n{log.read_text()}"
-        try:
-            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        assert time.monotonic() < deadline, f"no /readyz within 120 s:\n{log.read_text()}"
-        time.sleep(0.5)
+    child_server.wait_ready(f"{url}/readyz", proc, 120, log)
     yield url, log
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    child_server.stop(proc)
 
 
 @pytest.mark.server

@@ -4,11 +4,8 @@ promote, score and serve all going through ``MLFLOW_TRACKING_URI=http://127.0.0.
 from __future__ import annotations
 
 import os
-import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,51 +14,24 @@ import pandas as pd
 import pytest
 
 from tests.conftest import invoke
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-
-
-def _wait_ready(url: str, proc: subprocess.Popen, log: Path, timeout: float = 600) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        assert proc.poll() is None, f"exited {proc.returncode}:\n{log.read_text()[-3000:]}"
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        assert time.monotonic() < deadline, f"{url} not ready within {timeout} s:\n{log.read_text()[-3000:]}"
-        time.sleep(0.5)
+from commands import child_server
 
 
 @pytest.fixture()
 def tracking_server(fresh_warehouse: Path, tmp_path: Path) -> Iterator[str]:
     """``python -m commands.mlflow_server`` (the Makefile target's command) on a free loopback port (its first
     start creates the database: minutes on a busy machine, hence the long readiness wait)."""
-    port = _free_port()
+    port = child_server.free_port()
     log = tmp_path / "mlflow-server.log"
     cmd = [sys.executable, "-m", "commands.mlflow_server", "--warehouse", str(fresh_warehouse), "--port", str(port)]
     with log.open("wb") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=Path(__file__).parent.parent)
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_ready(f"{url}/health", proc, log)
+        child_server.wait_ready(f"{url}/health", proc, 600, log)
         yield url
     finally:
-        _stop(proc)
+        child_server.stop(proc)
 
 
 def test_train_promote_score_serve_through_a_tracking_server(tracking_server: str, fresh_warehouse: Path,
@@ -101,7 +71,7 @@ def test_train_promote_score_serve_through_a_tracking_server(tracking_server: st
     as_of = pd.Timestamp(batch["as_of"].iloc[0])
     ids = list(batch.index[:5])
     docs = household_documents(Warehouse(fresh_warehouse), ids, as_of)
-    port = _free_port()
+    port = child_server.free_port()
     log = tmp_path / "serve.log"
     env = {**os.environ, "MLFLOW_TRACKING_URI": tracking_server}
     with log.open("wb") as sink:
@@ -109,7 +79,7 @@ def test_train_promote_score_serve_through_a_tracking_server(tracking_server: st
                                  "--warehouse", wh], stdout=sink, stderr=subprocess.STDOUT, env=env)
     try:
         url = f"http://127.0.0.1:{port}"
-        _wait_ready(f"{url}/readyz", proc, log)
+        child_server.wait_ready(f"{url}/readyz", proc, 600, log)
         assert httpx.get(f"{url}/model", timeout=10).json()["version"] == "1"
         r = httpx.post(f"{url}/score", json={"households": docs}, timeout=60)
         assert r.status_code == 200, r.text
@@ -117,5 +87,5 @@ def test_train_promote_score_serve_through_a_tracking_server(tracking_server: st
             assert x["risk"] == pytest.approx(float(batch.loc[x["household_id"], "risk"]), rel=1e-12)
             assert x["tier"] == batch.loc[x["household_id"], "tier"]
     finally:
-        _stop(proc)
+        child_server.stop(proc)
     assert not (fresh_warehouse / "mlruns").exists()

@@ -45,19 +45,26 @@ TABLE_ORDER = ("monitoring_lines", "households", "members", "events")  # members
 HOUSEHOLD_ROUND = ["household_id", "round_id"]
 
 
-@dataclass
-class TableSummary:
-    """What happened to one table's rows in one ingest call."""
+@dataclass(kw_only=True)
+class IntakeCounts:
+    """What an intake of files did to their rows: read, rejected (and why, and where they were kept), and the
+    columns it did not take. Shared by survey tables and home-visit outcomes."""
 
-    table: str
     files: list[str] = field(default_factory=list)
     read: int = 0
-    accepted: int = 0
     rejected: int = 0
     top_reasons: list[tuple[str, int]] = field(default_factory=list)
     unknown_columns: list[str] = field(default_factory=list)
     dropped_pii_columns: list[str] = field(default_factory=list)
     quarantine_files: list[str] = field(default_factory=list)
+
+
+@dataclass(kw_only=True)
+class TableSummary(IntakeCounts):
+    """What happened to one table's rows in one ingest call."""
+
+    table: str
+    accepted: int = 0
 
 
 @dataclass
@@ -298,7 +305,7 @@ def _reject_duplicates(t: Table, rows: _FileRows, source: str, key: list[str]) -
 
 
 def _batch(t: Table, files: list[Path], batch_rows: int = DEFAULT_BATCH_ROWS) -> tuple[_Batch, TableSummary]:
-    summary = TableSummary(t.name, files=[str(f) for f in files])
+    summary = TableSummary(table=t.name, files=[str(f) for f in files])
     digests, accepted, raw, rejected = [], [], [], []
     for i, f in enumerate(files):
         digests.append(file_digest(f))
