@@ -7,7 +7,8 @@ and their CPU time (on a shared machine wall time is mostly waiting; CPU time sa
 Every size is scored with one model trained once on a ``MODEL_HOUSEHOLDS`` county (through
 ``MLFLOW_TRACKING_URI``): training at scale is not this bench's. Bare LightGBM ``predict`` on the same
 indicator matrix is the baseline of the scoring ratio; ``povwatch score --engine spark --spark-master
-local[2]`` gives Spark's rate and its ratio to local.
+local[2]`` gives Spark's rate and its ratio to local. With ``--train-max-run N``, ``povwatch train`` (the
+configuration ``TRAIN``) also runs on each county up to N households, for its time and peak RSS.
 
 Sizes above ``--max-run`` (default 20,000 households) are listed as "not run": the shared 2-core machine this
 was written on cannot run a province, and a figure is only written when it was measured.
@@ -35,7 +36,7 @@ START, END = "<!-- scale:start -->", "<!-- scale:end -->"
 TRAIN = '{"num_boost_round": 100, "early_stopping_rounds": 20, "quarterly": false}'
 MODEL_HOUSEHOLDS = 20_000
 COLUMNS = ["households", "rounds", "ingest s", "ingest peak GB", "score s", "score peak GB", "households/s",
-           "ratio to bare predict", "Spark local[2] households/s", "Spark / local"]
+           "ratio to bare predict", "Spark local[2] households/s", "Spark / local", "train s", "train peak GB"]
 
 
 @dataclass
@@ -166,7 +167,8 @@ def model_warehouse(households: int, rounds: int, seed: int, work: Path, env: di
     return wh
 
 
-def one_size(households: int, rounds: int, seed: int, spark: bool, work: Path, model_wh: Path) -> dict[str, str]:
+def one_size(households: int, rounds: int, seed: int, spark: bool, work: Path, model_wh: Path,
+             train: bool = False) -> dict[str, str]:
     env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true", "SPARK_LOCAL_IP": "127.0.0.1"}
     env.pop("MLFLOW_TRACKING_URI", None)
     raw, wh = work / "raw", work / "wh"
@@ -193,7 +195,8 @@ def one_size(households: int, rounds: int, seed: int, spark: bool, work: Path, m
            "score peak GB": f"{score.peak_gb:.2f}",
            "households/s": f"{rate:,.0f} ({scored / score.cpu_seconds:,.0f} per CPU-s)",
            "ratio to bare predict": f"{bare / rate:,.0f}× slower ({bare:,.0f} rows/s)",
-           "Spark local[2] households/s": "not run", "Spark / local": "not run"}
+           "Spark local[2] households/s": "not run", "Spark / local": "not run",
+           "train s": "not run", "train peak GB": "not run"}
     if spark:
         run = measured(["score", "--round", newest, "--warehouse", str(wh), "--out", str(work / "spark"),
                         "--engine", "spark", "--spark-master", "local[2]"], env)
@@ -201,6 +204,16 @@ def one_size(households: int, rounds: int, seed: int, spark: bool, work: Path, m
         row["Spark local[2] households/s"] = f"{spark_rate:,.0f} (peak {run.peak_gb:.2f} GB)"
         row["Spark / local"] = f"{spark_rate / rate:.2f}"
     os.environ.pop("MLFLOW_TRACKING_URI", None)
+    if train:  # on this county's own warehouse and registry, with the bench's training configuration
+        env.pop("MLFLOW_TRACKING_URI", None)
+        (work / "train.json").write_text(TRAIN)
+        try:
+            run = measured(["train", "--warehouse", str(wh), "--config", str(work / "train.json")], env)
+            row["train s"] = f"{run.seconds:.1f} (CPU {run.cpu_seconds:.0f})"
+            row["train peak GB"] = f"{run.peak_gb:.2f}"
+        except RuntimeError as e:  # the other figures stand; say why this one is missing
+            print(e, flush=True)
+            row["train s"] = row["train peak GB"] = "failed (see the bench's output)"
     print(f"{households:,} households: scored {scored:,}; ingest calls: "
           + ", ".join(f"{r.seconds:.0f} s / {r.peak_gb:.2f} GB" for r in ingests), flush=True)
     return row
@@ -235,6 +248,8 @@ def main() -> None:
                         help="households of the county the scoring model is trained on")
     parser.add_argument("--spark-max-run", type=int, default=100_000, help="the Spark column for sizes up to this")
     parser.add_argument("--no-spark", action="store_true", help="skip the Spark local[2] column")
+    parser.add_argument("--train-max-run", type=int, default=0,
+                        help="also time `povwatch train` (and its peak RSS) on each county up to this size")
     parser.add_argument("--write", action="store_true", help=f"rewrite the scale table in {DOC.name}")
     args = parser.parse_args()
     rows = []
@@ -247,7 +262,7 @@ def main() -> None:
             continue
         with tempfile.TemporaryDirectory(prefix=f"bench-scale-{n}-") as tmp:
             spark = not args.no_spark and n <= args.spark_max_run
-            rows.append(one_size(n, args.rounds, args.seed, spark, Path(tmp), model_wh))
+            rows.append(one_size(n, args.rounds, args.seed, spark, Path(tmp), model_wh, n <= args.train_max_run))
         print(table(rows), flush=True)
     model_tmp.cleanup()
     text = table(rows)

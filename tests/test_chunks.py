@@ -69,3 +69,18 @@ def test_members_of_chosen_households_per_round(ingested_warehouse: Path) -> Non
     key = ["round_id", "household_id", "member_id"]
     pd.testing.assert_frame_equal(got.sort_values(key, ignore_index=True), want.sort_values(key, ignore_index=True))
     assert set(got["round_id"]) == {first, last}
+
+
+def test_training_examples_in_chunks_equal_the_whole_table(ingested_warehouse: Path) -> None:
+    """Training builds its examples range by range; the table is the whole-warehouse one exactly (values,
+    dtypes, order), so the model trained on it is the same."""
+    from features.data.chunks import examples_in_chunks
+    from features.data.warehouse import Warehouse
+    from features.indicators.labels import build_examples, default_as_of_dates
+
+    wh = Warehouse(ingested_warehouse)
+    dates = default_as_of_dates(wh)
+    whole = build_examples(wh, dates)
+    chunked = examples_in_chunks(wh, dates, chunk=700)
+    assert len(whole) > 3 * 700 and whole["falls_below_line"].notna().any()
+    pd.testing.assert_frame_equal(chunked, whole, check_exact=True)

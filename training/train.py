@@ -123,7 +123,8 @@ def train(warehouse_root: Path, *, test_round: str | None = None, cfg: TrainConf
     """The whole training job; see the module docstring."""
     from features.data.warehouse import Warehouse
     from features.indicators.catalogue import FEATURES, feature_names
-    from features.indicators.labels import build_examples, default_as_of_dates, round_as_of
+    from features.data.chunks import examples_in_chunks
+    from features.indicators.labels import default_as_of_dates, round_as_of
     from training.audit_run import train_audit
     from training.candidates import fit_candidates
     from training.evaluate import evaluate
@@ -134,7 +135,8 @@ def train(warehouse_root: Path, *, test_round: str | None = None, cfg: TrainConf
     if not wh.round_ids():
         raise FileNotFoundError(f"warehouse {wh.root} has no households: run `povwatch ingest` first")
     rounds = round_as_of(wh)
-    examples = build_examples(wh, default_as_of_dates(wh, quarterly=cfg.quarterly))
+    # range by range: the raw tables of one household-id range at a time, the same table (tests/test_chunks.py)
+    examples = examples_in_chunks(wh, default_as_of_dates(wh, quarterly=cfg.quarterly))
     split = make_split(examples, rounds, test_round)
     if split.test.sum() < cfg.min_test_rows:
         raise ValueError(f"test round {split.test_round!r} has {int(split.test.sum())} labelled households, "

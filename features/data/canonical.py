@@ -191,17 +191,26 @@ _ARROW_TYPE = {"string": "string", "enum": "string", "enum-list": "string", "dat
                "int": "int64", "float": "float64", "money": "float64"}
 
 
-def from_arrow(table: Table | str, data: Any) -> pd.DataFrame:
+def arrow_schema(table: Table | str) -> Any:
+    """The Arrow schema of a table's canonical columns (what ``from_arrow`` reads back)."""
+    import pyarrow as pa
+
+    t = TABLES[table] if isinstance(table, str) else table
+    return pa.schema([(c.name, pa.type_for_alias(_ARROW_TYPE[c.type])) for c in t.columns])
+
+
+def from_arrow(table: Table | str, data: Any, columns: Sequence[str] | None = None) -> pd.DataFrame:
     """A pyarrow Table of stored canonical values in canonical form: equal to ``cast(table, data.to_pandas())``,
     column by column straight from Arrow. Pandas would first turn every text column into its string dtype and
     ``cast`` back into Python objects; here each distinct text becomes one Python object, shared by the rows
-    that hold it (an enum column holds a handful), which is what makes reading the warehouse cheap."""
+    that hold it (an enum column holds a handful), which is what makes reading the warehouse cheap.
+    ``columns``: only these (default: every column of the table)."""
     import pyarrow as pa
 
     t = TABLES[table] if isinstance(table, str) else table
     out = {}
     n = data.num_rows
-    for c in t.columns:
+    for c in (t.columns if columns is None else [t.column(name) for name in columns]):
         if c.name not in data.column_names:
             dtype = PANDAS_DTYPE[c.type]
             out[c.name] = pd.Series(pd.NA if dtype != "float64" else float("nan"), index=pd.RangeIndex(n), dtype=dtype)

@@ -56,3 +56,20 @@ def examples_by_chunk(warehouse: Warehouse, as_of: pd.Timestamp, chunk: int = DE
 
     for rng in id_ranges(warehouse, chunk):
         yield build_examples(IdRangeView(warehouse, rng), [as_of])  # type: ignore[arg-type]
+
+
+def examples_in_chunks(warehouse: Warehouse, as_of_dates: Iterable[pd.Timestamp],
+                       chunk: int = DEFAULT_CHUNK) -> pd.DataFrame:
+    """``build_examples(warehouse, as_of_dates)``, the same rows in the same order, built one household-id
+    range at a time: one range's raw tables are in memory at once, never the whole warehouse's members and
+    events. The result is the whole table (training reads every row)."""
+    from features.indicators.labels import examples_per_date, join_dates
+
+    dates = [pd.Timestamp(d) for d in as_of_dates]
+    per_date: list[list[pd.DataFrame]] = [[] for _ in dates]
+    for rng in id_ranges(warehouse, chunk):
+        for i, frame in enumerate(examples_per_date(IdRangeView(warehouse, rng), dates)):  # type: ignore[arg-type]
+            per_date[i].append(frame)
+    frames = [pd.concat(parts, ignore_index=True) for parts in per_date if parts]
+    del per_date
+    return join_dates(frames, warehouse)

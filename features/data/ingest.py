@@ -27,11 +27,15 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from features.data.canonical import cast, empty_frame
+from features.data.canonical import arrow_schema, cast, empty_frame, from_arrow
 from features.data.contract import CASE_TABLES, TABLES, Table, table_for_file
 from features.data.validate import REJECTED_EXTRA, ContractError, ValidationResult, duplicate_reasons, table_of, validate_frame
+from features.data.ingest_read import DEFAULT_BATCH_ROWS, file_digest, read_batches
 from features.data.warehouse import INGESTED_ON, Warehouse
 
 log = logging.getLogger(__name__)
@@ -145,15 +149,22 @@ def collect_files(paths: list[Path], table: str | None) -> tuple[dict[str, list[
 
 # ------------------------------------------------------------------------------------------------ a batch
 
+RULE_COLUMNS = ("household_id", "round_id", "survey_date", "household_size")  # what the cross-table rules read
+
+
 @dataclass
 class _Batch:
-    """One table's rows of this call: accepted (canonical) and their as-read text, rejected (as read)."""
+    """One table's rows of this call. The accepted rows live in Arrow (``rows``: canonical, with ``_file``
+    and ``_pos``; ``raw``: their text as read, same order), compact next to pandas objects; ``accepted`` holds
+    only the columns the cross-table rules read, of the rows still accepted, indexed by position in ``rows``.
+    Rejected rows (as read) are pandas frames: they are few, and quarantine writes them."""
 
     table: Table
     sources: list[str]
     digests: list[str]
+    rows: pa.Table
+    raw: pa.Table
     accepted: pd.DataFrame
-    raw: pd.DataFrame
     rejected: list[pd.DataFrame]
     read: int
 
@@ -162,15 +173,20 @@ class _Batch:
         mask = mask.reindex(self.accepted.index, fill_value=False).astype(bool)
         if not mask.any():
             return
-        out = self.raw.loc[mask, [c for c in self.raw.columns if not c.startswith("_")]].copy()
+        where = self.accepted.index[mask.to_numpy()].to_numpy()
+        out = _as_read(self.raw.take(where))
         out["reason"] = reason.reindex(mask.index)[mask].to_numpy() if isinstance(reason, pd.Series) else reason
         out["rule"] = rule
-        out["source_file"] = [self.sources[i] for i in self.raw.loc[mask, "_file"]]
-        out["source_row"] = (self.raw.loc[mask, "_pos"] + 1).astype("int64")
-        out["_file"] = self.raw.loc[mask, "_file"]
+        files = self.rows.column("_file").take(where).to_numpy()
+        out["source_file"] = [self.sources[i] for i in files]
+        out["source_row"] = (self.rows.column("_pos").take(where).to_numpy() + 1).astype("int64")
+        out["_file"] = files
         self.rejected.append(out)
         self.accepted = self.accepted.loc[~mask]
-        self.raw = self.raw.loc[~mask]
+
+    def accepted_frame(self) -> pd.DataFrame:
+        """Every column of the rows still accepted, canonical (for writing)."""
+        return from_arrow(self.table, self.rows.take(self.accepted.index.to_numpy()))
 
     def rejected_frame(self) -> pd.DataFrame:
         frames = [f for f in self.rejected if len(f)]
@@ -179,26 +195,132 @@ class _Batch:
         return pd.concat(frames, ignore_index=True)
 
 
-def _batch(t: Table, files: list[Path]) -> tuple[_Batch, TableSummary]:
+def _as_read(raw: pa.Table) -> pd.DataFrame:
+    """Rows of text as read; a column some file of the call lacks is empty text in the others' rows."""
+    return pd.DataFrame({n: pd.Series(raw.column(n).to_pylist(), dtype=object).fillna("") for n in raw.column_names})
+
+
+@dataclass
+class _FileRows:
+    """One file's rows after validation, batch by batch: accepted in Arrow, rejected as read, keys of all."""
+
+    accepted: list[pa.Table] = field(default_factory=list)
+    raw: list[pa.Table] = field(default_factory=list)
+    rejected: list[pd.DataFrame] = field(default_factory=list)
+    keys: list[pa.Table] = field(default_factory=list)
+
+
+def _validate_file(t: Table, f: Path, i: int, summary: TableSummary, batch_rows: int) -> _FileRows:
+    """Validate ``f`` a batch at a time; its repeated keys (across batches too) reject every copy, as a
+    whole-file validation does."""
+    out = _FileRows()
+    schema = arrow_schema(t)
+    key = list(t.key)
+    offset = 0
+    for frame in read_batches(f, batch_rows):
+        r = validate_frame(t.name, frame, source=str(f), offset=offset, duplicates=False)
+        n = len(frame)
+        del frame
+        summary.read += n
+        summary.unknown_columns += [c for c in r.unknown_columns if c not in summary.unknown_columns]
+        summary.dropped_pii_columns += [c for c in r.dropped_pii_columns if c not in summary.dropped_pii_columns]
+        pos = pa.array(r.accepted.index.to_numpy(dtype="int64"))
+        out.accepted.append(_compact(pa.Table.from_pandas(r.accepted[t.names], schema=schema, preserve_index=False))
+                            .append_column("_file", pa.array(np.full(len(pos), i, dtype="int64")))
+                            .append_column("_pos", pos))
+        out.raw.append(_compact(pa.Table.from_pandas(r.accepted_raw, preserve_index=False)))
+        out.rejected.append(r.rejected)
+        if not t.history:
+            out.keys.append(r.typed_keys)
+        offset += n
+    _reject_duplicates(t, out, str(f), key)
+    return out
+
+
+def _compact(table: pa.Table) -> pa.Table:
+    """Text columns dictionary-encoded: ids repeat per member, enums and rounds per row."""
+    return pa.table({n: pc.dictionary_encode(c) if pa.types.is_string(c.type) else c
+                     for n, c in zip(table.column_names, table.columns)})
+
+
+def _plain(table: pa.Table) -> pa.Table:
+    return pa.table({n: c.cast(c.type.value_type) if pa.types.is_dictionary(c.type) else c
+                     for n, c in zip(table.column_names, table.columns)})
+
+
+def _duplicates(t: Table, keys: pa.Table, scope: str) -> pd.DataFrame:
+    """``duplicate_reasons`` over Arrow keys (key columns and ``_row``): only the rows of repeated keys are
+    turned into pandas."""
+    key = list(t.key)
+    keys = _plain(keys)
+    if t.history or keys.num_rows == 0:
+        return duplicate_reasons(t, pd.DataFrame(columns=key))
+    complete = np.logical_and.reduce([pc.is_valid(keys.column(k)).to_numpy(zero_copy_only=False) for k in key])
+    keys = keys.filter(pa.array(complete))
+    counts = keys.group_by(key).aggregate([("_row", "count")])
+    repeated = counts.filter(pc.greater(counts.column("_row_count"), 1)).select(key)
+    if repeated.num_rows == 0:
+        return duplicate_reasons(t, pd.DataFrame(columns=key))
+    hit = keys.join(repeated, keys=key, join_type="inner").sort_by("_row")
+    frame = from_arrow(t, hit.select(key), columns=key).set_axis(pd.Index(hit.column("_row").to_numpy()))
+    return duplicate_reasons(t, frame, scope=scope)
+
+
+def _reject_duplicates(t: Table, rows: _FileRows, source: str, key: list[str]) -> None:
+    """Repeated keys within one file: accepted copies become rejected, rejected ones get the reason too."""
+    if t.history or not rows.keys:
+        return
+    keys = pa.concat_tables(rows.keys)
+    rows.keys = []
+    dup = _duplicates(t, keys, "this file")
+    if dup.empty:
+        return
+    reason = pd.Series(dup["reason"].to_numpy(), index=dup["row"].to_numpy())
+    fixed = []
+    for frame in rows.rejected:
+        frame = frame.copy()
+        again = (frame["source_row"] - 1).isin(reason.index).to_numpy()
+        if again.any():
+            extra = reason.reindex(frame.loc[again, "source_row"] - 1).to_numpy()
+            frame.loc[again, "reason"] = frame.loc[again, "reason"] + "; " + extra
+            frame.loc[again, "rule"] = frame.loc[again, "rule"] + "; duplicate_key"
+        fixed.append(frame)
+    for b, (acc, raw) in enumerate(zip(rows.accepted, rows.raw)):
+        hit = pc.is_in(acc.column("_pos"), value_set=pa.array(reason.index.to_numpy(dtype="int64"))).to_numpy(
+            zero_copy_only=False)
+        if not hit.any():
+            continue
+        out = _as_read(raw.filter(pa.array(hit)))
+        pos = acc.column("_pos").filter(pa.array(hit)).to_numpy()
+        out = out.set_axis(pd.Index(pos))
+        out["reason"] = reason.reindex(pos).to_numpy()
+        out["rule"] = "duplicate_key"
+        out["source_file"] = source
+        out["source_row"] = (pos + 1).astype("int64")
+        fixed.append(out)
+        rows.accepted[b], rows.raw[b] = acc.filter(pa.array(~hit)), raw.filter(pa.array(~hit))
+    frames = [f for f in fixed if len(f)]
+    merged = pd.concat(frames) if frames else fixed[0]
+    rows.rejected = [merged.sort_values("source_row", kind="stable")]
+
+
+def _batch(t: Table, files: list[Path], batch_rows: int = DEFAULT_BATCH_ROWS) -> tuple[_Batch, TableSummary]:
     summary = TableSummary(table=t.name, files=[str(f) for f in files])
-    results: list[ValidationResult] = []
-    digests = []
-    for f in files:
-        raw, digest = read_table_file(f)
-        results.append(validate_frame(t.name, raw, source=str(f)))
-        digests.append(digest)
-        summary.read += len(raw)
-        summary.unknown_columns += [c for c in results[-1].unknown_columns if c not in summary.unknown_columns]
-        summary.dropped_pii_columns += [c for c in results[-1].dropped_pii_columns
-                                        if c not in summary.dropped_pii_columns]
-    accepted = pd.concat([r.accepted.assign(_file=i, _pos=r.accepted.index) for i, r in enumerate(results)],
-                         ignore_index=True)
-    raw = pd.concat([r.accepted_raw.assign(_file=i, _pos=r.accepted_raw.index) for i, r in enumerate(results)],
-                    ignore_index=True)
-    rejected = [r.rejected.assign(_file=i) for i, r in enumerate(results)]
-    batch = _Batch(t, [str(f) for f in files], digests, accepted, raw.fillna(""), rejected, summary.read)
-    if len(files) > 1:
-        dup = duplicate_reasons(t, accepted[list(t.names)], scope="this ingest (several files)")
+    digests, accepted, raw, rejected = [], [], [], []
+    for i, f in enumerate(files):
+        digests.append(file_digest(f))
+        rows = _validate_file(t, f, i, summary, batch_rows)
+        accepted += rows.accepted
+        raw += rows.raw
+        rejected += [r.assign(_file=i) for r in rows.rejected]
+    table = pa.concat_tables(accepted)
+    text = pa.concat_tables(raw, promote_options="default") if raw else pa.table({})
+    names = [c for c in RULE_COLUMNS if c in t.names]
+    keys = from_arrow(t, table.select(names), columns=names) if names else pd.DataFrame(index=pd.RangeIndex(len(table)))
+    batch = _Batch(t, [str(f) for f in files], digests, table, text, keys, rejected, summary.read)
+    if len(files) > 1 and not t.history:
+        dup = _duplicates(t, table.select(list(t.key)).append_column("_row", pa.array(np.arange(len(table)))),
+                          "this ingest (several files)")
         if len(dup):
             batch.reject(pd.Series(True, index=dup["row"].to_numpy()),
                          pd.Series(dup["reason"].to_numpy(), index=dup["row"].to_numpy()), "duplicate_key")
@@ -374,9 +496,10 @@ def _upsert_events(new: pd.DataFrame, path: Path, day: dt.date) -> pd.DataFrame 
 
 def planned_writes(wh: Warehouse, batch: _Batch, ingest_date: dt.date | None = None) -> dict[Path, pd.DataFrame]:
     """The files this batch changes, with their new content (events stamped with ``ingest_date``)."""
-    t, df = batch.table, batch.accepted
-    if df.empty:
+    t = batch.table
+    if len(batch.accepted) == 0:
         return {}
+    df = batch.accepted_frame()
     if t.name == "monitoring_lines":
         groups = {wh.lines_path(): (df, list(t.key))}
     elif t.name == "events":
@@ -431,17 +554,17 @@ def _finish_summary(summary: TableSummary, batch: _Batch) -> None:
 # ------------------------------------------------------------------------------------------------ the entry
 
 def ingest(paths: list[Path], warehouse: Warehouse, table: str | None = None,
-           ingest_date: dt.date | None = None) -> IngestSummary:
+           ingest_date: dt.date | None = None, batch_rows: int = DEFAULT_BATCH_ROWS) -> IngestSummary:
     """Validate and load files or folders into ``warehouse``; see the module docstring for the policies. Holds
     the warehouse's writer lock throughout: a second ingest into the same warehouse waits for this one.
     ``ingest_date`` (default: today, UTC) is recorded with each new event: set it when back-filling or
-    replaying deliveries."""
+    replaying deliveries. Files are read ``batch_rows`` rows at a time (the result does not depend on it)."""
     with warehouse.lock():
-        return _ingest(paths, warehouse, table, ingest_date)
+        return _ingest(paths, warehouse, table, ingest_date, batch_rows)
 
 
 def _ingest(paths: list[Path], warehouse: Warehouse, table: str | None,
-            ingest_date: dt.date | None = None) -> IngestSummary:
+            ingest_date: dt.date | None = None, batch_rows: int = DEFAULT_BATCH_ROWS) -> IngestSummary:
     by_table, skipped = collect_files([Path(p) for p in paths], table)
     if not by_table:
         raise ContractError(f"no table files found in {', '.join(map(str, paths))} (expected .csv or .parquet "
@@ -450,7 +573,7 @@ def _ingest(paths: list[Path], warehouse: Warehouse, table: str | None,
     summary = IngestSummary(skipped_files=skipped)
     for name in TABLE_ORDER:
         if name in by_table:
-            batches[name], summary.tables[name] = _batch(TABLES[name], by_table[name])
+            batches[name], summary.tables[name] = _batch(TABLES[name], by_table[name], batch_rows)
     hb, mb = batches.get("households"), batches.get("members")
     if hb is not None:
         check_survey_order(hb, warehouse)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable
+from typing import Any
 from dataclasses import dataclass, field
 
 import warnings
@@ -63,6 +64,7 @@ class ValidationResult:
     unknown_columns: list[str]
     dropped_pii_columns: list[str]
     accepted_raw: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+    typed_keys: Any = field(default=None, repr=False)  # pyarrow Table: key columns of every row + ``_row``
 
 
 # ---------------------------------------------------------------------------------------------- pass 1: read
@@ -456,14 +458,19 @@ def rejected_frame(text: pd.DataFrame, reasons: pd.DataFrame, source: str) -> pd
     return out
 
 
-def validate_frame(table: str, raw: pd.DataFrame, *, source: str = "") -> ValidationResult:
-    """Validate the rows of one file (read as strings or typed) against the contract table ``table``."""
+def validate_frame(table: str, raw: pd.DataFrame, *, source: str = "", offset: int = 0,
+                   duplicates: bool = True) -> ValidationResult:
+    """Validate the rows of one file (read as strings or typed) against the contract table ``table``.
+
+    A file read in batches passes each batch with ``offset`` (its first row's 0-based position in the file, so
+    rows keep their file numbers) and ``duplicates=False``: repeated keys across batches are found by the
+    caller (``features.data.ingest``), over the whole file's keys."""
     t = table_of(table)
     where = source or f"{t.name} data"
     raw, dropped = drop_pii_columns(raw)
-    raw = raw.reset_index(drop=True)
+    raw = raw.set_axis(pd.RangeIndex(offset, offset + len(raw)))
     known, unknown = map_headers(t, raw, where)
-    if len(known) == 0:
+    if len(known) == 0 and offset == 0:
         raise ContractError(f"{where}: no data rows (table {t.name})")
     missing = [c for c in t.required if c not in known.columns]
     if missing:
@@ -474,9 +481,22 @@ def validate_frame(table: str, raw: pd.DataFrame, *, source: str = "") -> Valida
     typed, unreadable = parse(t, text)
     full_text = text.reindex(columns=t.names, fill_value="")
     reasons = _stack([column_reasons(t, typed, full_text, unreadable), rule_reasons(t, typed, full_text),
-                      duplicate_reasons(t, typed)])
+                      duplicate_reasons(t, typed) if duplicates else _stack([])])
     bad = pd.Index(reasons["row"].unique())
     good = typed.index.difference(bad)
     return ValidationResult(accepted=typed.loc[good], rejected=rejected_frame(text, reasons, source),
                             unknown_columns=unknown, dropped_pii_columns=dropped,
-                            accepted_raw=text.loc[good])
+                            accepted_raw=text.loc[good], typed_keys=None if duplicates else _arrow_keys(t, typed))
+
+
+def _arrow_keys(t: Table, typed: pd.DataFrame) -> Any:
+    """The key columns of every row (canonical Arrow types) with its file position ``_row``: what a caller
+    reading a file in batches needs to find keys repeated across batches."""
+    import pyarrow as pa
+
+    from features.data.canonical import arrow_schema
+
+    key = list(t.key)
+    schema = pa.schema([arrow_schema(t).field(k) for k in key])
+    keys = pa.Table.from_pandas(typed[key], schema=schema, preserve_index=False)
+    return keys.append_column("_row", pa.array(typed.index.to_numpy(dtype="int64")))

@@ -90,10 +90,19 @@ def build_examples(warehouse: Warehouse, as_of_dates: Sequence[pd.Timestamp] | N
     """Indicators + labels + context for every household at every as-of date (default: rounds and the
     quarters between). Each table is read once."""
     dates = list(as_of_dates) if as_of_dates is not None else default_as_of_dates(warehouse)
+    return join_dates(examples_per_date(warehouse, dates), warehouse)
+
+
+def examples_per_date(warehouse: Warehouse, dates: Sequence[pd.Timestamp]) -> list[pd.DataFrame]:
+    """The example rows of each as-of date, one frame per date (``join_dates`` makes the table)."""
     households, members, lines = warehouse.households(), warehouse.members(), warehouse.lines()
     events = warehouse.events(end=max(dates)) if dates else warehouse.events()
     hardship = _with_hardship(households, lines)
-    frames = [_examples_at(households, hardship, members, events, lines, pd.Timestamp(d)) for d in dates]
+    return [_examples_at(households, hardship, members, events, lines, pd.Timestamp(d)) for d in dates]
+
+
+def join_dates(frames: Sequence[pd.DataFrame], warehouse: Warehouse) -> pd.DataFrame:
+    """Date frames, in order, as one examples table."""
     if not frames:
         raise ValueError(f"no as-of dates: warehouse {warehouse.root} has no rounds; ingest or simulate first")
     out = pd.concat(frames, ignore_index=True)
