@@ -13,7 +13,7 @@ import httpx
 import pytest
 import yaml
 
-from tests.test_service import _free_port, docs, service_client  # noqa: F401  (docs is a fixture)
+from tests.test_service import docs, service_client  # noqa: F401  (docs is a fixture)
 from commands import child_server
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.test_service import _free_port, docs  # noqa: F401  (docs is a fixture)
+from tests.test_service import docs  # noqa: F401  (docs is a fixture)
 from commands import child_server
 
 POVWATCH = str(Path(sys.executable).parent / "povwatch")

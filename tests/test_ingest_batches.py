@@ -10,7 +10,7 @@ import pytest
 
 from features.data.ingest import ingest
 from features.data.warehouse import Warehouse
-from tests.test_contract import event, household, member
+from tests.test_contract import event, member
 from tests.test_ingest import family, snapshot, write_csv
 
 

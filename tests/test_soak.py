@@ -10,7 +10,7 @@ import pytest
 
 from bench.soak import soak
 from tests.test_hot_reload import _serve
-from tests.test_service import _free_port, docs  # noqa: F401  (docs is a fixture)
+from tests.test_service import docs  # noqa: F401  (docs is a fixture)
 from commands import child_server
 
 SECONDS = 60

@@ -34,7 +34,7 @@ import pyarrow.compute as pc
 
 from features.data.canonical import arrow_schema, cast, empty_frame, from_arrow
 from features.data.contract import CASE_TABLES, TABLES, Table, table_for_file
-from features.data.validate import REJECTED_EXTRA, ContractError, ValidationResult, duplicate_reasons, table_of, validate_frame
+from features.data.validate import REJECTED_EXTRA, ContractError, duplicate_reasons, table_of, validate_frame
 from features.data.ingest_read import DEFAULT_BATCH_ROWS, file_digest, read_batches
 from features.data.warehouse import INGESTED_ON, Warehouse
 
