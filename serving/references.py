@@ -52,15 +52,17 @@ class _Indexed:
         self.columns = list(frame.columns)
         self.codes, self.values = zip(*(_json_codes(frame[c]) for c in self.columns)) if self.columns else ((), ())
 
-    def span(self, household_id: str) -> tuple[int, int]:
-        """The rows of ``household_id``: ``[lo, hi)``."""
-        return (int(np.searchsorted(self.ids, household_id, side="left")),
-                int(np.searchsorted(self.ids, household_id, side="right")))
+    def spans(self, household_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The rows of each id: ``[lo, hi)``."""
+        return (np.searchsorted(self.ids, household_ids, side="left"),
+                np.searchsorted(self.ids, household_ids, side="right"))
 
-    def until(self, lo: int, hi: int, as_of: np.datetime64) -> int:
-        """The end of the rows in ``[lo, hi)`` dated on or before ``as_of`` (rows are sorted by date within an id,
-        undated ones last)."""
-        return lo + int(np.searchsorted(self.dates[lo:hi], as_of, side="right"))
+    def until(self, lo: np.ndarray, hi: np.ndarray, as_of: np.ndarray) -> np.ndarray:
+        """The end of the rows in each ``[lo, hi)`` dated on or before its ``as_of`` (rows are sorted by date
+        within an id, undated ones last: the rows kept are the first ones)."""
+        n = hi - lo
+        dated = self.dates[_concat(lo, n)] <= np.repeat(as_of, n)
+        return lo + np.bincount(np.repeat(np.arange(len(lo)), n), weights=dated, minlength=len(lo)).astype(np.int64)
 
     def dicts(self, rows: np.ndarray, drop: tuple[str, ...] = ()) -> list[dict[str, Any]]:
         """Rows as JSON-ready dicts (``documents_from_warehouse._rows``'s values, column order kept)."""
@@ -120,47 +122,47 @@ class ReferenceStore:
         if not refs:
             return list(items), []
         households, members, events, member_rows = self._load()
-        out, missing, found = list(items), [], []
-        record_rows: list[range] = []
-        event_rows: list[range] = []
-        for i in refs:
-            hid = str(items[i]["household_id"])
-            as_of = pd.Timestamp(items[i].get("as_of") or today).normalize()
-            lo, hi = households.span(hid)
-            if lo == hi:
+        ids = np.array([str(items[i]["household_id"]) for i in refs], dtype=str)
+        days: dict[Any, pd.Timestamp] = {}  # a batch's references mostly share an as-of date: parse each once
+        as_of = [days.get(v) or days.setdefault(v, pd.Timestamp(v or today).normalize())
+                 for v in (items[i].get("as_of") for i in refs)]
+        as_of64 = np.array([d.to_datetime64() for d in as_of], dtype="datetime64[ns]")
+        lo, hi = households.spans(ids)
+        known = households.until(lo, hi, as_of64)
+        out, missing = list(items), []
+        for k in np.flatnonzero(known == lo):
+            i, hid = refs[k], ids[k]
+            if lo[k] == hi[k]:
                 missing.append(UnknownHousehold(i, f"household_id={hid!r} is not in the service's warehouse"))
-                continue
-            known = households.until(lo, hi, as_of.to_datetime64())
-            if known == lo:
-                first = pd.Timestamp(households.dates[lo]).date().isoformat()
+            else:
+                first = pd.Timestamp(households.dates[lo[k]]).date().isoformat()
                 missing.append(UnknownHousehold(i, f"household_id={hid!r} has no record surveyed on or before "
-                                                   f"as_of={as_of.date()} (first record: {first})"))
-                continue
-            e_lo, e_hi = events.span(hid)
-            found.append((i, as_of))
-            record_rows.append(range(lo, known))
-            event_rows.append(range(e_lo, events.until(e_lo, e_hi, as_of.to_datetime64())))
-        if not found:
+                                                   f"as_of={as_of[k].date()} (first record: {first})"))
+        found = np.flatnonzero(known > lo)
+        if not len(found):
             return out, missing
-        records = iter(households.dicts(_concat(record_rows)))
-        stored = iter(events.dicts(_concat(event_rows), drop=("household_id",)))
-        rounds = [[next(records) for _ in r] for r in record_rows]
-        spans = [member_rows.get((rec["household_id"], rec["round_id"]), (0, 0)) for rs in rounds for rec in rs]
-        mems = iter(members.dicts(_concat([range(a, b) for a, b in spans]), drop=("household_id", "round_id")))
-        round_members = iter([[next(mems) for _ in range(a, b)] for a, b in spans])
-        for (i, as_of), recs, evs in zip(found, rounds, event_rows):
-            out[i] = _document(items[i], [{"record": rec, "members": next(round_members)} for rec in recs],
-                               [next(stored) for _ in evs], as_of)
+        lo, n_records, as_of64 = lo[found], (known - lo)[found], as_of64[found]
+        e_lo, e_hi = events.spans(ids[found])
+        n_events = events.until(e_lo, e_hi, as_of64) - e_lo
+        records = households.dicts(_concat(lo, n_records))
+        stored = events.dicts(_concat(e_lo, n_events), drop=("household_id",))
+        spans = np.array([member_rows.get((rec["household_id"], rec["round_id"]), (0, 0)) for rec in records],
+                         dtype=np.int64).reshape(-1, 2)
+        n_members = spans[:, 1] - spans[:, 0]
+        mems = members.dicts(_concat(spans[:, 0], n_members), drop=("household_id", "round_id"))
+        m_end = np.cumsum(n_members).tolist()
+        rounds = [{"record": rec, "members": mems[b - m:b]} for rec, b, m in zip(records, m_end, n_members.tolist())]
+        r_end, e_end = np.cumsum(n_records).tolist(), np.cumsum(n_events).tolist()
+        for k, r, rn, e, en in zip(found.tolist(), r_end, n_records.tolist(), e_end, n_events.tolist()):
+            out[refs[k]] = _document(items[refs[k]], rounds[r - rn:r], stored[e - en:e], as_of[k])
         return out, missing
 
 
-def _concat(ranges: list[range]) -> np.ndarray:
-    """The row numbers of ``ranges``, in order."""
-    if not ranges:
-        return np.array([], dtype=np.int64)
-    lo = np.fromiter((r.start for r in ranges), dtype=np.int64, count=len(ranges))
-    n = np.fromiter((len(r) for r in ranges), dtype=np.int64, count=len(ranges))
-    return np.repeat(lo - np.concatenate([[0], np.cumsum(n)[:-1]]), n) + np.arange(int(n.sum()))
+def _concat(lo: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """The row numbers of the ranges ``[lo, lo + n)``, in order."""
+    n = np.asarray(n, dtype=np.int64)
+    starts = np.cumsum(n) - n
+    return np.repeat(np.asarray(lo, dtype=np.int64) - starts, n) + np.arange(int(n.sum()), dtype=np.int64)
 
 
 def _document(ref: Mapping[str, Any], rounds: list[dict[str, Any]], stored: list[dict[str, Any]],

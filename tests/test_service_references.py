@@ -4,6 +4,7 @@ sent — the same answers as the whole document, and a clear 404 for a household
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -41,9 +42,60 @@ def _ref(doc: dict, events: list[dict] | None = None) -> dict:
     return {**ref, "events": events} if events is not None else ref
 
 
+def _results(api, items: list[dict]) -> list[dict]:
+    r = api.post("/score", json={"households": items})
+    assert r.status_code == 200, r.text
+    return r.json()["results"]
+
+
+def _as_of_dates(warehouse: Path) -> list[pd.Timestamp]:
+    """Before any survey, the first and last day of each round, one day into it, and between rounds."""
+    from features.data.warehouse import Warehouse
+
+    rounds = Warehouse(warehouse).rounds()
+    days = [rounds["first_date"].min() - pd.Timedelta(days=1), _as_of(warehouse)]
+    for first, last in zip(rounds["first_date"], rounds["last_date"]):
+        days += [first, first + pd.Timedelta(days=1), last]
+    return [pd.Timestamp(d).normalize() for d in days]
+
+
 def test_reference_scores_equal_the_document(api, sample) -> None:
     _, docs = sample
-    assert _risks(api, [_ref(d) for d in docs]) == _risks(api, docs)  # exactly
+    assert _results(api, [_ref(d) for d in docs]) == _results(api, docs)  # exactly: risk, tier, warnings, ...
+
+
+def test_reference_documents_equal_the_warehouse_documents(trained_warehouse: Path) -> None:
+    """Every household of the warehouse, at as-of dates inside and between rounds: the document a reference
+    becomes is the one ``household_documents`` builds, value for value and type for type (compared as JSON)."""
+    from features.data.documents_from_warehouse import household_documents
+    from features.data.warehouse import Warehouse
+    from serving.references import ReferenceStore
+
+    wh, store = Warehouse(trained_warehouse), ReferenceStore(trained_warehouse)
+    ids = sorted(wh.households()["household_id"].unique())
+    compared = 0
+    for as_of in _as_of_dates(trained_warehouse):
+        expected = household_documents(wh, ids, as_of)
+        refs = [{"household_id": h, "as_of": as_of.date().isoformat()} for h in ids]
+        got, unknown = store.documents(refs, as_of)
+        assert len(unknown) == len(ids) - len(expected)
+        assert json.dumps([d for d in got if "record" in d]) == json.dumps(expected)
+        compared += len(expected)
+    assert compared > 2 * len(ids)
+
+
+def test_reference_scores_equal_the_document_inside_a_round(api, trained_warehouse: Path) -> None:
+    """As of the middle of the last round's survey weeks: some households have its record, others only earlier
+    ones."""
+    from features.data.documents_from_warehouse import household_documents
+    from features.data.warehouse import Warehouse
+
+    wh = Warehouse(trained_warehouse)
+    last = wh.rounds().iloc[-1]
+    as_of = pd.Timestamp(last["first_date"] + (last["last_date"] - last["first_date"]) / 2).normalize()
+    docs = household_documents(wh, sorted(wh.households()["household_id"].unique())[::20][:60], as_of)
+    assert len({len(d["history"]) for d in docs}) > 1
+    assert _results(api, [_ref(d) for d in docs]) == _results(api, docs)
 
 
 def test_new_event_by_reference_equals_the_document_with_it(api, sample) -> None:
