@@ -8,8 +8,8 @@ once, for two kinds of documents: the current round only (record, members, event
 two earlier rounds in ``history`` (three times the bytes). Then the same for household *references*
 (``{"household_id", "as_of", "events": [one new event]}``, scored from the warehouse the service serves plus the
 event sent): one-reference ``/score`` p50/p99 and households/s in 1,000-reference batches. The in-process
-baseline is the service's own path (references -> documents from the warehouse index -> frames -> checks ->
-indicators -> model) in this process, on one core.
+baseline is the service's own path (documents -> frames -> checks -> indicators -> model; references -> frames
+from the warehouse index -> checks -> indicators -> model) in this process, on one core.
 Goals: documents p99 < 20 ms for one household, >= 20,000 households/s in batches; references p99 <= 15 ms for
 one, >= 25,000 households/s in batches.
 Run: ``.venv/bin/python -m bench.bench_service``. Prints figures; asserts nothing.
@@ -130,19 +130,30 @@ def _one_throughput(url: str, body: bytes, households: int) -> float:
     return households * (BATCH_CALLS + 1) * CALLERS / elapsed
 
 
-def _in_process(model, body: bytes, store=None) -> None:
-    """The service's path for a request body without HTTP: validate, fill references in from ``store`` (a
-    ``serving.references.ReferenceStore``), then the model's own scoring of documents (the same flattening,
-    checks and indicators as ``serving.service``)."""
+def _in_process(model, body: bytes) -> None:
+    """The service's path for a request body of documents without HTTP: validate, then the model's own scoring
+    of documents (the same flattening, checks and indicators as ``serving.service``)."""
+    from serving.schemas import ScoreRequest
+
+    model.score_households([item.root for item in ScoreRequest.model_validate_json(body).households])
+
+
+def _in_process_references(model, body: bytes, store) -> None:
+    """The service's path for a request body of references without HTTP: validate, frames straight from the
+    warehouse's rows (``ReferenceStore.frames``), checks, indicators, warnings, model."""
     import pandas as pd
 
+    from features.data.documents import problems
+    from features.indicators.from_documents import indicators_of_frames
+    from serving.document_warnings import document_warnings
     from serving.schemas import ScoreRequest
 
     items = [item.root for item in ScoreRequest.model_validate_json(body).households]
-    if store is not None:
-        items, unknown = store.documents(items, pd.Timestamp.today().normalize())
-        assert not unknown, unknown[:3]
-    model.score_households(items)
+    frames, unknown = store.frames(items, pd.Timestamp.today().normalize())
+    assert not unknown and not problems(frames)
+    ind = indicators_of_frames(frames, lines=model.lines)
+    document_warnings(frames, ind, model.feature_names)
+    model.score(ind)
 
 
 def main() -> dict[str, float]:
@@ -167,14 +178,14 @@ def main() -> dict[str, float]:
               "history": json.dumps({"households": docs}).encode()}
     ref_body = json.dumps({"households": refs}).encode()
     headers = {"content-type": "application/json"}
-    _in_process(model, ref_singles[0], store)  # the store reads the warehouse on first use, as in the service
+    _in_process_references(model, ref_singles[0], store)  # the store reads the warehouse on first use
     settle_garbage_collector()  # as the service does once its model is loaded
 
     local_single = _timed(lambda i: _in_process(model, singles[i]), SINGLE_CALLS)
     local_explain = _timed(lambda i: explain(model, model.indicators([docs[i]]), top=3), EXPLAIN_CALLS)
     local_batch = {kind: _timed(lambda i: _in_process(model, body), BATCH_CALLS) for kind, body in bodies.items()}
-    local_ref_single = _timed(lambda i: _in_process(model, ref_singles[i], store), SINGLE_CALLS)
-    local_ref_batch = _timed(lambda i: _in_process(model, ref_body, store), BATCH_CALLS)
+    local_ref_single = _timed(lambda i: _in_process_references(model, ref_singles[i], store), SINGLE_CALLS)
+    local_ref_batch = _timed(lambda i: _in_process_references(model, ref_body, store), BATCH_CALLS)
 
     proc, url = _start(warehouse)
     try:

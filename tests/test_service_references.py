@@ -84,6 +84,49 @@ def test_reference_documents_equal_the_warehouse_documents(trained_warehouse: Pa
     assert compared > 2 * len(ids)
 
 
+def test_reference_frames_equal_the_frames_of_their_documents(trained_warehouse: Path) -> None:
+    """A request of references only is scored from frames taken straight from the warehouse's rows: they equal
+    the frames of the documents the references become — every value and dtype, each row's place in the request,
+    and the problems found — with sent events (one replacing a stored event, some unreadable) and without."""
+    import numpy as np
+
+    from features.data.documents import problems, to_frames
+    from features.data.warehouse import Warehouse
+    from serving.references import ReferenceStore
+
+    wh, store = Warehouse(trained_warehouse), ReferenceStore(trained_warehouse)
+    ids = sorted(wh.households()["household_id"].unique())
+    stored = wh.events()
+    first_event = stored.sort_values(["household_id", "event_date"]).groupby("household_id").head(1)
+    first_event = dict(zip(first_event["household_id"], zip(first_event["event_date"], first_event["event_type"])))
+    found = []
+    for as_of in _as_of_dates(trained_warehouse)[1:]:
+        day = as_of.date().isoformat()
+        refs = [{"household_id": h, "as_of": day} for h in ids]
+        for k, ref in enumerate(refs[1::3]):
+            ref["events"] = [{**HOSPITAL, "event_date": (as_of - pd.Timedelta(days=5)).date().isoformat()}]
+            if h_event := first_event.get(ref["household_id"]):
+                if h_event[0] <= as_of:
+                    ref["events"].append({"event_date": h_event[0].date().isoformat(), "event_type": h_event[1],
+                                          "amount": 5.0, "source": "cadre_visit"})
+            if k % 5 == 0:
+                ref["events"].append({"event_date": "2021-02-30", "event_type": "hospitalization"})
+        docs, _ = store.documents(refs, as_of)
+        known = [r for r, d in zip(refs, docs) if "record" in d]
+        direct, unknown = store.frames(known, as_of)
+        assert not unknown and len(known)
+        via_documents = to_frames([d for d in docs if "record" in d])
+        for name in ("records", "members", "events"):
+            pd.testing.assert_frame_equal(getattr(direct, name), getattr(via_documents, name), check_exact=True)
+        pd.testing.assert_series_equal(direct.as_of, via_documents.as_of, check_exact=True)
+        for name in ("record_item", "record_history", "member_record", "member_position", "event_item",
+                     "event_position"):
+            assert np.array_equal(getattr(direct, name), getattr(via_documents, name)), name
+        assert problems(direct) == problems(via_documents)
+        found += problems(direct)
+    assert any("events" in p.path for p in found)  # the unreadable dates were seen, at their place
+
+
 def test_reference_scores_equal_the_document_inside_a_round(api, trained_warehouse: Path) -> None:
     """As of the middle of the last round's survey weeks: some households have its record, others only earlier
     ones."""
