@@ -30,6 +30,7 @@ import pandas as pd
 
 SPEC_FILE = "scorer.json"
 THREADED_PREDICT_ROWS = 20_000  # smaller tables predict on one thread (see ``LightGBMScorer.margin``)
+MARGIN_BLOCK_ROWS = 50_000      # rows per block of the scorecard's design when computing its margin
 
 
 @runtime_checkable
@@ -110,24 +111,33 @@ class ScorecardScorer:
 
     @staticmethod
     def design(features: Sequence[dict[str, Any]], X: np.ndarray) -> np.ndarray:
-        """The scorecard's columns for matrix X, in ``features`` order (one block per feature)."""
-        blocks = []
-        for j, f in enumerate(features):
+        """The scorecard's columns for matrix X, in ``features`` order (one block per feature), written into one
+        array (no list of blocks to stack: the design of a province's fit rows is the largest array of training)."""
+        widths = [len(f["codes"]) if f["type"] == "categorical" else 2 for f in features]
+        Z = np.empty((len(X), sum(widths)))
+        at = 0
+        for j, (f, width) in enumerate(zip(features, widths)):
             x = X[:, j]
             if f["type"] == "categorical":
-                blocks.append((x[:, None] == np.asarray(f["codes"], float)[None, :]).astype(float))
+                Z[:, at:at + width] = x[:, None] == np.asarray(f["codes"], float)[None, :]
             else:
                 missing = np.isnan(x)
-                value = np.clip((np.arcsinh(np.where(missing, f["median"], x)) - f["center"]) / f["scale"],
-                                f["low"], f["high"])
-                blocks.append(np.column_stack([value, missing.astype(float)]))
-        return np.hstack(blocks) if blocks else np.zeros((len(X), 0))
+                Z[:, at] = np.clip((np.arcsinh(np.where(missing, f["median"], x)) - f["center"]) / f["scale"],
+                                   f["low"], f["high"])
+                Z[:, at + 1] = missing
+            at += width
+        return Z
 
     def margin(self, X: np.ndarray) -> np.ndarray:
-        Z = self.design(self.spec["features"], as_matrix(X))
+        X = as_matrix(X)
         # A row-wise sum, not ``Z @ w``: BLAS blocks a matrix-vector product by the number of rows, so a
         # household's margin could differ in its last digit with the batch it came in (one request, a county).
-        return self.spec["intercept"] + (Z * self._weights).sum(axis=1)
+        # Row-wise, it is also the same a block of rows at a time, which bounds the design's memory.
+        out = np.empty(len(X))
+        for start in range(0, len(X), MARGIN_BLOCK_ROWS):
+            Z = self.design(self.spec["features"], X[start:start + MARGIN_BLOCK_ROWS])
+            out[start:start + len(Z)] = self.spec["intercept"] + (Z * self._weights).sum(axis=1)
+        return out
 
     def contributions(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Linear SHAP: ``w · (z − mean z)`` summed per feature; base = the margin at the mean columns."""
