@@ -49,6 +49,13 @@ class Scorer(Protocol):
     def load(cls, folder: Path) -> "Scorer": ...
 
 
+def column(X: pd.DataFrame | np.ndarray, j: int) -> np.ndarray:
+    """Column ``j`` of a matrix or frame as float64 (a frame's column alone: no float64 copy of the frame)."""
+    if isinstance(X, pd.DataFrame):
+        return X.iloc[:, j].to_numpy(dtype="float64", na_value=np.nan)
+    return np.asarray(X[:, j], dtype="float64")
+
+
 def as_matrix(X: pd.DataFrame | np.ndarray) -> np.ndarray:
     """A float64 2-D array (a DataFrame's values; LightGBM would only convert it itself)."""
     if isinstance(X, pd.DataFrame):
@@ -110,14 +117,14 @@ class ScorecardScorer:
         self._owner = np.concatenate([np.full(len(f["weights"]), j) for j, f in enumerate(spec["features"])])
 
     @staticmethod
-    def design(features: Sequence[dict[str, Any]], X: np.ndarray) -> np.ndarray:
+    def design(features: Sequence[dict[str, Any]], X: np.ndarray | pd.DataFrame) -> np.ndarray:
         """The scorecard's columns for matrix X, in ``features`` order (one block per feature), written into one
         array (no list of blocks to stack: the design of a province's fit rows is the largest array of training)."""
         widths = [len(f["codes"]) if f["type"] == "categorical" else 2 for f in features]
         Z = np.empty((len(X), sum(widths)))
         at = 0
         for j, (f, width) in enumerate(zip(features, widths)):
-            x = X[:, j]
+            x = column(X, j)
             if f["type"] == "categorical":
                 Z[:, at:at + width] = x[:, None] == np.asarray(f["codes"], float)[None, :]
             else:
@@ -128,14 +135,15 @@ class ScorecardScorer:
             at += width
         return Z
 
-    def margin(self, X: np.ndarray) -> np.ndarray:
-        X = as_matrix(X)
+    def margin(self, X: np.ndarray | pd.DataFrame) -> np.ndarray:
+        X = X if isinstance(X, pd.DataFrame) else as_matrix(X)  # a frame is read a column of a block at a time
         # A row-wise sum, not ``Z @ w``: BLAS blocks a matrix-vector product by the number of rows, so a
         # household's margin could differ in its last digit with the batch it came in (one request, a county).
         # Row-wise, it is also the same a block of rows at a time, which bounds the design's memory.
         out = np.empty(len(X))
         for start in range(0, len(X), MARGIN_BLOCK_ROWS):
-            Z = self.design(self.spec["features"], X[start:start + MARGIN_BLOCK_ROWS])
+            Z = self.design(self.spec["features"], X[start:start + MARGIN_BLOCK_ROWS] if isinstance(X, np.ndarray)
+                            else X.iloc[start:start + MARGIN_BLOCK_ROWS])
             out[start:start + len(Z)] = self.spec["intercept"] + (Z * self._weights).sum(axis=1)
         return out
 
@@ -170,12 +178,12 @@ def fit_scorecard(X: pd.DataFrame, y: np.ndarray, *, directions: dict[str, int],
     from scipy.special import expit
     from sklearn.metrics import roc_auc_score
 
-    arr, y = as_matrix(X), np.asarray(y, float)
+    y = np.asarray(y, float)  # X is read a column at a time (``column``): no float64 copy of the fit rows
     if not 0 < y.sum() < len(y):
         raise ValueError(f"scorecard needs both outcomes in its fit rows; got {int(y.sum())} positives in {len(y)}")
     features, bounds = [], []
     for j, name in enumerate(X.columns):
-        x = arr[:, j]
+        x = column(X, j)
         if name in categorical:
             codes = sorted(float(c) for c in np.unique(x[~np.isnan(x)]))
             features.append({"name": name, "type": "categorical", "codes": codes})
@@ -193,7 +201,7 @@ def fit_scorecard(X: pd.DataFrame, y: np.ndarray, *, directions: dict[str, int],
         sign = directions.get(name, 0)
         value_bound = (0.0, 0.0) if constant else (0.0, None) if sign > 0 else (None, 0.0) if sign < 0 else (None, None)
         bounds += [value_bound, (None, None)]
-    Z = ScorecardScorer.design(features, arr)
+    Z = ScorecardScorer.design(features, X)
     prior = float(np.log(y.mean() / (1 - y.mean())))
 
     def loss(theta: np.ndarray, C: float) -> tuple[float, np.ndarray]:

@@ -48,11 +48,6 @@ def rows_matrix(X: pd.DataFrame, rows: np.ndarray, negative_missing: list[int] =
     return out
 
 
-def rows_frame(X: pd.DataFrame, rows: np.ndarray) -> pd.DataFrame:
-    """``X[rows]`` as float64, on one ``rows_matrix`` (no copy of it)."""
-    return pd.DataFrame(rows_matrix(X, rows), columns=X.columns, copy=False)
-
-
 def fit_lightgbm(X: pd.DataFrame, y: np.ndarray, fit: np.ndarray, valid: np.ndarray, params: dict,
                  num_boost_round: int, early_stopping_rounds: int, categorical: list[str]) -> tuple[LightGBMScorer, int]:
     """A booster on the fit rows, early-stopped on the validation rows and cut at its best iteration."""
@@ -94,7 +89,7 @@ def fit_candidates(names: list[str], X: pd.DataFrame, y: np.ndarray, fit: np.nda
             scorers[name], iterations[name] = fit_lightgbm(X, y, fit, valid, params, cfg.small_num_boost_round,
                                                            cfg.early_stopping_rounds, categorical)
         elif name == "scorecard":
-            scorers[name] = fit_scorecard(rows_frame(X, fit), y[fit],
+            scorers[name] = fit_scorecard(X[fit], y[fit],
                                           directions={f: by_name(f).direction for f in features},
                                           categorical=categorical, C=cfg.scorecard_C,
                                           select_on=(X[valid], y[valid]))
