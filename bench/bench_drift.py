@@ -75,19 +75,23 @@ def _interval(hits: list[bool]) -> list[float]:
     return [float(ci.low), float(ci.high)]
 
 
+METRICS = ("recall_at_10pct", "precision_at_10pct")
+
+
 def _decay_rows(report: dict, seed: int) -> list[dict]:
-    """One row per labelled round after training: expected vs realised recall and precision."""
+    """One row per labelled round after training: expected (as calibrated, and recalibrated on the labelled
+    rounds before it) vs realised recall and precision, and whether each expectation lies in the realised
+    interval."""
     rows = []
     for d in report["decay"]:
         row = {"seed": seed, "round": d["round"], "rounds_since_training": d["rounds_since_training"]}
-        for m in ("recall_at_10pct", "precision_at_10pct"):
+        for m in METRICS:
             lo, hi = d["interval"][m]
-            row.update({f"expected_{m}": d["expected"][m], f"realised_{m}": d["realised"][m],
-                        f"interval_{m}": [lo, hi], f"inside_{m}": bool(lo <= d["expected"][m] <= hi)})
-        rec = d["expected"].get("recall_at_10pct_recalibrated")
-        lo, hi = d["interval"]["recall_at_10pct"]
-        row.update({"expected_recall_recalibrated": rec,
-                    "inside_recall_recalibrated": None if rec is None else bool(lo <= rec <= hi)})
+            row.update({f"realised_{m}": d["realised"][m], f"interval_{m}": [lo, hi]})
+            for name, key in ((m, m), (f"{m}_recalibrated", f"{m}_recalibrated")):
+                value = d["expected"].get(key)
+                row.update({f"expected_{name}": value,
+                            f"inside_{name}": None if value is None else bool(lo <= value <= hi)})
         rows.append(row)
     return rows
 
@@ -97,22 +101,18 @@ def _decay_summary(rows: list[dict]) -> dict:
     out = {}
     for k in sorted({r["rounds_since_training"] for r in rows}):
         part = [r for r in rows if r["rounds_since_training"] == k]
-        entry = {"n": len(part)}
-        for m in ("recall_at_10pct", "precision_at_10pct"):
-            gap = [r[f"realised_{m}"] - r[f"expected_{m}"] for r in part]
-            inside = [r[f"inside_{m}"] for r in part]
-            entry[m] = {"expected_mean": float(np.mean([r[f"expected_{m}"] for r in part])),
-                        "realised_mean": float(np.mean([r[f"realised_{m}"] for r in part])),
-                        "gap_mean": float(np.mean(gap)), "gap_range": [float(min(gap)), float(max(gap))],
-                        "inside": int(sum(inside)), "inside_ci": _interval(inside)}
-        rec = [r for r in part if r["expected_recall_recalibrated"] is not None]
-        if rec:
-            gap = [r["realised_recall_at_10pct"] - r["expected_recall_recalibrated"] for r in rec]
-            inside = [r["inside_recall_recalibrated"] for r in rec]
-            entry["recall_recalibrated"] = {
-                "n": len(rec), "expected_mean": float(np.mean([r["expected_recall_recalibrated"] for r in rec])),
-                "gap_mean": float(np.mean(gap)), "gap_range": [float(min(gap)), float(max(gap))],
-                "inside": int(sum(inside)), "inside_ci": _interval(inside)}
+        entry: dict = {"n": len(part)}
+        for m in METRICS:
+            for name in (m, f"{m}_recalibrated"):
+                have = [r for r in part if r.get(f"expected_{name}") is not None]
+                if not have:
+                    continue
+                gap = [r[f"realised_{m}"] - r[f"expected_{name}"] for r in have]
+                inside = [r[f"inside_{name}"] for r in have]
+                entry[name] = {"n": len(have), "expected_mean": float(np.mean([r[f"expected_{name}"] for r in have])),
+                               "realised_mean": float(np.mean([r[f"realised_{m}"] for r in have])),
+                               "gap_mean": float(np.mean(gap)), "gap_range": [float(min(gap)), float(max(gap))],
+                               "inside": int(sum(inside)), "inside_ci": _interval(inside)}
         out[str(k)] = entry
     return out
 

@@ -36,7 +36,8 @@ START, END = "<!-- scale:start -->", "<!-- scale:end -->"
 TRAIN = '{"num_boost_round": 100, "early_stopping_rounds": 20, "quarterly": false}'
 MODEL_HOUSEHOLDS = 20_000
 COLUMNS = ["households", "rounds", "ingest s", "ingest peak GB", "score s", "score peak GB", "households/s",
-           "ratio to bare predict", "Spark local[2] households/s", "Spark / local", "train s", "train peak GB"]
+           "ratio to bare predict", "Spark local[2] households/s", "Spark / local", "train s", "train peak GB",
+           "measured"]
 
 
 @dataclass
@@ -196,7 +197,7 @@ def one_size(households: int, rounds: int, seed: int, spark: bool, work: Path, m
            "households/s": f"{rate:,.0f} ({scored / score.cpu_seconds:,.0f} per CPU-s)",
            "ratio to bare predict": f"{bare / rate:,.0f}× slower ({bare:,.0f} rows/s)",
            "Spark local[2] households/s": "not run", "Spark / local": "not run",
-           "train s": "not run", "train peak GB": "not run"}
+           "train s": "not run", "train peak GB": "not run", "measured": _stamp()}
     if spark:
         run = measured(["score", "--round", newest, "--warehouse", str(wh), "--out", str(work / "spark"),
                         "--engine", "spark", "--spark-master", "local[2]"], env)
@@ -219,17 +220,43 @@ def one_size(households: int, rounds: int, seed: int, spark: bool, work: Path, m
     return row
 
 
+def _stamp() -> str:
+    """Today's date and the checkout's commit: which code a row of the table measured."""
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                            cwd=DOC.parent).stdout.strip()
+    return f"{date.today().isoformat()} ({commit or 'no git'})"
+
+
 def table(rows: list[dict[str, str]]) -> str:
     lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     lines += ["| " + " | ".join(r[c] for c in COLUMNS) + " |" for r in rows]
     return "\n".join(lines)
 
 
-def write(text: str, command: str) -> None:
+def measured_rows(doc: str) -> dict[str, dict[str, str]]:
+    """The rows of the scale table already in the document that hold a measurement, by household count."""
+    if START not in doc:
+        return {}
+    rows = {}
+    for line in doc[doc.index(START):doc.index(END)].splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == len(COLUMNS) and cells[0][:1].isdigit() and cells[2] != "not run":
+            rows[cells[0]] = dict(zip(COLUMNS, cells))
+    return rows
+
+
+def write(rows: list[dict[str, str]], command: str) -> None:
+    """Rewrite the scale table: the sizes measured now, and the measured rows of earlier runs for the sizes
+    this run did not measure (each row says when and at which commit it was measured)."""
     doc = DOC.read_text(encoding="utf-8")
+    merged = measured_rows(doc)
+    merged.update({r["households"]: r for r in rows if r["ingest s"] != "not run" or r["households"] not in merged})
+    ordered = sorted(merged.values(), key=lambda r: int(r["households"].replace(",", "")))
+    sizes = ", ".join(r["households"] for r in rows if r["ingest s"] != "not run")
     block = (f"{START}\n\n`{command}` ({date.today().isoformat()}; {platform.machine()}, {os.cpu_count()} cores, "
              f"Python {platform.python_version()}; wall time of each command as a separate process, peak RSS of "
-             f"its process tree; the machine was shared, so times are upper bounds):\n\n{text}\n\n{END}")
+             f"its process tree; the machine was shared, so times are upper bounds) measured {sizes or 'nothing'}; "
+             f"rows of other sizes are kept from earlier runs (date and commit of each row's run in its last column):\n\n{table(ordered)}\n\n{END}")
     if START in doc:
         doc = doc[:doc.index(START)] + block + doc[doc.index(END) + len(END):]
     else:
@@ -268,7 +295,7 @@ def main() -> None:
     text = table(rows)
     print(text)
     if args.write:
-        write(text, "python -m bench.bench_scale " + " ".join(sys.argv[1:]))
+        write(rows, "python -m bench.bench_scale " + " ".join(sys.argv[1:]))
 
 
 if __name__ == "__main__":

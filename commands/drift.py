@@ -100,8 +100,10 @@ def summary(report: dict) -> str:
     for d in report.get("decay") or []:
         lo, hi = d["interval"].get("recall_at_10pct", [float("nan")] * 2)
         lines.append(f"  round {d['round']} (+{d['rounds_since_training']} since training): recall@10% expected "
-                     f"{d['expected']['recall_at_10pct']:.3f}, realised {d['realised']['recall_at_10pct']:.3f} "
-                     f"(95% CI {lo:.3f}-{hi:.3f})")
+                     f"{d['expected']['recall_at_10pct']:.3f}"
+                     + (f" (recalibrated {d['expected']['recall_at_10pct_recalibrated']:.3f})"
+                        if d["expected"].get("recall_at_10pct_recalibrated") is not None else "")
+                     + f", realised {d['realised']['recall_at_10pct']:.3f} (95% CI {lo:.3f}-{hi:.3f})")
     moved = [d["name"] for d in report["indicators"] if d["drifted"]][:8]
     if moved:
         lines.append(f"  indicators beyond their round-to-round range: {', '.join(moved)}")

@@ -109,3 +109,21 @@ def test_compact_training_examples_hold_the_same_values(ingested_warehouse: Path
                                            whole[c].where(whole[c].notna(), None), check_names=False)
         else:
             pd.testing.assert_series_equal(meta[c], whole[c], check_exact=True)
+
+
+def test_drift_rounds_in_chunks_equal_one_chunk(trained_warehouse: Path, champion_model) -> None:
+    """The drift check reads its rounds range by range; the rows, the compared matrix and the risks are those
+    of a single whole-warehouse range, in the same order (so every bootstrap draws the same rows)."""
+    import numpy as np
+
+    from features.data.warehouse import Warehouse
+    from training.monitoring.rounds import load_rounds
+
+    wh = Warehouse(trained_warehouse)
+    rounds = wh.round_ids()[-3:]
+    whole = load_rounds(wh, rounds, champion_model, chunk=10**9)
+    chunked = load_rounds(wh, rounds, champion_model, chunk=700)
+    assert len(whole.frame) > 3 * 700 and set(whole.rounds) == set(rounds)
+    pd.testing.assert_frame_equal(chunked.frame, whole.frame, check_exact=True)
+    np.testing.assert_array_equal(chunked.values, whole.values)
+    np.testing.assert_array_equal(chunked.risk, whole.risk)

@@ -150,8 +150,8 @@ def test_expected_recall_leaving_its_range_recommends_a_retrain():
     assert verdict == RETRAIN and [r["kind"] for r in reasons] == ["expected"]
 
 
-def test_recalibrated_recall_scales_each_band_by_its_fallers_over_its_risk():
-    from training.monitoring.expected import band_ratios, recalibrated_recall
+def test_recalibrated_expectation_scales_each_band_by_its_fallers_over_its_risk():
+    from training.monitoring.expected import RECALIBRATED, band_ratios, recalibrated_metrics
 
     # Labelled rows: two bands (0.1 and 0.5); the high band had 9 fallers on 10 x 0.5 of risk, the low
     # band 1 faller on 10 x 0.1 -- (9 + 1) / (5 + 1) and (1 + 1) / (1 + 1) with the pseudo-faller.
@@ -162,5 +162,9 @@ def test_recalibrated_recall_scales_each_band_by_its_fallers_over_its_risk():
     # The round: 2 of 20 in the top 10 %, both 0.5; 18 at 0.1
     cur = np.array([0.5, 0.5] + [0.1] * 18)
     top, rest = 2 * 0.5 * 10 / 6, 18 * 0.1
-    assert recalibrated_recall(cur, ratios) == pytest.approx(top / (top + rest))
-    assert recalibrated_recall(cur, None) is None and band_ratios(risk, np.full(20, np.nan)) is None
+    got = recalibrated_metrics(cur, ratios)
+    assert got["recall_at_10pct_recalibrated"] == pytest.approx(top / (top + rest))
+    assert got["precision_at_10pct_recalibrated"] == pytest.approx(top / 2)
+    assert got["positive_rate_recalibrated"] == pytest.approx((top + rest) / 20)
+    assert recalibrated_metrics(cur, None) == dict.fromkeys(RECALIBRATED)
+    assert band_ratios(risk, np.full(20, np.nan)) is None

@@ -16,7 +16,8 @@ from training.audit import AuditError
 
 def labelled_examples(warehouse_root: Path, round_id: str | None = None) -> tuple[pd.DataFrame, str]:
     """Indicators and labels of a round's eligible, labelled households (default: the newest labelled round)."""
-    from features.indicators.labels import build_examples, round_as_of
+    from features.data.chunks import examples_in_chunks
+    from features.indicators.labels import round_as_of
     from features.data.warehouse import Warehouse
 
     wh = Warehouse(warehouse_root)
@@ -27,7 +28,7 @@ def labelled_examples(warehouse_root: Path, round_id: str | None = None) -> tupl
         raise AuditError(f"round {round_id!r} is not in the warehouse; allowed: {', '.join(rounds.index)}")
     # newest first: usually only one or two builds before a labelled round
     for rid in ([round_id] if round_id is not None else reversed(list(rounds.index))):
-        examples = build_examples(wh, [rounds[rid]])
+        examples = examples_in_chunks(wh, [rounds[rid]])  # the whole-warehouse table, range by range
         rows = examples[(examples["round_id"] == rid) & examples["eligible"].eq(1)
                         & examples["falls_below_line"].notna()]
         if len(rows):

@@ -16,6 +16,7 @@ from training.monitoring.drift import PSI_FLOOR
 from training.monitoring.stats import psi_from_counts
 
 BUDGET = 0.10  # the visiting budget of the interface metrics recall_at_10pct / precision_at_10pct
+RECALIBRATED = ("positive_rate_recalibrated", "recall_at_10pct_recalibrated", "precision_at_10pct_recalibrated")
 
 
 def expected_metrics(risk: np.ndarray, budget: float = BUDGET) -> dict[str, float]:
@@ -42,19 +43,22 @@ def band_ratios(risk: np.ndarray, y: np.ndarray, bands: int = 10) -> tuple[np.nd
     return edges, ratio
 
 
-def recalibrated_recall(risk: np.ndarray, ratios: tuple[np.ndarray, np.ndarray] | None,
-                        budget: float = BUDGET) -> float | None:
-    """Expected recall at the budget with each risk scaled by its band's ratio (``band_ratios``); the order
-    of the visits stays the model's."""
-    if ratios is None:
-        return None
+def recalibrated_metrics(risk: np.ndarray, ratios: tuple[np.ndarray, np.ndarray] | None,
+                         budget: float = BUDGET) -> dict[str, float | None]:
+    """Expected positive rate, recall and precision at the budget with each risk scaled by its band's ratio
+    (``band_ratios``): CBPE's expectation with the calibration re-fitted on the labelled rounds. The order of
+    the visits stays the model's; only the expected fallers in each band change. Values are None without
+    labelled rows to fit the ratios on (the keys stay: one JSON shape)."""
     p = np.asarray(risk, float)[np.isfinite(risk)]
-    if len(p) == 0:
-        return None
+    if ratios is None or len(p) == 0:
+        return dict.fromkeys(RECALIBRATED)
     edges, ratio = ratios
-    q = p * ratio[np.searchsorted(edges, p, side="right")]
-    top = np.argsort(-p, kind="stable")[:int(np.ceil(budget * len(p)))]
-    return float(q[top].sum() / q.sum()) if q.sum() else None
+    q = np.clip(p * ratio[np.searchsorted(edges, p, side="right")], 0.0, 1.0)
+    k = int(np.ceil(budget * len(p)))
+    top = q[np.argsort(-p, kind="stable")[:k]].sum()
+    return {"positive_rate_recalibrated": float(q.mean()),
+            "recall_at_10pct_recalibrated": float(top / q.sum()) if q.sum() else None,
+            "precision_at_10pct_recalibrated": float(top / k)}
 
 
 def realised_metrics(y: np.ndarray, risk: np.ndarray, budget: float = BUDGET) -> dict[str, float]:

@@ -20,7 +20,7 @@ import numpy as np
 from training.monitoring import null as N
 from training.monitoring.drift import PSI_FLOOR, indicator_drift, segment_drift
 from training.monitoring.expected import (band_ratios, expected_metrics, realised_interval, realised_metrics,
-                                          recalibrated_recall, score_drift)
+                                          recalibrated_metrics, score_drift)
 from training.monitoring.feeds import feed_drift
 from training.monitoring.rounds import load_rounds
 
@@ -74,8 +74,8 @@ def check_round(warehouse, model, round_id: str, reference: Sequence[str] | None
     realised = None
     if np.isfinite(y_cur[np.isfinite(cur.risk)]).any():
         realised = {**realised_metrics(y_cur, cur.risk), "interval": realised_interval(y_cur, cur.risk, rng)}
-    score["expected"]["recall_at_10pct_recalibrated"] = recalibrated_recall(
-        cur.risk, band_ratios(*_out_of_fit(rows, model, cur.frame["as_of"].min())))
+    score["expected"].update(recalibrated_metrics(
+        cur.risk, band_ratios(*_out_of_fit(rows, model, cur.frame["as_of"].min()))))
     reasons, verdict = verdict_of(indicators, segments, feeds, score)
     last_ref = max((order.index(r) for r in ref_ids if r in order), default=-1)
     decay = decay_by_round(rows, later, last_ref, order, rng, model)
@@ -113,7 +113,7 @@ def decay_by_round(rows, later: list[str], last_ref: int, order: list[str], rng:
                    model=None) -> list[dict]:
     """Realised against expected recall and precision at the budget for every labelled round after the
     reference up to the checked one: how the model ages, by rounds since its training data. The expected
-    recall is given as is and recalibrated by the labelled rounds before it (``_out_of_fit``)."""
+    figures are given as is and recalibrated by the labelled rounds before it (``_out_of_fit``)."""
     out = []
     for r in later:
         part = rows.take(rows.rounds == r)
@@ -121,8 +121,7 @@ def decay_by_round(rows, later: list[str], last_ref: int, order: list[str], rng:
         if not np.isfinite(y[np.isfinite(risk)]).any():
             continue
         expected = expected_metrics(risk)
-        expected["recall_at_10pct_recalibrated"] = recalibrated_recall(
-            risk, band_ratios(*_out_of_fit(rows, model, part.frame["as_of"].min())))
+        expected.update(recalibrated_metrics(risk, band_ratios(*_out_of_fit(rows, model, part.frame["as_of"].min()))))
         out.append({"round": r, "rounds_since_training": order.index(r) - last_ref,
                     "expected": expected, "realised": realised_metrics(y, risk),
                     "interval": realised_interval(y, risk, rng)})

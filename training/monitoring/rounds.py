@@ -50,10 +50,13 @@ def in_line_units(examples: pd.DataFrame, names: list[str], money: np.ndarray) -
     return x
 
 
-def load_rounds(warehouse, round_ids: Sequence[str], model) -> RoundFrames:
+def load_rounds(warehouse, round_ids: Sequence[str], model, chunk: int | None = None) -> RoundFrames:
     """Every household of each round at the round's as-of date (its last survey date), scored by ``model``
-    where eligible (not already below the line)."""
-    from features.indicators.labels import build_examples, round_as_of
+    where eligible (not already below the line). Built one household-id range at a time: only a range's raw
+    tables and examples are in memory at once, and only the compared matrix, the risk and a few columns are
+    kept; the rows come out in the order a whole-warehouse build gives (round by round, then by household)."""
+    from features.data.chunks import DEFAULT_CHUNK, IdRangeView, id_ranges
+    from features.indicators.labels import round_as_of
 
     as_of = round_as_of(warehouse)
     unknown = [r for r in round_ids if r not in as_of.index]
@@ -61,10 +64,22 @@ def load_rounds(warehouse, round_ids: Sequence[str], model) -> RoundFrames:
         raise ValueError(f"unknown round(s) {', '.join(unknown)}; rounds in the warehouse: "
                          f"{', '.join(map(str, as_of.index))}")
     dates = {pd.Timestamp(as_of[r]): r for r in round_ids}
-    ex = build_examples(warehouse, sorted(dates))
+    names, money = compared_indicators()
+    parts = [_round_rows(IdRangeView(warehouse, rng), dates, model, names, money)
+             for rng in id_ranges(warehouse, chunk or DEFAULT_CHUNK, rounds=list(round_ids))]
+    frame = pd.concat([p.frame for p in parts], ignore_index=True)
+    order = np.argsort(frame["as_of"].map({d: i for i, d in enumerate(sorted(dates))}).to_numpy(), kind="stable")
+    return RoundFrames(frame.iloc[order].reset_index(drop=True), names,
+                       np.concatenate([p.values for p in parts])[order], np.concatenate([p.risk for p in parts])[order])
+
+
+def _round_rows(view, dates: dict[pd.Timestamp, str], model, names: list[str], money: np.ndarray) -> RoundFrames:
+    """``load_rounds`` for one household-id range."""
+    from features.indicators.labels import build_examples
+
+    ex = build_examples(view, sorted(dates))
     own = ex["as_of"].map(dates).astype("object") == ex["round_id"].astype("object")
     ex = ex.loc[own.to_numpy()].reset_index(drop=True)
-    names, money = compared_indicators()
     risk = np.full(len(ex), np.nan)
     eligible = ex["eligible"].eq(1).to_numpy()
     if eligible.any():
