@@ -49,11 +49,11 @@ class Scorer(Protocol):
     def load(cls, folder: Path) -> "Scorer": ...
 
 
-def column(X: pd.DataFrame | np.ndarray, j: int) -> np.ndarray:
-    """Column ``j`` of a matrix or frame as float64 (a frame's column alone: no float64 copy of the frame)."""
-    if isinstance(X, pd.DataFrame):
-        return X.iloc[:, j].to_numpy(dtype="float64", na_value=np.nan)
-    return np.asarray(X[:, j], dtype="float64")
+def column(X: pd.DataFrame | np.ndarray, j: int, rows: np.ndarray | None = None) -> np.ndarray:
+    """Column ``j`` of a matrix or frame as float64, optionally only ``rows`` (a boolean mask): a frame's
+    column alone, so no float64 copy of the frame is made."""
+    x = X.iloc[:, j].to_numpy(dtype="float64", na_value=np.nan) if isinstance(X, pd.DataFrame) else X[:, j]
+    return np.asarray(x if rows is None else x[rows], dtype="float64")
 
 
 def as_matrix(X: pd.DataFrame | np.ndarray) -> np.ndarray:
@@ -117,14 +117,15 @@ class ScorecardScorer:
         self._owner = np.concatenate([np.full(len(f["weights"]), j) for j, f in enumerate(spec["features"])])
 
     @staticmethod
-    def design(features: Sequence[dict[str, Any]], X: np.ndarray | pd.DataFrame) -> np.ndarray:
+    def design(features: Sequence[dict[str, Any]], X: np.ndarray | pd.DataFrame,
+               rows: np.ndarray | None = None) -> np.ndarray:
         """The scorecard's columns for matrix X, in ``features`` order (one block per feature), written into one
         array (no list of blocks to stack: the design of a province's fit rows is the largest array of training)."""
         widths = [len(f["codes"]) if f["type"] == "categorical" else 2 for f in features]
-        Z = np.empty((len(X), sum(widths)))
+        Z = np.empty((len(X) if rows is None else int(np.count_nonzero(rows)), sum(widths)))
         at = 0
         for j, (f, width) in enumerate(zip(features, widths)):
-            x = column(X, j)
+            x = column(X, j, rows)
             if f["type"] == "categorical":
                 Z[:, at:at + width] = x[:, None] == np.asarray(f["codes"], float)[None, :]
             else:
@@ -167,23 +168,25 @@ class ScorecardScorer:
 
 def fit_scorecard(X: pd.DataFrame, y: np.ndarray, *, directions: dict[str, int], categorical: Sequence[str] = (),
                   C: float | Sequence[float] = 0.1, max_iter: int = 500,
-                  select_on: tuple[pd.DataFrame, np.ndarray] | None = None) -> ScorecardScorer:
+                  select_on: tuple[pd.DataFrame, np.ndarray] | None = None,
+                  rows: np.ndarray | None = None) -> ScorecardScorer:
     """Fit a scorecard whose value weights keep the catalogue's sign: an indicator whose higher value raises
     risk (direction +1) never gets a negative weight, and conversely (L-BFGS-B with bounds, L2 penalty
     ``1/(2C)·|w|²`` as in scikit-learn). Indicators of direction 0, missing flags and codes are free.
 
     With several ``C`` (strongest penalty last is fastest: each fit starts from the previous weights), the
-    one with the best roc_auc on ``select_on`` (held-out rows, e.g. the forward validation slice) is kept."""
+    one with the best roc_auc on ``select_on`` (held-out rows, e.g. the forward validation slice) is kept.
+    ``rows``: fit on these rows of X (and y) only, read a column at a time (no copy of them as a frame)."""
     from scipy.optimize import minimize
     from scipy.special import expit
     from sklearn.metrics import roc_auc_score
 
-    y = np.asarray(y, float)  # X is read a column at a time (``column``): no float64 copy of the fit rows
+    y = np.asarray(y, float) if rows is None else np.asarray(y, float)[rows]
     if not 0 < y.sum() < len(y):
         raise ValueError(f"scorecard needs both outcomes in its fit rows; got {int(y.sum())} positives in {len(y)}")
     features, bounds = [], []
     for j, name in enumerate(X.columns):
-        x = column(X, j)
+        x = column(X, j, rows)  # a column at a time: no float64 copy of the fit rows
         if name in categorical:
             codes = sorted(float(c) for c in np.unique(x[~np.isnan(x)]))
             features.append({"name": name, "type": "categorical", "codes": codes})
@@ -201,7 +204,7 @@ def fit_scorecard(X: pd.DataFrame, y: np.ndarray, *, directions: dict[str, int],
         sign = directions.get(name, 0)
         value_bound = (0.0, 0.0) if constant else (0.0, None) if sign > 0 else (None, 0.0) if sign < 0 else (None, None)
         bounds += [value_bound, (None, None)]
-    Z = ScorecardScorer.design(features, X)
+    Z = ScorecardScorer.design(features, X, rows)
     prior = float(np.log(y.mean() / (1 - y.mean())))
 
     def loss(theta: np.ndarray, C: float) -> tuple[float, np.ndarray]:

@@ -89,7 +89,7 @@ def fit_candidates(names: list[str], X: pd.DataFrame, y: np.ndarray, fit: np.nda
             scorers[name], iterations[name] = fit_lightgbm(X, y, fit, valid, params, cfg.small_num_boost_round,
                                                            cfg.early_stopping_rounds, categorical)
         elif name == "scorecard":
-            scorers[name] = fit_scorecard(X[fit], y[fit],
+            scorers[name] = fit_scorecard(X, y, rows=fit,
                                           directions={f: by_name(f).direction for f in features},
                                           categorical=categorical, C=cfg.scorecard_C,
                                           select_on=(X[valid], y[valid]))
