@@ -21,7 +21,8 @@ BLOCK = 20  # replicates per block of counts: 20 × 1M rows of int64 is 160 MB
 def household_counts(households: np.ndarray, replicates: int, seed: int) -> np.ndarray:
     """(replicates, rows) counts: households drawn with replacement, each drawn household bringing all its
     rows (one row each on a test round)."""
-    return np.vstack(list(count_blocks(households, replicates, seed))) if replicates else np.zeros((0, len(households)), np.int64)
+    blocks = list(count_blocks(households, replicates, seed))
+    return np.vstack(blocks) if blocks else np.zeros((0, len(households)), np.int64)
 
 
 def count_blocks(households: np.ndarray, replicates: int, seed: int, block: int = BLOCK) -> Iterator[np.ndarray]:
