@@ -4,6 +4,8 @@ on the chosen one only (``training.train``)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 
@@ -37,7 +39,7 @@ def monotone_signs(cfg: TrainConfig, *, small: bool) -> dict[str, int]:
     return signs
 
 
-def rows_matrix(X: pd.DataFrame, rows: np.ndarray, negative_missing: list[int] = ()) -> np.ndarray:
+def rows_matrix(X: pd.DataFrame, rows: np.ndarray, negative_missing: Sequence[int] = ()) -> np.ndarray:
     """The float64 matrix of ``X``'s ``rows``, filled a column at a time (column order, no other copy of the
     rows); the columns ``negative_missing`` (by position) get NaN for negative values."""
     out = np.empty((int(np.count_nonzero(rows)), X.shape[1]), dtype=np.float64, order="F")
