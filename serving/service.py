@@ -34,10 +34,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from features import settings
-from features.data.documents import DocumentFrames, Problem, checked_frames
+from features.data.documents import DocumentFrames, Problem, checked_frames, problems
 from features.indicators.from_documents import indicators_of_frames
 from serving.document_warnings import document_warnings
-from serving.references import ReferenceStore, UnknownHousehold
+from serving.references import ReferenceStore, UnknownHousehold, is_reference
 from serving.schemas import (ErrorResponse, ExplainRequest, ExplainResponse, Household, HouseholdItem, ModelInfo,
                              ReportRequest, ScoreRequest, ScoreResponse, WorklistRequest, WorklistResponse, error_body,
                              errors_of)
@@ -393,13 +393,29 @@ class Povwatch:
         frames, found = checked_frames(households)
         return _problems_response(found, single=single) if found else frames
 
+    def _request_frames(self, items: list[Any], *, single: bool) -> DocumentFrames | JSONResponse:
+        """The request's items as checked frames, or the response that says what is wrong. A request of
+        references only is taken straight from the warehouse's rows (``ReferenceStore.frames``: the frames
+        their documents would give, without building and parsing the documents); anything else goes through
+        documents."""
+        items = [i.root if isinstance(i, HouseholdItem) else i for i in items]
+        if not items or not all(is_reference(i) for i in items):
+            docs = self._resolved(items, single=single)
+            return docs if isinstance(docs, JSONResponse) else self._frames(docs, single=single)
+        frames, unknown = self.references.frames(items, pd.Timestamp(date.today()))
+        if unknown:
+            return _unknown_response(unknown, single=single)
+        found = problems(frames)
+        return _problems_response(found, single=single) if found else frames
+
     def _indicators(self, households: list[Household], *, single: bool, model: Any = None
                     ) -> pd.DataFrame | JSONResponse:
         """Indicators of valid households (request order), or the response that says what is wrong."""
-        model = model or self.model
         frames = self._frames(households, single=single)
-        if isinstance(frames, JSONResponse):
-            return frames
+        return frames if isinstance(frames, JSONResponse) else self._indicators_of(frames, model or self.model)
+
+    def _indicators_of(self, frames: DocumentFrames, model: Any) -> pd.DataFrame | JSONResponse:
+        """Indicators of checked frames (request order) with their warnings, or the 422 of a domain error."""
         try:
             ind = indicators_of_frames(frames, lines=model.lines)
         except ValueError as e:
@@ -421,11 +437,11 @@ class Povwatch:
     def score(self, households: list[Household]) -> ScoreResponse | JSONResponse:
         """每户在评估日期的返贫致贫风险、等级与是否纳入预警，按请求顺序 / Risk, tier and eligibility of each
         household at its as-of date, in request order; ``warnings`` say what a household was scored without."""
-        households = self._resolved(households, single=False)
-        if isinstance(households, JSONResponse):
-            return households
+        frames = self._request_frames(households, single=False)
+        if isinstance(frames, JSONResponse):
+            return frames
         model = self.model  # this request's model, whatever a promotion swaps in meanwhile
-        ind = self._indicators(households, single=False, model=model)
+        ind = self._indicators_of(frames, model)
         if isinstance(ind, JSONResponse):
             return ind
         warned = ind.attrs.get("warnings", {})

@@ -4,6 +4,7 @@ sent — the same answers as the whole document, and a clear 404 for a household
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -41,9 +42,103 @@ def _ref(doc: dict, events: list[dict] | None = None) -> dict:
     return {**ref, "events": events} if events is not None else ref
 
 
+def _results(api, items: list[dict]) -> list[dict]:
+    r = api.post("/score", json={"households": items})
+    assert r.status_code == 200, r.text
+    return r.json()["results"]
+
+
+def _as_of_dates(warehouse: Path) -> list[pd.Timestamp]:
+    """Before any survey, the first and last day of each round, one day into it, and between rounds."""
+    from features.data.warehouse import Warehouse
+
+    rounds = Warehouse(warehouse).rounds()
+    days = [rounds["first_date"].min() - pd.Timedelta(days=1), _as_of(warehouse)]
+    for first, last in zip(rounds["first_date"], rounds["last_date"]):
+        days += [first, first + pd.Timedelta(days=1), last]
+    return [pd.Timestamp(d).normalize() for d in days]
+
+
 def test_reference_scores_equal_the_document(api, sample) -> None:
     _, docs = sample
-    assert _risks(api, [_ref(d) for d in docs]) == _risks(api, docs)  # exactly
+    assert _results(api, [_ref(d) for d in docs]) == _results(api, docs)  # exactly: risk, tier, warnings, ...
+
+
+def test_reference_documents_equal_the_warehouse_documents(trained_warehouse: Path) -> None:
+    """Every household of the warehouse, at as-of dates inside and between rounds: the document a reference
+    becomes is the one ``household_documents`` builds, value for value and type for type (compared as JSON)."""
+    from features.data.documents_from_warehouse import household_documents
+    from features.data.warehouse import Warehouse
+    from serving.references import ReferenceStore
+
+    wh, store = Warehouse(trained_warehouse), ReferenceStore(trained_warehouse)
+    ids = sorted(wh.households()["household_id"].unique())
+    compared = 0
+    for as_of in _as_of_dates(trained_warehouse):
+        expected = household_documents(wh, ids, as_of)
+        refs = [{"household_id": h, "as_of": as_of.date().isoformat()} for h in ids]
+        got, unknown = store.documents(refs, as_of)
+        assert len(unknown) == len(ids) - len(expected)
+        assert json.dumps([d for d in got if "record" in d]) == json.dumps(expected)
+        compared += len(expected)
+    assert compared > 2 * len(ids)
+
+
+def test_reference_frames_equal_the_frames_of_their_documents(trained_warehouse: Path) -> None:
+    """A request of references only is scored from frames taken straight from the warehouse's rows: they equal
+    the frames of the documents the references become — every value and dtype, each row's place in the request,
+    and the problems found — with sent events (one replacing a stored event, some unreadable) and without."""
+    import numpy as np
+
+    from features.data.documents import problems, to_frames
+    from features.data.warehouse import Warehouse
+    from serving.references import ReferenceStore
+
+    wh, store = Warehouse(trained_warehouse), ReferenceStore(trained_warehouse)
+    ids = sorted(wh.households()["household_id"].unique())
+    stored = wh.events()
+    first_event = stored.sort_values(["household_id", "event_date"]).groupby("household_id").head(1)
+    first_event = dict(zip(first_event["household_id"], zip(first_event["event_date"], first_event["event_type"])))
+    found = []
+    for as_of in _as_of_dates(trained_warehouse)[1:]:
+        day = as_of.date().isoformat()
+        refs = [{"household_id": h, "as_of": day} for h in ids]
+        for k, ref in enumerate(refs[1::3]):
+            ref["events"] = [{**HOSPITAL, "event_date": (as_of - pd.Timedelta(days=5)).date().isoformat()}]
+            if h_event := first_event.get(ref["household_id"]):
+                if h_event[0] <= as_of:
+                    ref["events"].append({"event_date": h_event[0].date().isoformat(), "event_type": h_event[1],
+                                          "amount": 5.0, "source": "cadre_visit"})
+            if k % 5 == 0:
+                ref["events"].append({"event_date": "2021-02-30", "event_type": "hospitalization"})
+        docs, _ = store.documents(refs, as_of)
+        known = [r for r, d in zip(refs, docs) if "record" in d]
+        direct, unknown = store.frames(known, as_of)
+        assert not unknown and len(known)
+        via_documents = to_frames([d for d in docs if "record" in d])
+        for name in ("records", "members", "events"):
+            pd.testing.assert_frame_equal(getattr(direct, name), getattr(via_documents, name), check_exact=True)
+        pd.testing.assert_series_equal(direct.as_of, via_documents.as_of, check_exact=True)
+        for name in ("record_item", "record_history", "member_record", "member_position", "event_item",
+                     "event_position"):
+            assert np.array_equal(getattr(direct, name), getattr(via_documents, name)), name
+        assert problems(direct) == problems(via_documents)
+        found += problems(direct)
+    assert any("events" in p.path for p in found)  # the unreadable dates were seen, at their place
+
+
+def test_reference_scores_equal_the_document_inside_a_round(api, trained_warehouse: Path) -> None:
+    """As of the middle of the last round's survey weeks: some households have its record, others only earlier
+    ones."""
+    from features.data.documents_from_warehouse import household_documents
+    from features.data.warehouse import Warehouse
+
+    wh = Warehouse(trained_warehouse)
+    last = wh.rounds().iloc[-1]
+    as_of = pd.Timestamp(last["first_date"] + (last["last_date"] - last["first_date"]) / 2).normalize()
+    docs = household_documents(wh, sorted(wh.households()["household_id"].unique())[::20][:60], as_of)
+    assert len({len(d["history"]) for d in docs}) > 1
+    assert _results(api, [_ref(d) for d in docs]) == _results(api, docs)
 
 
 def test_new_event_by_reference_equals_the_document_with_it(api, sample) -> None:
