@@ -32,7 +32,8 @@ SCORE_COLUMNS = [*ID_COLUMNS, "risk", "tier", "eligible", "stale", "model_versio
 def training_medians(X: pd.DataFrame) -> dict[str, float]:
     """Median of each numeric indicator over the rows the model was fitted on (missing values ignored;
     indicators that are always missing are left out)."""
-    med = X.median(axis=0, skipna=True, numeric_only=True)
+    # column by column in float64: the same medians for a compact (float32) column, without a float64 copy
+    med = {c: X[c].astype("float64").median(skipna=True) for c in X.columns if pd.api.types.is_numeric_dtype(X[c])}
     return {str(k): float(v) for k, v in med.items() if pd.notna(v)}
 
 

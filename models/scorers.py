@@ -30,6 +30,7 @@ import pandas as pd
 
 SPEC_FILE = "scorer.json"
 THREADED_PREDICT_ROWS = 20_000  # smaller tables predict on one thread (see ``LightGBMScorer.margin``)
+MARGIN_BLOCK_ROWS = 50_000      # rows per block of the scorecard's design when computing its margin
 
 
 @runtime_checkable
@@ -46,6 +47,13 @@ class Scorer(Protocol):
 
     @classmethod
     def load(cls, folder: Path) -> "Scorer": ...
+
+
+def column(X: pd.DataFrame | np.ndarray, j: int, rows: np.ndarray | None = None) -> np.ndarray:
+    """Column ``j`` of a matrix or frame as float64, optionally only ``rows`` (a boolean mask): a frame's
+    column alone, so no float64 copy of the frame is made."""
+    x = X.iloc[:, j].to_numpy(dtype="float64", na_value=np.nan) if isinstance(X, pd.DataFrame) else X[:, j]
+    return np.asarray(x if rows is None else x[rows], dtype="float64")
 
 
 def as_matrix(X: pd.DataFrame | np.ndarray) -> np.ndarray:
@@ -109,25 +117,36 @@ class ScorecardScorer:
         self._owner = np.concatenate([np.full(len(f["weights"]), j) for j, f in enumerate(spec["features"])])
 
     @staticmethod
-    def design(features: Sequence[dict[str, Any]], X: np.ndarray) -> np.ndarray:
-        """The scorecard's columns for matrix X, in ``features`` order (one block per feature)."""
-        blocks = []
-        for j, f in enumerate(features):
-            x = X[:, j]
+    def design(features: Sequence[dict[str, Any]], X: np.ndarray | pd.DataFrame,
+               rows: np.ndarray | None = None) -> np.ndarray:
+        """The scorecard's columns for matrix X, in ``features`` order (one block per feature), written into one
+        array (no list of blocks to stack: the design of a province's fit rows is the largest array of training)."""
+        widths = [len(f["codes"]) if f["type"] == "categorical" else 2 for f in features]
+        Z = np.empty((len(X) if rows is None else int(np.count_nonzero(rows)), sum(widths)))
+        at = 0
+        for j, (f, width) in enumerate(zip(features, widths)):
+            x = column(X, j, rows)
             if f["type"] == "categorical":
-                blocks.append((x[:, None] == np.asarray(f["codes"], float)[None, :]).astype(float))
+                Z[:, at:at + width] = x[:, None] == np.asarray(f["codes"], float)[None, :]
             else:
                 missing = np.isnan(x)
-                value = np.clip((np.arcsinh(np.where(missing, f["median"], x)) - f["center"]) / f["scale"],
-                                f["low"], f["high"])
-                blocks.append(np.column_stack([value, missing.astype(float)]))
-        return np.hstack(blocks) if blocks else np.zeros((len(X), 0))
+                Z[:, at] = np.clip((np.arcsinh(np.where(missing, f["median"], x)) - f["center"]) / f["scale"],
+                                   f["low"], f["high"])
+                Z[:, at + 1] = missing
+            at += width
+        return Z
 
-    def margin(self, X: np.ndarray) -> np.ndarray:
-        Z = self.design(self.spec["features"], as_matrix(X))
+    def margin(self, X: np.ndarray | pd.DataFrame) -> np.ndarray:
+        X = X if isinstance(X, pd.DataFrame) else as_matrix(X)  # a frame is read a column of a block at a time
         # A row-wise sum, not ``Z @ w``: BLAS blocks a matrix-vector product by the number of rows, so a
         # household's margin could differ in its last digit with the batch it came in (one request, a county).
-        return self.spec["intercept"] + (Z * self._weights).sum(axis=1)
+        # Row-wise, it is also the same a block of rows at a time, which bounds the design's memory.
+        out = np.empty(len(X))
+        for start in range(0, len(X), MARGIN_BLOCK_ROWS):
+            Z = self.design(self.spec["features"], X[start:start + MARGIN_BLOCK_ROWS] if isinstance(X, np.ndarray)
+                            else X.iloc[start:start + MARGIN_BLOCK_ROWS])
+            out[start:start + len(Z)] = self.spec["intercept"] + (Z * self._weights).sum(axis=1)
+        return out
 
     def contributions(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Linear SHAP: ``w · (z − mean z)`` summed per feature; base = the margin at the mean columns."""
@@ -149,23 +168,25 @@ class ScorecardScorer:
 
 def fit_scorecard(X: pd.DataFrame, y: np.ndarray, *, directions: dict[str, int], categorical: Sequence[str] = (),
                   C: float | Sequence[float] = 0.1, max_iter: int = 500,
-                  select_on: tuple[pd.DataFrame, np.ndarray] | None = None) -> ScorecardScorer:
+                  select_on: tuple[pd.DataFrame, np.ndarray] | None = None,
+                  rows: np.ndarray | None = None) -> ScorecardScorer:
     """Fit a scorecard whose value weights keep the catalogue's sign: an indicator whose higher value raises
     risk (direction +1) never gets a negative weight, and conversely (L-BFGS-B with bounds, L2 penalty
     ``1/(2C)·|w|²`` as in scikit-learn). Indicators of direction 0, missing flags and codes are free.
 
     With several ``C`` (strongest penalty last is fastest: each fit starts from the previous weights), the
-    one with the best roc_auc on ``select_on`` (held-out rows, e.g. the forward validation slice) is kept."""
+    one with the best roc_auc on ``select_on`` (held-out rows, e.g. the forward validation slice) is kept.
+    ``rows``: fit on these rows of X (and y) only, read a column at a time (no copy of them as a frame)."""
     from scipy.optimize import minimize
     from scipy.special import expit
     from sklearn.metrics import roc_auc_score
 
-    arr, y = as_matrix(X), np.asarray(y, float)
+    y = np.asarray(y, float) if rows is None else np.asarray(y, float)[rows]
     if not 0 < y.sum() < len(y):
         raise ValueError(f"scorecard needs both outcomes in its fit rows; got {int(y.sum())} positives in {len(y)}")
     features, bounds = [], []
     for j, name in enumerate(X.columns):
-        x = arr[:, j]
+        x = column(X, j, rows)  # a column at a time: no float64 copy of the fit rows
         if name in categorical:
             codes = sorted(float(c) for c in np.unique(x[~np.isnan(x)]))
             features.append({"name": name, "type": "categorical", "codes": codes})
@@ -183,7 +204,7 @@ def fit_scorecard(X: pd.DataFrame, y: np.ndarray, *, directions: dict[str, int],
         sign = directions.get(name, 0)
         value_bound = (0.0, 0.0) if constant else (0.0, None) if sign > 0 else (None, 0.0) if sign < 0 else (None, None)
         bounds += [value_bound, (None, None)]
-    Z = ScorecardScorer.design(features, arr)
+    Z = ScorecardScorer.design(features, X, rows)
     prior = float(np.log(y.mean() / (1 - y.mean())))
 
     def loss(theta: np.ndarray, C: float) -> tuple[float, np.ndarray]:

@@ -86,6 +86,31 @@ def test_training_examples_in_chunks_equal_the_whole_table(ingested_warehouse: P
     pd.testing.assert_frame_equal(chunked, whole, check_exact=True)
 
 
+def test_compact_training_examples_hold_the_same_values(ingested_warehouse: Path) -> None:
+    """The compact table training keeps (labels and context, indicator matrix) has the whole table's rows in
+    its order; each indicator's values are the float64 ones exactly, and some columns are smaller."""
+    import numpy as np
+
+    from features.data.chunks import compact_examples_in_chunks
+    from features.data.warehouse import Warehouse
+    from features.indicators.catalogue import feature_names
+    from features.indicators.labels import build_examples, default_as_of_dates
+
+    wh = Warehouse(ingested_warehouse)
+    dates, names = default_as_of_dates(wh), feature_names()
+    whole = build_examples(wh, dates)
+    meta, X = compact_examples_in_chunks(wh, dates, names, chunk=700)
+    assert list(X.columns) == names and list(meta.columns) == [c for c in whole.columns if c not in names]
+    assert (X.dtypes == np.float32).any() and set(X.dtypes) <= {np.dtype("float32"), np.dtype("float64")}
+    np.testing.assert_array_equal(X.to_numpy(dtype="float64"), whole[names].to_numpy(dtype="float64"))
+    for c in meta.columns:
+        if isinstance(meta[c].dtype, pd.CategoricalDtype):
+            pd.testing.assert_series_equal(meta[c].astype("object").where(meta[c].notna(), None),
+                                           whole[c].where(whole[c].notna(), None), check_names=False)
+        else:
+            pd.testing.assert_series_equal(meta[c], whole[c], check_exact=True)
+
+
 def test_drift_rounds_in_chunks_equal_one_chunk(trained_warehouse: Path, champion_model) -> None:
     """The drift check reads its rounds range by range; the rows, the compared matrix and the risks are those
     of a single whole-warehouse range, in the same order (so every bootstrap draws the same rows)."""

@@ -89,7 +89,7 @@ def _design(codes: np.ndarray, n_groups: int, fell: np.ndarray, flag: np.ndarray
 
 def _sums(weights: np.ndarray, design, n_groups: int) -> dict[str, np.ndarray]:
     """Per-group sums for each row of ``weights`` (replicates x households) → arrays (replicates, groups)."""
-    prod = np.asarray((design.T @ weights.T).T)  # (B, width)
+    prod = np.asarray((design.T @ weights.T.astype(float)).T)  # (B, width)
     base = prod[:, : 5 * n_groups].reshape(len(weights), n_groups, 5)
     cells = prod[:, 5 * n_groups:].reshape(len(weights), n_groups, ECE_BINS, 2)
     return {"n": base[..., 0], "falls": base[..., 1], "flagged": base[..., 2], "tp": base[..., 3],
@@ -97,13 +97,17 @@ def _sums(weights: np.ndarray, design, n_groups: int) -> dict[str, np.ndarray]:
 
 
 def bootstrap_weights(n: int, n_boot: int, seed: int) -> list[np.ndarray]:
-    """Household bootstrap of the round as count weights, in chunks; the same draws serve every group."""
+    """Household bootstrap of the round as count weights, in chunks; the same draws serve every group. Kept as
+    the smallest unsigned integers that hold them (a household is rarely drawn more than a dozen times), made
+    float one chunk at a time by ``_sums``: a province's round is then n_boot bytes per household, not 8×."""
     rng = np.random.default_rng(seed)
     out = []
     for start in range(0, n_boot, BOOT_CHUNK):
         b = min(BOOT_CHUNK, n_boot - start)
         idx = rng.integers(0, n, size=(b, n))
-        out.append(np.stack([np.bincount(r, minlength=n) for r in idx]).astype(float))
+        counts = np.stack([np.bincount(r, minlength=n) for r in idx])
+        del idx
+        out.append(counts.astype(np.min_scalar_type(int(counts.max(initial=0)))))
     return out
 
 

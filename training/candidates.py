@@ -4,6 +4,8 @@ on the chosen one only (``training.train``)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 
@@ -37,19 +39,34 @@ def monotone_signs(cfg: TrainConfig, *, small: bool) -> dict[str, int]:
     return signs
 
 
+def rows_matrix(X: pd.DataFrame, rows: np.ndarray, negative_missing: Sequence[int] = ()) -> np.ndarray:
+    """The float64 matrix of ``X``'s ``rows``, filled a column at a time (column order, no other copy of the
+    rows); the columns ``negative_missing`` (by position) get NaN for negative values."""
+    out = np.empty((int(np.count_nonzero(rows)), X.shape[1]), dtype=np.float64, order="F")
+    for j in range(X.shape[1]):
+        out[:, j] = X.iloc[:, j].to_numpy(dtype="float64", na_value=np.nan)[rows]
+    for j in negative_missing:
+        out[out[:, j] < 0, j] = np.nan
+    return out
+
+
 def fit_lightgbm(X: pd.DataFrame, y: np.ndarray, fit: np.ndarray, valid: np.ndarray, params: dict,
                  num_boost_round: int, early_stopping_rounds: int, categorical: list[str]) -> tuple[LightGBMScorer, int]:
     """A booster on the fit rows, early-stopped on the validation rows and cut at its best iteration."""
     import lightgbm as lgb
 
     quiet = {"verbose": params.get("verbose", -1)}
+    names = list(X.columns)
+    cats = [names.index(c) for c in categorical]
     # -1 codes an unknown category; LightGBM reads negative categories as missing and says so on stdout whatever
     # its verbosity ("Met negative value in categorical features"). Give it the missing values itself: the same
     # trees and predictions (checked), without the noise. Scoring may keep -1: LightGBM reads it the same way.
-    X = X.assign(**{c: X[c].where(X[c] >= 0) for c in categorical})  # copy-on-write: other columns shared
-    train_set = lgb.Dataset(X[fit], y[fit], categorical_feature=categorical, free_raw_data=True, params=quiet)
-    valid_set = lgb.Dataset(X[valid], y[valid], reference=train_set, categorical_feature=categorical,
-                            params=quiet)
+    # Each slice is one float64 matrix (the values LightGBM would convert the frame to), binned and then freed;
+    # the validation rows are binned with the fit rows' bins.
+    train_set = lgb.Dataset(rows_matrix(X, fit, cats), y[fit], feature_name=names, categorical_feature=cats,
+                            free_raw_data=True, params=quiet)
+    valid_set = lgb.Dataset(rows_matrix(X, valid, cats), y[valid], reference=train_set, feature_name=names,
+                            categorical_feature=cats, free_raw_data=True, params=quiet)
     booster = lgb.train(params, train_set, num_boost_round=num_boost_round, valid_sets=[valid_set],
                         callbacks=[lgb.early_stopping(early_stopping_rounds, verbose=False)])
     best = booster.best_iteration or num_boost_round
@@ -74,7 +91,8 @@ def fit_candidates(names: list[str], X: pd.DataFrame, y: np.ndarray, fit: np.nda
             scorers[name], iterations[name] = fit_lightgbm(X, y, fit, valid, params, cfg.small_num_boost_round,
                                                            cfg.early_stopping_rounds, categorical)
         elif name == "scorecard":
-            scorers[name] = fit_scorecard(X[fit], y[fit], directions={f: by_name(f).direction for f in features},
+            scorers[name] = fit_scorecard(X, y, rows=fit,
+                                          directions={f: by_name(f).direction for f in features},
                                           categorical=categorical, C=cfg.scorecard_C,
                                           select_on=(X[valid], y[valid]))
         elif name == "rule":

@@ -2,24 +2,43 @@
 
 Every scorer is resampled with the same household draws, so the difference model − rule has a paired
 interval. Each replicate is a vector of counts over the households (multinomial), and roc_auc and recall at
-k are computed from the counts with one sort per scorer — no replicate table is materialised.
+k are computed from the counts with one sort per scorer — no replicate table is materialised. The counts
+are drawn ``BLOCK`` replicates at a time (the same draws as one call: the generator's stream is sequential), so
+memory is bounded by a block of a round's rows, not by replicates × rows.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import pandas as pd
 
 LEVEL = 0.95
+BLOCK = 20  # replicates per block of counts: 20 × 1M rows of int64 is 160 MB
 
 
 def household_counts(households: np.ndarray, replicates: int, seed: int) -> np.ndarray:
     """(replicates, rows) counts: households drawn with replacement, each drawn household bringing all its
     rows (one row each on a test round)."""
+    blocks = list(count_blocks(households, replicates, seed))
+    return np.vstack(blocks) if blocks else np.zeros((0, len(households)), np.int64)
+
+
+def count_blocks(households: np.ndarray, replicates: int, seed: int, block: int = BLOCK) -> Iterator[np.ndarray]:
+    """``household_counts`` as consecutive blocks of at most ``block`` replicates (the same draws)."""
     codes, uniques = pd.factorize(pd.Series(households).astype(str))
     rng = np.random.default_rng(seed)
-    draws = rng.multinomial(len(uniques), np.full(len(uniques), 1.0 / len(uniques)), size=replicates)
-    return draws[:, codes]
+    p = np.full(len(uniques), 1.0 / len(uniques))
+    for start in range(0, replicates, block):
+        yield rng.multinomial(len(uniques), p, size=min(block, replicates - start))[:, codes]
+
+
+def per_replicate(measure: Callable[[np.ndarray], np.ndarray], households: np.ndarray, replicates: int,
+                  seed: int) -> np.ndarray:
+    """``measure(counts)`` over every replicate, a block of counts at a time."""
+    parts = [measure(c) for c in count_blocks(households, replicates, seed)]
+    return np.concatenate(parts) if parts else np.zeros(0)
 
 
 def weighted_roc_auc(y: np.ndarray, score: np.ndarray, counts: np.ndarray) -> np.ndarray:
@@ -53,12 +72,17 @@ def bootstrap_table(y: np.ndarray, scores: dict[str, np.ndarray], households: np
     recall at k (``recall_at_10pct`` at k = 0.10)."""
     y = np.asarray(y, float)
     recall = f"recall_at_{round(k * 100):g}pct"
-    counts = household_counts(households, replicates, seed)
     ones = np.ones((1, len(y)), dtype=np.int64)
+    arrays = {name: np.asarray(s, float) for name, s in scores.items()}
+
+    def measure(counts: np.ndarray) -> np.ndarray:  # (replicates, scorer × metric)
+        return np.column_stack([m for s in arrays.values()
+                                for m in (weighted_roc_auc(y, s, counts), weighted_recall_at_k(y, s, counts, k))])
+
+    table = per_replicate(measure, households, replicates, seed).reshape(replicates, len(arrays), 2)
     draws, points = {}, {}
-    for name, s in scores.items():
-        s = np.asarray(s, float)
-        draws[name] = {"roc_auc": weighted_roc_auc(y, s, counts), recall: weighted_recall_at_k(y, s, counts, k)}
+    for i, (name, s) in enumerate(arrays.items()):
+        draws[name] = {"roc_auc": table[:, i, 0], recall: table[:, i, 1]}
         points[name] = {"roc_auc": float(weighted_roc_auc(y, s, ones)[0]),
                         recall: float(weighted_recall_at_k(y, s, ones, k)[0])}
     diff = f"{subject} − {reference}"

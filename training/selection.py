@@ -124,7 +124,7 @@ def rule_gains(scored: list[tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]
     """candidate -> (gain, low, high): the mean over the origins of candidate − rule on ``metric``, with a 95 %
     paired bootstrap interval (each origin's households resampled, the same draws for every candidate).
     ``scored``: per origin, (outcomes, household ids, candidate -> margin)."""
-    from training.intervals import LEVEL, household_counts, weighted_recall_at_k, weighted_roc_auc
+    from training.intervals import LEVEL, per_replicate, weighted_recall_at_k, weighted_roc_auc
 
     def measure(y: np.ndarray, s: np.ndarray, counts: np.ndarray) -> np.ndarray:
         if metric == "recall_at_budget":
@@ -134,13 +134,19 @@ def rule_gains(scored: list[tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]
     draws: dict[str, list[np.ndarray]] = {}
     points: dict[str, list[float]] = {}
     for i, (y, households, scores) in enumerate(scored):
-        counts = household_counts(households, replicates, seed + i)
         ones = np.ones((1, len(y)), dtype=np.int64)
-        ref, ref_point = measure(y, scores["rule"], counts), measure(y, scores["rule"], ones)[0]
-        for name, s in scores.items():
-            if name != "rule":
-                draws.setdefault(name, []).append(measure(y, s, counts) - ref)
-                points.setdefault(name, []).append(measure(y, s, ones)[0] - ref_point)
+        names = [n for n in scores if n != "rule"]
+
+        def gap(counts: np.ndarray, y: np.ndarray = y, scores: dict = scores, names: list = names) -> np.ndarray:
+            ref = measure(y, scores["rule"], counts)
+            return np.column_stack([measure(y, scores[n], counts) - ref for n in names])
+
+        # (replicates, candidates): candidate − rule per replicate, a block of household draws at a time
+        gaps = per_replicate(gap, households, replicates, seed + i).reshape(replicates, len(names))
+        ref_point = measure(y, scores["rule"], ones)[0]
+        for j, name in enumerate(names):
+            draws.setdefault(name, []).append(gaps[:, j])
+            points.setdefault(name, []).append(measure(y, scores[name], ones)[0] - ref_point)
     rows = {}
     for name, d in draws.items():
         mean = np.mean(d, axis=0)

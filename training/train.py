@@ -123,7 +123,7 @@ def train(warehouse_root: Path, *, test_round: str | None = None, cfg: TrainConf
     """The whole training job; see the module docstring."""
     from features.data.warehouse import Warehouse
     from features.indicators.catalogue import FEATURES, feature_names
-    from features.data.chunks import examples_in_chunks
+    from features.data.chunks import compact_examples_in_chunks
     from features.indicators.labels import default_as_of_dates, round_as_of
     from training.audit_run import train_audit
     from training.candidates import fit_candidates
@@ -135,15 +135,15 @@ def train(warehouse_root: Path, *, test_round: str | None = None, cfg: TrainConf
     if not wh.round_ids():
         raise FileNotFoundError(f"warehouse {wh.root} has no households: run `povwatch ingest` first")
     rounds = round_as_of(wh)
-    # range by range: the raw tables of one household-id range at a time, the same table (tests/test_chunks.py)
-    examples = examples_in_chunks(wh, default_as_of_dates(wh, quarterly=cfg.quarterly))
+    names = feature_names()
+    categorical = [f.name for f in FEATURES if f.categorical]
+    # range by range: the raw tables of one household-id range at a time, the same rows (tests/test_chunks.py),
+    # held compactly: labels and context in ``examples``, the indicators (their float64 values exactly) in X
+    examples, X = compact_examples_in_chunks(wh, default_as_of_dates(wh, quarterly=cfg.quarterly), names)
     split = make_split(examples, rounds, test_round)
     if split.test.sum() < cfg.min_test_rows:
         raise ValueError(f"test round {split.test_round!r} has {int(split.test.sum())} labelled households, "
                          f"fewer than min_test_rows={cfg.min_test_rows}")
-    names = feature_names()
-    categorical = [f.name for f in FEATURES if f.categorical]
-    X = examples[names].astype("float64")
     y = examples["falls_below_line"].fillna(0).to_numpy(float)
     selection = select(examples, X, y, rounds, split, cfg, categorical)
     candidates, iterations = fit_candidates(cfg.selection.candidates, X, y, split.fit, split.valid, cfg, categorical)

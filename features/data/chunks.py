@@ -73,3 +73,27 @@ def examples_in_chunks(warehouse: Warehouse, as_of_dates: Iterable[pd.Timestamp]
     frames = [pd.concat(parts, ignore_index=True) for parts in per_date if parts]
     del per_date
     return join_dates(frames, warehouse)
+
+
+def compact_examples_in_chunks(warehouse: Warehouse, as_of_dates: Iterable[pd.Timestamp], features: list[str],
+                               chunk: int = DEFAULT_CHUNK) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``examples_in_chunks`` for a job that keeps every row (training): the same rows in the same order, as
+    (context and labels, indicator matrix ``features``), each range's frame made compact
+    (``features.data.compact``) before the next range is read. The indicator values are the float64 ones
+    exactly; the ids are categoricals."""
+    from features.data.compact import compact_columns, join_columns
+    from features.indicators.labels import examples_per_date
+
+    dates = [pd.Timestamp(d) for d in as_of_dates]
+    if not dates:
+        raise ValueError(f"no as-of dates: warehouse {warehouse.root} has no rounds; ingest or simulate first")
+    per_date: list[list[dict]] = [[] for _ in dates]
+    for rng in id_ranges(warehouse, chunk):
+        for i, frame in enumerate(examples_per_date(IdRangeView(warehouse, rng), dates)):  # type: ignore[arg-type]
+            per_date[i].append(compact_columns(frame, features))
+            del frame
+    parts = [part for parts in per_date for part in parts]
+    del per_date
+    meta_parts = [{k: part.pop(k) for k in list(part) if k not in features} for part in parts]
+    X = join_columns([{f: part.pop(f) for f in features} for part in parts])
+    return join_columns(meta_parts), X
