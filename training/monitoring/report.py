@@ -157,9 +157,13 @@ def verdict_of(indicators, segments, feeds, score) -> tuple[list[dict], str]:
     for s in segments:
         if s.drifted:
             top = ", ".join(s.indicators[:TOP_IN_REASON])
+            # ``moved`` counts every indicator beyond its range; the names are the largest movers of the
+            # families that moved together, so they are named as such, not as the whole count
             data.append(_reason("segment", f"{BY_ZH[s.by]}「{s.value}」有 {s.moved} 个指标与本轮其他部分"
-                                f"同时偏移（{top}）", f"{s.by} {s.value}: {s.moved} indicators moved together against the rest "
-                                f"of the round ({top})", by=s.by, value=s.value, indicators=s.indicators))
+                                f"同时偏移，偏移最大的：{top}",
+                                f"{s.by} {s.value}: {s.moved} indicators moved together against the rest "
+                                f"of the round, most of all {top}",
+                                by=s.by, value=s.value, indicators=s.indicators))
     for f in feeds:
         if f.drifted:
             word_zh, word_en = ("骤减或中断", "fell silent or dropped") if f.rate_ratio < 1 else ("激增", "surged")
