@@ -24,6 +24,7 @@ import hashlib
 import io
 import logging
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -494,28 +495,34 @@ def _upsert_events(new: pd.DataFrame, path: Path, day: dt.date) -> pd.DataFrame 
     return out
 
 
-def planned_writes(wh: Warehouse, batch: _Batch, ingest_date: dt.date | None = None) -> dict[Path, pd.DataFrame]:
-    """The files this batch changes, with their new content (events stamped with ``ingest_date``)."""
+def planned_writes(wh: Warehouse, batch: _Batch, ingest_date: dt.date | None = None) -> Iterator[tuple[Path, pd.DataFrame]]:
+    """The files this batch changes, with their new content (events stamped with ``ingest_date``), one at a
+    time: the caller stages each before the next is built."""
     t = batch.table
     if len(batch.accepted) == 0:
-        return {}
+        return
     df = batch.accepted_frame()
     if t.name == "monitoring_lines":
-        groups = {wh.lines_path(): (df, list(t.key))}
+        groups = [(wh.lines_path(), df, list(t.key))]
     elif t.name == "events":
         year = df["event_date"].dt.year
-        groups = {wh.partition_path("events", "year", y): (g, list(t.key)) for y, g in df.groupby(year)}
+        groups = [(wh.partition_path("events", "year", y), g, list(t.key)) for y, g in df.groupby(year)]
     else:
         replace_by = list(t.key) if t.name == "households" else HOUSEHOLD_ROUND
-        groups = {wh.partition_path(t.name, "round_id", r): (g, replace_by) for r, g in df.groupby("round_id")}
-    out = {}
+        rounds = df["round_id"].unique()
+        # a delivery is usually one round: its frame is the partition's rows as they are (no groupby copy)
+        groups = ([(wh.partition_path(t.name, "round_id", rounds[0]), df, replace_by)] if len(rounds) == 1 else
+                  [(wh.partition_path(t.name, "round_id", r), g, replace_by) for r, g in df.groupby("round_id")])
+    del df
     day = ingest_date or dt.datetime.now(dt.timezone.utc).date()
-    for path, (rows, replace_by) in groups.items():
+    while groups:
+        path, rows, replace_by = groups.pop(0)
         content = (_upsert_events(rows, path, day) if t.name == "events"
                    else _upsert(wh, t, rows, path, replace_by))
+        del rows
         if content is not None:
-            out[path] = content
-    return out
+            yield path, content
+        del content  # before the next group is built
 
 
 def _safe_stem(name: str) -> str:
@@ -581,13 +588,20 @@ def _ingest(paths: list[Path], warehouse: Warehouse, table: str | None,
         check_household_rounds(hb, mb, warehouse)
     if hb is not None:
         check_size_against_stored_members(hb, mb, warehouse)
-    files: dict[Path, pd.DataFrame] = {}
-    for name, batch in batches.items():
-        files.update(planned_writes(warehouse, batch, ingest_date))
-        quarantine, summary.tables[name].quarantine_files = quarantine_writes(warehouse, batch)
-        files.update(quarantine)
-        _finish_summary(summary.tables[name], batch)
-    warehouse.write(files)
+    del hb, mb  # the loop below drops each table's batch once its files are staged
+    # each file is staged (written hidden) as soon as it is built and its frame dropped; all become visible
+    # together at the end, or none if anything fails
+    with warehouse.staged() as staged:
+        for name in list(batches):
+            batch = batches.pop(name)
+            for path, content in planned_writes(warehouse, batch, ingest_date):
+                staged.add(path, content)
+                del content
+            quarantine, summary.tables[name].quarantine_files = quarantine_writes(warehouse, batch)
+            for path, content in quarantine.items():
+                staged.add(path, content)
+            _finish_summary(summary.tables[name], batch)
+            del batch, quarantine
     for name, s in summary.tables.items():
         log.info("ingest %s: read %d, accepted %d, rejected %d", name, s.read, s.accepted, s.rejected)
     return summary

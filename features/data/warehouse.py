@@ -70,36 +70,70 @@ def atomic_write_parquet(df: pd.DataFrame, path: Path) -> None:
 JOURNAL = ".commit-journal.json"  # the renames of a commit in progress (see ``atomic_write_many``)
 
 
-def atomic_write_many(files: dict[Path, pd.DataFrame], root: Path | None = None) -> None:
-    """Write several Parquet files so that readers see all the old versions or all the new ones.
+class StagedFiles:
+    """Parquet files staged one at a time as hidden temporaries, then made visible together (``commit``).
 
-    Every file is staged as a hidden temporary first; a failure or a kill while staging leaves every target
-    as it was. Then (with ``root``) a journal listing the renames is written atomically, the renames are done,
-    and the journal removed: a kill during the renames leaves the journal, and ``recover`` — run by the next
-    reader or writer of the warehouse — completes them. Without ``root`` the renames are atomic one by one.
+    Staging a file as soon as its content is built lets the caller drop that content before building the
+    next: a writer's memory holds one file's frame, not all of them. A failure or a kill while staging leaves
+    every target as it was (``discard`` removes the temporaries). ``commit`` writes (with ``root``) a journal
+    listing the renames atomically, does the renames and removes the journal: a kill during the renames leaves
+    the journal, and ``recover`` — run by the next reader or writer of the warehouse — completes them. Without
+    ``root`` the renames are atomic one by one.
     """
-    staged: list[tuple[Path, Path]] = []
-    journal = root / JOURNAL if root is not None else None
-    committing = False
+
+    def __init__(self, root: Path | None = None) -> None:
+        self.journal = root / JOURNAL if root is not None else None
+        self.staged: list[tuple[Path, Path]] = []
+        self.committing = False
+
+    def add(self, path: Path, df: pd.DataFrame) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = _temp_path(path)
+        self.staged.append((tmp, path))
+        df.to_parquet(tmp, index=False, row_group_size=ROW_GROUP_ROWS)
+
+    def commit(self) -> None:
+        if self.journal is not None:
+            _write_journal(self.journal, self.staged)
+        self.committing = True
+        for tmp, path in self.staged:
+            os.replace(tmp, path)
+        if self.journal is not None:
+            self.journal.unlink()
+
+    def discard(self) -> None:
+        """Remove what was staged, unless the commit began (its temporaries then belong to ``recover``)."""
+        if self.committing:
+            return
+        for tmp, _ in self.staged:
+            tmp.unlink(missing_ok=True)
+        if self.journal is not None:
+            self.journal.with_name(self.journal.name + ".tmp").unlink(missing_ok=True)
+
+
+def atomic_write_many(files: dict[Path, pd.DataFrame], root: Path | None = None) -> None:
+    """Write several Parquet files so that readers see all the old versions or all the new ones
+    (``StagedFiles``)."""
+    staged = StagedFiles(root)
     try:
         for path, df in files.items():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = _temp_path(path)
-            staged.append((tmp, path))
-            df.to_parquet(tmp, index=False, row_group_size=ROW_GROUP_ROWS)
-        if journal is not None:
-            _write_journal(journal, staged)
-        committing = True
-        for tmp, path in staged:
-            os.replace(tmp, path)
-        if journal is not None:
-            journal.unlink()
+            staged.add(path, df)
+        staged.commit()
     finally:
-        if not committing:  # once the journal is written the temporaries belong to ``recover``
-            for tmp, _ in staged:
-                tmp.unlink(missing_ok=True)
-            if journal is not None:
-                journal.with_name(journal.name + ".tmp").unlink(missing_ok=True)
+        staged.discard()
+
+
+class _InsideRoot(StagedFiles):
+    """``StagedFiles`` that refuses a path outside the warehouse."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(root)
+        self.root = root
+
+    def add(self, path: Path, df: pd.DataFrame) -> None:
+        if self.root.resolve() not in path.resolve().parents:
+            raise ValueError(f"refusing to write {path} outside the warehouse {self.root}")
+        super().add(path, df)
 
 
 def _write_journal(journal: Path, staged: list[tuple[Path, Path]]) -> None:
@@ -179,11 +213,21 @@ class Warehouse:
         return cast(table, pd.read_parquet(path)) if path.is_file() else empty_frame(table)
 
     def write(self, files: dict[Path, pd.DataFrame]) -> None:
-        """Write files under this root atomically (see ``atomic_write_many``)."""
-        for path in files:
-            if self.root.resolve() not in path.resolve().parents:
-                raise ValueError(f"refusing to write {path} outside the warehouse {self.root}")
-        atomic_write_many(files, self.root)
+        """Write files under this root atomically (see ``StagedFiles``)."""
+        with self.staged() as staged:
+            for path, df in files.items():
+                staged.add(path, df)
+
+    @contextlib.contextmanager
+    def staged(self) -> Iterator[StagedFiles]:
+        """Stage files under this root one at a time; all become visible together when the block ends without
+        an error, none otherwise (see ``StagedFiles``)."""
+        staged = _InsideRoot(self.root)
+        try:
+            yield staged
+            staged.commit()
+        finally:
+            staged.discard()
 
     def _partitions(self, table: str) -> dict[str, Path]:
         d = self.table_dir(table)
