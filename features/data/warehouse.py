@@ -67,39 +67,39 @@ def atomic_write_parquet(df: pd.DataFrame, path: Path) -> None:
     os.replace(tmp, path)
 
 
-JOURNAL = ".commit-journal.json"  # the renames of a commit in progress (see ``atomic_write_many``)
+JOURNAL = ".commit-journal.json"  # the renames of a commit in progress (see ``StagedFiles``)
 
 
 class StagedFiles:
-    """Parquet files staged one at a time as hidden temporaries, then made visible together (``commit``).
+    """Parquet files under a warehouse root staged one at a time as hidden temporaries, then made visible
+    together (``commit``).
 
     Staging a file as soon as its content is built lets the caller drop that content before building the
     next: a writer's memory holds one file's frame, not all of them. A failure or a kill while staging leaves
-    every target as it was (``discard`` removes the temporaries). ``commit`` writes (with ``root``) a journal
-    listing the renames atomically, does the renames and removes the journal: a kill during the renames leaves
-    the journal, and ``recover`` — run by the next reader or writer of the warehouse — completes them. Without
-    ``root`` the renames are atomic one by one.
+    every target as it was (``discard`` removes the temporaries). ``commit`` writes a journal listing the
+    renames atomically, does the renames and removes the journal: a kill during the renames leaves the
+    journal, and ``recover`` — run by the next reader or writer of the warehouse — completes them.
     """
 
-    def __init__(self, root: Path | None = None) -> None:
-        self.journal = root / JOURNAL if root is not None else None
+    def __init__(self, root: Path) -> None:
+        self.root, self.journal = root, root / JOURNAL
         self.staged: list[tuple[Path, Path]] = []
         self.committing = False
 
     def add(self, path: Path, df: pd.DataFrame) -> None:
+        if self.root.resolve() not in path.resolve().parents:
+            raise ValueError(f"refusing to write {path} outside the warehouse {self.root}")
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = _temp_path(path)
         self.staged.append((tmp, path))
         df.to_parquet(tmp, index=False, row_group_size=ROW_GROUP_ROWS)
 
     def commit(self) -> None:
-        if self.journal is not None:
-            _write_journal(self.journal, self.staged)
+        _write_journal(self.journal, self.staged)
         self.committing = True
         for tmp, path in self.staged:
             os.replace(tmp, path)
-        if self.journal is not None:
-            self.journal.unlink()
+        self.journal.unlink()
 
     def discard(self) -> None:
         """Remove what was staged, unless the commit began (its temporaries then belong to ``recover``)."""
@@ -107,33 +107,7 @@ class StagedFiles:
             return
         for tmp, _ in self.staged:
             tmp.unlink(missing_ok=True)
-        if self.journal is not None:
-            self.journal.with_name(self.journal.name + ".tmp").unlink(missing_ok=True)
-
-
-def atomic_write_many(files: dict[Path, pd.DataFrame], root: Path | None = None) -> None:
-    """Write several Parquet files so that readers see all the old versions or all the new ones
-    (``StagedFiles``)."""
-    staged = StagedFiles(root)
-    try:
-        for path, df in files.items():
-            staged.add(path, df)
-        staged.commit()
-    finally:
-        staged.discard()
-
-
-class _InsideRoot(StagedFiles):
-    """``StagedFiles`` that refuses a path outside the warehouse."""
-
-    def __init__(self, root: Path) -> None:
-        super().__init__(root)
-        self.root = root
-
-    def add(self, path: Path, df: pd.DataFrame) -> None:
-        if self.root.resolve() not in path.resolve().parents:
-            raise ValueError(f"refusing to write {path} outside the warehouse {self.root}")
-        super().add(path, df)
+        self.journal.with_name(self.journal.name + ".tmp").unlink(missing_ok=True)
 
 
 def _write_journal(journal: Path, staged: list[tuple[Path, Path]]) -> None:
@@ -222,7 +196,7 @@ class Warehouse:
     def staged(self) -> Iterator[StagedFiles]:
         """Stage files under this root one at a time; all become visible together when the block ends without
         an error, none otherwise (see ``StagedFiles``)."""
-        staged = _InsideRoot(self.root)
+        staged = StagedFiles(self.root)
         try:
             yield staged
             staged.commit()
