@@ -6,7 +6,9 @@ the rest did. What moves every county alike (a year's prices, a new round of pan
 moves one county shows. Within each catalogue family the indicators beyond their thresholds are summed into
 one score (log of how far each is beyond), so that one indicator far off (transfers halved) and several a
 little off both count; each family has its own limit, because reported shocks cluster by county in ordinary
-years (a price slump, a hailstorm) while survey income does not.
+years (a price slump, a hailstorm) while survey income does not. The limit is set by all the segments of a
+kind together (every county's held-out reference years), since one county's few years cannot show how far an
+ordinary year moves a county against the rest.
 """
 
 from __future__ import annotations
