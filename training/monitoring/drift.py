@@ -23,6 +23,7 @@ from training.monitoring.stats import chi_square_p, ks_statistic, psi_from_count
 
 MIN_SEGMENT_ROWS = 100     # a segment smaller than this in the round or a reference round is not judged
 PSI_FLOOR = 0.01           # a PSI below this is no change at all, whatever the bootstrap says
+TAIL_SHARE = 0.1          # the top share of held-out segment scores an exponential tail is fitted to
 
 
 @dataclass
@@ -135,13 +136,31 @@ def honest_scores(null: np.ndarray, which: np.ndarray, families: np.ndarray, nam
 
 
 def family_limits(honest: list[dict[str, np.ndarray]], names: list[str]) -> dict[str, float]:
-    """The score limit of each family for every segment of one kind (every county, say): the 99th percentile,
-    over replicates, of the largest held-out score among the segments. Pooling the segments brings in the
-    county-to-county spread of year effects (one county's prices fall while the rest's do not), which a
-    segment's own two or three reference years cannot show; the maximum keeps one false alarm in a hundred
-    stable rounds however many segments there are."""
-    return {name: float(np.quantile(np.max(np.vstack([h[name] for h in honest]), axis=0), N.ALARM_QUANTILE))
-            for name in names}
+    """The score limit of each family for every segment of one kind (every county, say), from the held-out
+    scores of all of them pooled: one county's two or three reference years cannot show how far an ordinary
+    year moves a county against the rest (its prices fall while its neighbours' do not), every county's years
+    together can. A new round brings as many new county-years as there are counties, and the largest of them
+    is what could raise a false alarm; so the limit is where the pooled scores' tail puts a chance of 1 % /
+    (number of segments), extrapolated beyond the few county-years seen by an exponential tail fitted to the
+    top tenth (peaks over threshold), and never below the 99th percentile of the replicates' largest score."""
+    alpha = (1 - N.ALARM_QUANTILE) / len(honest)
+    limits = {}
+    for name in names:
+        pooled = np.concatenate([h[name] for h in honest])
+        largest = float(np.quantile(np.max(np.vstack([h[name] for h in honest]), axis=0), N.ALARM_QUANTILE))
+        limits[name] = max(largest, tail_quantile(pooled, alpha))
+    return limits
+
+
+def tail_quantile(x: np.ndarray, alpha: float, top: float = TAIL_SHARE) -> float:
+    """The value exceeded with chance ``alpha``: above the ``1 - top`` quantile ``u`` the excesses are taken as
+    exponential with their mean ``beta``, so P(X > u + t) = P(X > u) exp(-t / beta)."""
+    u = float(np.quantile(x, 1 - top))
+    above = x[x > u]
+    share = len(above) / max(len(x), 1)
+    if not len(above) or share <= alpha:
+        return u
+    return u + float((above - u).mean()) * float(np.log(share / alpha))
 
 
 def segment_drift(ref: RoundFrames, cur: RoundFrames, rng: np.random.Generator,
