@@ -13,11 +13,10 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 
 class RuleBaseline:
@@ -41,34 +40,102 @@ class RuleBaseline:
         return (self.flag(X) + closeness) / 2.0
 
 
+DESIGN_BLOCK_ROWS = 50_000    # rows of the frame read, imputed and transformed at a time into the design
+SCALER_COLUMNS = 16           # numeric design columns whose scaling statistics are computed at a time
+SCORE_BLOCK_ROWS = 250_000    # rows scored at a time (one block up to this size: a county's test round)
+
+
 def _arcsinh_in_place(values: np.ndarray) -> np.ndarray:
-    """``arcsinh`` written over the imputer's output (an array of its own): the same values, one copy fewer of
-    the fit rows (the scaler after it works in place too)."""
+    """``arcsinh`` written over the imputer's output (an array of its own): the same values, one copy fewer."""
     return np.arcsinh(values, out=values)
 
 
 class LogitBaseline:
     """L2-regularised logistic regression: median imputation with missing flags, arcsinh to tame heavy
-    tails, standardisation; categorical codes one-hot encoded."""
+    tails, standardisation; categorical codes one-hot encoded.
+
+    The fitted steps are scikit-learn's (``SimpleImputer``, ``StandardScaler``, ``OneHotEncoder``,
+    ``LogisticRegression``), the numbers those of ``ColumnTransformer([numeric pipeline, categorical
+    pipeline])`` followed by the regression, but the design (numeric block, then the one-hot columns) is one
+    float64 array written a block of rows at a time: no frame copy of the fit rows, no separate numeric
+    block to stack (which held the fit rows in float64 twice)."""
 
     def __init__(self, *, C: float = 0.1, categorical: Sequence[str] = (), max_iter: int = 2000) -> None:
         self.C = C
         self.categorical = tuple(categorical)
         self.max_iter = max_iter
 
-    def fit(self, X: pd.DataFrame, y: np.ndarray) -> "LogitBaseline":
-        numeric = [c for c in X.columns if c not in self.categorical]
-        cats = [c for c in X.columns if c in self.categorical]
-        pre = ColumnTransformer([
-            ("num", make_pipeline(SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True),
-                                  FunctionTransformer(_arcsinh_in_place), StandardScaler(copy=False)), numeric),
-            ("cat", make_pipeline(SimpleImputer(strategy="constant", fill_value=-1),
-                                  OneHotEncoder(handle_unknown="ignore")), cats),
-        ])
-        self.pipeline_: Pipeline = make_pipeline(pre, LogisticRegression(C=self.C, max_iter=self.max_iter))
-        self.pipeline_.fit(X, np.asarray(y, dtype=int))
+    def fit(self, X: pd.DataFrame, y: np.ndarray, rows: np.ndarray | None = None) -> "LogitBaseline":
+        """Fit on ``rows`` (a boolean mask over X and y; all rows when None), read from X a block at a time."""
+        rows = np.ones(len(X), dtype=bool) if rows is None else np.asarray(rows, dtype=bool)
         self.columns_ = list(X.columns)
+        self.numeric_ = [c for c in X.columns if c not in self.categorical]
+        self.cats_ = [c for c in X.columns if c in self.categorical]
+        at = np.flatnonzero(rows)
+        self.imputer_ = SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True)
+        self.scaler_ = StandardScaler(copy=False)
+        self.encoder_ = make_pipeline(SimpleImputer(strategy="constant", fill_value=-1),
+                                      OneHotEncoder(handle_unknown="ignore"))
+        if self.numeric_:
+            self.imputer_.fit(X.loc[rows, self.numeric_])
+        if self.cats_:
+            self.encoder_.fit(X.loc[rows, self.cats_])
+        Z = self._design(X, at, fitting=True)
+        self.model_ = LogisticRegression(C=self.C, max_iter=self.max_iter).fit(Z, np.asarray(y, dtype=int)[rows])
         return self
 
     def score(self, X: pd.DataFrame) -> np.ndarray:
-        return self.pipeline_.predict_proba(X[self.columns_])[:, 1]
+        """Probabilities; a county's test round is one block (the same numbers as one call)."""
+        X = X[self.columns_]
+        out = np.empty(len(X))
+        for start in range(0, len(X), SCORE_BLOCK_ROWS):
+            at = np.arange(start, min(start + SCORE_BLOCK_ROWS, len(X)))
+            out[at] = self.model_.predict_proba(self._design(X, at))[:, 1]
+        return out
+
+    def _numeric(self, part: pd.DataFrame) -> np.ndarray:
+        return _arcsinh_in_place(self.imputer_.transform(part))
+
+    def _fit_scaler(self, values: np.ndarray) -> None:
+        """``self.scaler_`` fitted on ``values`` a few columns at a time, each group copied column-major: the
+        imputer hands the pipeline a column-major array, whose column sums NumPy adds pairwise; a row-major
+        view would be summed row by row and differ in the last digits."""
+        parts = [StandardScaler().fit(np.asfortranarray(values[:, j:j + SCALER_COLUMNS]))
+                 for j in range(0, values.shape[1], SCALER_COLUMNS)]
+        for name in ("mean_", "var_", "scale_"):
+            setattr(self.scaler_, name, np.concatenate([getattr(p, name) for p in parts]))
+        self.scaler_.n_samples_seen_ = parts[0].n_samples_seen_
+        self.scaler_.n_features_in_ = values.shape[1]
+
+    def _design(self, X: pd.DataFrame, at: np.ndarray, *, fitting: bool = False) -> np.ndarray:
+        """The design of X's rows ``at`` (positions); ``fitting``: the scaler is fitted on its numeric block
+        first. The numeric block is computed in float64 block by block (imputation, missing flags, arcsinh and
+        scaling act value by value, so blocks give the numbers of the whole); a numeric frame that is all
+        float32 is imputed in float32 by scikit-learn, so it is computed whole, as the pipeline would."""
+        num_pos = [X.columns.get_loc(c) for c in self.numeric_]
+        cat_pos = [X.columns.get_loc(c) for c in self.cats_]
+        blocks = [at[s:s + DESIGN_BLOCK_ROWS] for s in range(0, len(at), DESIGN_BLOCK_ROWS)] or [at]
+        numeric_width = len(self.imputer_.get_feature_names_out()) if self.numeric_ else 0
+        cat_width = len(self.encoder_[-1].get_feature_names_out()) if self.cats_ else 0
+        Z = np.empty((len(at), numeric_width + cat_width))
+        if self.numeric_:
+            if np.result_type(*(X.iloc[:, j].dtype for j in num_pos)) != np.float64:
+                part = self._numeric(X.iloc[at, num_pos])
+                part = self.scaler_.fit_transform(part) if fitting else self.scaler_.transform(part)
+                Z[:, :numeric_width] = part
+            else:
+                done = 0
+                for b in blocks:
+                    Z[done:done + len(b), :numeric_width] = self._numeric(X.iloc[b, num_pos])
+                    done += len(b)
+                if fitting:
+                    self._fit_scaler(Z[:, :numeric_width])
+                for s in range(0, len(at), DESIGN_BLOCK_ROWS):  # StandardScaler.transform's own arithmetic
+                    Z[s:s + DESIGN_BLOCK_ROWS, :numeric_width] -= self.scaler_.mean_
+                    Z[s:s + DESIGN_BLOCK_ROWS, :numeric_width] /= self.scaler_.scale_
+        if self.cats_:
+            done = 0
+            for b in blocks:
+                Z[done:done + len(b), numeric_width:] = self.encoder_.transform(X.iloc[b, cat_pos]).toarray()
+                done += len(b)
+        return Z

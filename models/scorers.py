@@ -304,10 +304,12 @@ class RuleScorer:
 
 
 def fit_rule(X: pd.DataFrame, *, ratio_column: str, rigid_share_columns: Sequence[str], line_multiple: float,
-             rigid_share: float) -> RuleScorer:
-    """The rule has no parameters to learn; its explanation's reference household is the fit rows' medians."""
+             rigid_share: float, rows: np.ndarray | None = None) -> RuleScorer:
+    """The rule has no parameters to learn; its explanation's reference household is the fit rows' medians
+    (``rows``: a boolean mask of X's fit rows, its three columns read alone; all rows when None)."""
     inputs = [ratio_column, *rigid_share_columns]
-    reference = [float(np.nanmedian(X[c].to_numpy(float))) if X[c].notna().any() else 0.0 for c in inputs]
+    values = [X[c].to_numpy(float) if rows is None else X[c].to_numpy(float)[rows] for c in inputs]
+    reference = [float(np.nanmedian(v)) if (~np.isnan(v)).any() else 0.0 for v in values]
     return RuleScorer({"feature_names": list(X.columns), "ratio_column": ratio_column,
                        "rigid_share_columns": list(rigid_share_columns), "line_multiple": line_multiple,
                        "rigid_share": rigid_share, "reference": reference})
