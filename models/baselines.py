@@ -40,7 +40,7 @@ class RuleBaseline:
         return (self.flag(X) + closeness) / 2.0
 
 
-DESIGN_BLOCK_ROWS = 50_000    # rows of the frame read, imputed and transformed at a time into the design
+DESIGN_BLOCK_ROWS = 50_000    # rows of the design scaled and one-hot encoded at a time
 SCALER_COLUMNS = 16           # numeric design columns whose scaling statistics are computed at a time
 SCORE_BLOCK_ROWS = 250_000    # rows scored at a time (one block up to this size: a county's test round)
 
@@ -54,11 +54,13 @@ class LogitBaseline:
     """L2-regularised logistic regression: median imputation with missing flags, arcsinh to tame heavy
     tails, standardisation; categorical codes one-hot encoded.
 
-    The fitted steps are scikit-learn's (``SimpleImputer``, ``StandardScaler``, ``OneHotEncoder``,
-    ``LogisticRegression``), the numbers those of ``ColumnTransformer([numeric pipeline, categorical
-    pipeline])`` followed by the regression, but the design (numeric block, then the one-hot columns) is one
-    float64 array written a block of rows at a time: no frame copy of the fit rows, no separate numeric
-    block to stack (which held the fit rows in float64 twice)."""
+    The numbers are those of scikit-learn's ``ColumnTransformer([numeric: SimpleImputer(median,
+    add_indicator) → arcsinh → StandardScaler, categorical: SimpleImputer(-1) → OneHotEncoder])`` followed by
+    ``LogisticRegression`` (``tests/test_baselines.py`` checks them bit for bit), but the design — imputed
+    values, then the missing flags, then the one-hot columns — is one float64 array written a column of the
+    fit rows at a time. The pipeline held a frame of the fit rows, its float64 copy, ``numpy.ma.median``'s
+    sorted copy and the stacked blocks at once: about twice the design. A numeric frame that is all float32
+    is imputed in float32 by scikit-learn, so that case goes through scikit-learn's imputer, whole."""
 
     def __init__(self, *, C: float = 0.1, categorical: Sequence[str] = (), max_iter: int = 2000) -> None:
         self.C = C
@@ -66,17 +68,21 @@ class LogitBaseline:
         self.max_iter = max_iter
 
     def fit(self, X: pd.DataFrame, y: np.ndarray, rows: np.ndarray | None = None) -> "LogitBaseline":
-        """Fit on ``rows`` (a boolean mask over X and y; all rows when None), read from X a block at a time."""
+        """Fit on ``rows`` (a boolean mask over X and y; all rows when None)."""
         rows = np.ones(len(X), dtype=bool) if rows is None else np.asarray(rows, dtype=bool)
         self.columns_ = list(X.columns)
         self.numeric_ = [c for c in X.columns if c not in self.categorical]
         self.cats_ = [c for c in X.columns if c in self.categorical]
         at = np.flatnonzero(rows)
-        self.imputer_ = SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True)
+        num_pos = [X.columns.get_loc(c) for c in self.numeric_]
+        self.wide_ = bool(num_pos) and np.result_type(*(X.iloc[:, j].dtype for j in num_pos)) == np.float64
         self.scaler_ = StandardScaler(copy=False)
         self.encoder_ = make_pipeline(SimpleImputer(strategy="constant", fill_value=-1),
                                       OneHotEncoder(handle_unknown="ignore"))
-        if self.numeric_:
+        if self.wide_:
+            self._fit_imputation(X, num_pos, at)
+        elif self.numeric_:
+            self.imputer_ = SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True)
             self.imputer_.fit(X.loc[rows, self.numeric_])
         if self.cats_:
             self.encoder_.fit(X.loc[rows, self.cats_])
@@ -93,8 +99,19 @@ class LogitBaseline:
             out[at] = self.model_.predict_proba(self._design(X, at))[:, 1]
         return out
 
-    def _numeric(self, part: pd.DataFrame) -> np.ndarray:
-        return _arcsinh_in_place(self.imputer_.transform(part))
+    def _fit_imputation(self, X: pd.DataFrame, num_pos: list[int], at: np.ndarray) -> None:
+        """SimpleImputer's statistics, a column at a time: the median of the observed values (``numpy.ma.median``
+        takes the middle value or the half-sum of the two middle ones, as ``numpy.median`` does), 0 for a column
+        with none (``keep_empty_features``), and which columns get a missing flag (those with a gap)."""
+        medians, flagged = [], []
+        for k, j in enumerate(num_pos):
+            x = _column(X, j, at)
+            seen = x[~np.isnan(x)]
+            medians.append(np.median(seen) if len(seen) else 0.0)
+            if len(seen) < len(x):
+                flagged.append(k)
+        self.medians_ = np.asarray(medians, dtype=np.float64)
+        self.flagged_ = flagged
 
     def _fit_scaler(self, values: np.ndarray) -> None:
         """``self.scaler_`` fitted on ``values`` a few columns at a time, each group copied column-major: the
@@ -109,33 +126,38 @@ class LogitBaseline:
 
     def _design(self, X: pd.DataFrame, at: np.ndarray, *, fitting: bool = False) -> np.ndarray:
         """The design of X's rows ``at`` (positions); ``fitting``: the scaler is fitted on its numeric block
-        first. The numeric block is computed in float64 block by block (imputation, missing flags, arcsinh and
-        scaling act value by value, so blocks give the numbers of the whole); a numeric frame that is all
-        float32 is imputed in float32 by scikit-learn, so it is computed whole, as the pipeline would."""
+        first (imputation, flags, arcsinh and scaling act value by value, so any rows give the numbers of the
+        whole)."""
         num_pos = [X.columns.get_loc(c) for c in self.numeric_]
         cat_pos = [X.columns.get_loc(c) for c in self.cats_]
-        blocks = [at[s:s + DESIGN_BLOCK_ROWS] for s in range(0, len(at), DESIGN_BLOCK_ROWS)] or [at]
-        numeric_width = len(self.imputer_.get_feature_names_out()) if self.numeric_ else 0
+        if self.wide_:
+            numeric_width = len(num_pos) + len(self.flagged_)
+        else:
+            numeric_width = len(self.imputer_.get_feature_names_out()) if self.numeric_ else 0
         cat_width = len(self.encoder_[-1].get_feature_names_out()) if self.cats_ else 0
         Z = np.empty((len(at), numeric_width + cat_width))
-        if self.numeric_:
-            if np.result_type(*(X.iloc[:, j].dtype for j in num_pos)) != np.float64:
-                part = self._numeric(X.iloc[at, num_pos])
-                part = self.scaler_.fit_transform(part) if fitting else self.scaler_.transform(part)
-                Z[:, :numeric_width] = part
-            else:
-                done = 0
-                for b in blocks:
-                    Z[done:done + len(b), :numeric_width] = self._numeric(X.iloc[b, num_pos])
-                    done += len(b)
-                if fitting:
-                    self._fit_scaler(Z[:, :numeric_width])
-                for s in range(0, len(at), DESIGN_BLOCK_ROWS):  # StandardScaler.transform's own arithmetic
-                    Z[s:s + DESIGN_BLOCK_ROWS, :numeric_width] -= self.scaler_.mean_
-                    Z[s:s + DESIGN_BLOCK_ROWS, :numeric_width] /= self.scaler_.scale_
-        if self.cats_:
-            done = 0
-            for b in blocks:
-                Z[done:done + len(b), numeric_width:] = self.encoder_.transform(X.iloc[b, cat_pos]).toarray()
-                done += len(b)
+        if self.wide_:
+            flag_of = {k: len(num_pos) + i for i, k in enumerate(self.flagged_)}
+            for k, j in enumerate(num_pos):
+                x = _column(X, j, at)
+                missing = np.isnan(x)
+                Z[:, k] = np.arcsinh(np.where(missing, self.medians_[k], x))
+                if k in flag_of:
+                    Z[:, flag_of[k]] = np.arcsinh(missing.astype(np.float64))
+            if fitting:
+                self._fit_scaler(Z[:, :numeric_width])
+            for s in range(0, len(at), DESIGN_BLOCK_ROWS):  # StandardScaler.transform's own arithmetic
+                Z[s:s + DESIGN_BLOCK_ROWS, :numeric_width] -= self.scaler_.mean_
+                Z[s:s + DESIGN_BLOCK_ROWS, :numeric_width] /= self.scaler_.scale_
+        elif self.numeric_:
+            part = _arcsinh_in_place(self.imputer_.transform(X.iloc[at, num_pos]))
+            Z[:, :numeric_width] = self.scaler_.fit_transform(part) if fitting else self.scaler_.transform(part)
+        for s in range(0, len(at), DESIGN_BLOCK_ROWS) if self.cats_ else ():
+            block = at[s:s + DESIGN_BLOCK_ROWS]
+            Z[s:s + len(block), numeric_width:] = self.encoder_.transform(X.iloc[block, cat_pos]).toarray()
         return Z
+
+
+def _column(X: pd.DataFrame, j: int, at: np.ndarray) -> np.ndarray:
+    """Column ``j`` of X at the row positions ``at``, as float64 (a compact float32 column's exact values)."""
+    return X.iloc[:, j].to_numpy(dtype="float64", na_value=np.nan)[at]

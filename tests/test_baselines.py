@@ -38,6 +38,7 @@ def test_logit_baseline_gives_the_numbers_of_the_scikit_learn_pipeline(float32_c
     X, y = _table(n=3000)
     columns = [c for c in X.columns if c not in CATS] if float32_columns == "all" else float32_columns
     X = X.astype({c: np.float32 for c in columns})  # compact tables mix float32 and float64 indicators
+    X["never_reported"] = np.float32(np.nan) if float32_columns == "all" else np.nan  # imputed as 0, flagged
     rows = np.arange(len(X)) < 2000
     test = X[~rows]
     logit = LogitBaseline(C=0.1, categorical=CATS).fit(X, y, rows=rows)
