@@ -32,7 +32,11 @@ from bench.common import CACHE, quiet, simulated_warehouse
 KINDS = ("disaster", "wage", "survey", "silent")
 
 
-def _write_and_ingest(rounds: list, out: Path) -> Path:
+def _write_and_ingest(rounds: list, out: Path, reuse: bool = False) -> Path:
+    """The rounds written as a county's files and ingested into ``out/warehouse``; with ``reuse``, a warehouse
+    this bench built there before (same seed, size and rounds: the simulator is seeded) is taken as it is."""
+    if reuse and (out / "warehouse" / "households").exists():
+        return out / "warehouse"
     from features.data.ingest import ingest
     from features.simulator.writer import RoundWriter
     from features.data.warehouse import Warehouse
@@ -117,12 +121,14 @@ def _decay_summary(rows: list[dict]) -> dict:
     return out
 
 
-def _own_model(longer: list, rounds: int, out: Path):
+def _own_model(longer: list, rounds: int, out: Path, reuse: bool = False):
     """The county's own model: its whole (longer) simulation ingested and trained with the test round the
     shorter run would have (rounds ``rounds - 2`` and before train, as in the shared model's county)."""
     from bench.common import FAST_TRAIN, _run
     from models.registry import load_risk_model
 
+    if reuse and (out / "warehouse" / "mlflow.db").exists():
+        return out / "warehouse", load_risk_model(out / "warehouse")
     wh = _write_and_ingest(longer, out)
     cfg = out / "fast-train.json"
     cfg.write_text(FAST_TRAIN)
@@ -133,7 +139,7 @@ def _own_model(longer: list, rounds: int, out: Path):
 
 
 def main(seeds: int, households: int, rounds: int, model_seed: int, first_seed: int,
-         decay_rounds: int = 2, own: bool = False) -> dict:
+         decay_rounds: int = 2, own: bool = False, reuse: bool = False) -> dict:
     from features.simulator import simulate
     from features.simulator.shocks import Shock, apply_shocks
     from features.data.warehouse import Warehouse
@@ -143,13 +149,14 @@ def main(seeds: int, households: int, rounds: int, model_seed: int, first_seed: 
     quiet()
     shared = None if own else load_risk_model(simulated_warehouse(households, rounds, model_seed, trained=True))
     results, decay = [], []
+    cache = CACHE / "drift-bench" / f"h{households}-r{rounds}"
     for seed in range(first_seed, first_seed + seeds):
         longer = list(simulate(households, rounds + decay_rounds, seed, replicates=1))
         base = longer[:rounds]
         if own:
-            wh, model = _own_model(longer, rounds, CACHE / "drift-bench" / f"s{seed}-own")
+            wh, model = _own_model(longer, rounds, cache / f"s{seed}-own", reuse)
         else:
-            model, wh = shared, _write_and_ingest(longer, CACHE / "drift-bench" / f"s{seed}-decay")
+            model, wh = shared, _write_and_ingest(longer, cache / f"s{seed}-decay", reuse)
         if decay_rounds:
             report = check_round(Warehouse(wh), model, longer[-2].round_id, seed=seed)
             decay.extend(_decay_rows(report, seed))
@@ -160,7 +167,7 @@ def main(seeds: int, households: int, rounds: int, model_seed: int, first_seed: 
             last = dataclasses.replace(newest, households=newest.households.copy(), events=newest.events.copy())
             if kind:
                 apply_shocks(last, [Shock(kind, last.year, county)], seed)
-            wh = _write_and_ingest(base[:-1] + [last], CACHE / "drift-bench" / f"s{seed}-{kind or 'none'}")
+            wh = _write_and_ingest(base[:-1] + [last], cache / f"s{seed}-{kind or 'none'}", reuse)
             report = check_round(Warehouse(wh), model, last.round_id, seed=seed)
             results.append({"seed": seed, "shock": kind or "none", **_outcome(report, kind, county)})
             print(json.dumps(results[-1], ensure_ascii=False), flush=True)
@@ -207,5 +214,7 @@ if __name__ == "__main__":
     p.add_argument("--first-seed", type=int, default=100)
     p.add_argument("--decay-rounds", type=int, default=2, help="extra rounds of the unshocked county for "
                    "expected vs realised by rounds since training (0: skip)")
+    p.add_argument("--reuse", action="store_true", help="take the warehouses and models an earlier run of the "
+                   "same seeds and size built (only the checks run again: after a change of the drift rules)")
     a = p.parse_args()
-    main(a.seeds, a.households, a.rounds, a.model_seed, a.first_seed, a.decay_rounds, a.own_models)
+    main(a.seeds, a.households, a.rounds, a.model_seed, a.first_seed, a.decay_rounds, a.own_models, a.reuse)

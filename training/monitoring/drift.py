@@ -6,7 +6,9 @@ the rest did. What moves every county alike (a year's prices, a new round of pan
 moves one county shows. Within each catalogue family the indicators beyond their thresholds are summed into
 one score (log of how far each is beyond), so that one indicator far off (transfers halved) and several a
 little off both count; each family has its own limit, because reported shocks cluster by county in ordinary
-years (a price slump, a hailstorm) while survey income does not.
+years (a price slump, a hailstorm) while survey income does not. The limit is set by all the segments of a
+kind together (every county's held-out reference years), since one county's few years cannot show how far an
+ordinary year moves a county against the rest.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from training.monitoring.stats import chi_square_p, ks_statistic, psi_from_count
 
 MIN_SEGMENT_ROWS = 100     # a segment smaller than this in the round or a reference round is not judged
 PSI_FLOOR = 0.01           # a PSI below this is no change at all, whatever the bootstrap says
+TAIL_SHARE = 0.1          # the top share of held-out segment scores an exponential tail is fitted to
 
 
 @dataclass
@@ -53,7 +56,7 @@ class SegmentDrift:
     families: list[str] = field(default_factory=list)     # indicator families beyond their limit
     family: str = ""          # the family closest to (or furthest beyond) its limit
     score: float = 0.0        # that family's sum over moved indicators of log(contrast / threshold)
-    score_limit: float = 0.0  # the score a held-out reference round reaches (99th percentile)
+    score_limit: float = 0.0  # that family's limit: what a held-out reference round reaches in any segment of this kind
     moved: int = 0            # indicators that moved against the rest of the round
     rows: int = 0
 
@@ -120,16 +123,44 @@ def excess(contrast: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
     return np.log(np.maximum(contrast, 1e-12) / np.maximum(thresholds, PSI_FLOOR)).clip(min=0)
 
 
-def score_limit(null: np.ndarray, which: np.ndarray, columns: np.ndarray) -> float:
-    """The segment score a reference round reaches when its own replicates did not set the thresholds
-    (each round held out in turn): a new round brings year effects the thresholds have not seen, and this
-    is how large they were in the reference. One round: the in-sample replicates."""
+def honest_scores(null: np.ndarray, which: np.ndarray, families: np.ndarray, names: list[str]) -> dict[str, np.ndarray]:
+    """Per family, the score each replicate of a reference round reaches against thresholds set without that
+    round (each round held out in turn): a new round brings year effects the thresholds have not seen, and
+    this is how large they were in the reference. One round: the replicates against their own thresholds."""
     ids = np.unique(which)
-    if len(ids) < 2:
-        return float(np.quantile(excess(null, N.upper(null))[:, columns].sum(axis=1), N.ALARM_QUANTILE))
-    honest = np.concatenate([excess(null[which == k], N.upper(null[which != k]))[:, columns].sum(axis=1)
-                             for k in ids])
-    return float(np.quantile(honest, N.ALARM_QUANTILE))
+    ex = np.zeros_like(null)
+    for k in ids:
+        own = which == k
+        ex[own] = excess(null[own], N.upper(null[~own] if len(ids) >= 2 else null))
+    return {name: ex[:, families == name].sum(axis=1) for name in names}
+
+
+def family_limits(honest: list[dict[str, np.ndarray]], names: list[str]) -> dict[str, float]:
+    """The score limit of each family for every segment of one kind (every county, say), from the held-out
+    scores of all of them pooled: one county's two or three reference years cannot show how far an ordinary
+    year moves a county against the rest (its prices fall while its neighbours' do not), every county's years
+    together can. A new round brings as many new county-years as there are counties, and the largest of them
+    is what could raise a false alarm; so the limit is where the pooled scores' tail puts a chance of 1 % /
+    (number of segments), extrapolated beyond the few county-years seen by an exponential tail fitted to the
+    top tenth (peaks over threshold), and never below the 99th percentile of the replicates' largest score."""
+    alpha = (1 - N.ALARM_QUANTILE) / len(honest)
+    limits = {}
+    for name in names:
+        pooled = np.concatenate([h[name] for h in honest])
+        largest = float(np.quantile(np.max(np.vstack([h[name] for h in honest]), axis=0), N.ALARM_QUANTILE))
+        limits[name] = max(largest, tail_quantile(pooled, alpha))
+    return limits
+
+
+def tail_quantile(x: np.ndarray, alpha: float, top: float = TAIL_SHARE) -> float:
+    """The value exceeded with chance ``alpha``: above the ``1 - top`` quantile ``u`` the excesses are taken as
+    exponential with their mean ``beta``, so P(X > u + t) = P(X > u) exp(-t / beta)."""
+    u = float(np.quantile(x, 1 - top))
+    above = x[x > u]
+    share = len(above) / max(len(x), 1)
+    if not len(above) or share <= alpha:
+        return u
+    return u + float((above - u).mean()) * float(np.log(share / alpha))
 
 
 def segment_drift(ref: RoundFrames, cur: RoundFrames, rng: np.random.Generator,
@@ -137,41 +168,51 @@ def segment_drift(ref: RoundFrames, cur: RoundFrames, rng: np.random.Generator,
     """Each county and household type against the rest of its round (see the module docstring)."""
     bref, bcur = N.bin_by_reference(ref.values, cur.values)
     families = indicator_families(ref.names)
+    family_names = [str(f) for f in np.unique(families)]
     last_round = ref.frame.sort_values("as_of")["round_id"].iloc[-1]
+    latest = ref.rounds == last_round
     out = []
     for by in SEGMENT_COLUMNS:
         ref_v, cur_v = ref.frame[by].to_numpy(dtype=str), cur.frame[by].to_numpy(dtype=str)
         values = sorted(set(cur_v))
+        judged: list[tuple[SegmentDrift, np.ndarray]] = []   # (segment, excess of each indicator)
+        honest = []
         for value in values:
             inside_cur, inside_ref = cur_v == value, ref_v == value
             n_in, n_out = int(inside_cur.sum()), int((~inside_cur).sum())
             per_round = [(inside_ref & (ref.rounds == r)).sum() for r in np.unique(ref.rounds)]
-            judged = (len(values) >= 2 and n_in >= MIN_SEGMENT_ROWS and n_out >= MIN_SEGMENT_ROWS
-                      and max(per_round, default=0) >= MIN_SEGMENT_ROWS)
             own = psi_from_counts(bref.counts(inside_ref), bcur.counts(inside_cur)) if inside_ref.any() else \
                 np.zeros(len(ref.names))
             seg = SegmentDrift(by, value, float(own.max()) if len(own) else 0.0, False, rows=n_in)
-            if judged:
-                contrast = psi_from_counts(bcur.counts(~inside_cur), bcur.counts(inside_cur))
-                null, which = _contrast_null(bref, ref.rounds, inside_ref, n_in, n_out, replicates, rng)
-                thr = N.upper(null)
-                # Which side moved: against the latest reference round, the segment changed more than the rest.
-                latest = ref.rounds == last_round
-                own_last = psi_from_counts(bref.counts(inside_ref & latest), bcur.counts(inside_cur))
-                rest_last = psi_from_counts(bref.counts(~inside_ref & latest), bcur.counts(~inside_cur))
-                moved = (contrast > np.maximum(thr, PSI_FLOOR)) & (own_last > rest_last)
-                ex = np.where(moved, excess(contrast, thr), 0.0)
-                for fam in np.unique(families):
-                    cols = families == fam
-                    score, limit = float(ex[cols].sum()), score_limit(null, which, cols)
-                    if score > limit:
-                        seg.families.append(str(fam))
-                    if score - limit > seg.score - seg.score_limit or not seg.family:
-                        seg.score, seg.score_limit, seg.family = score, limit, str(fam)
-                seg.moved = int(moved.sum())
-                seg.drifted = bool(seg.families)
-                keep = np.isin(families, seg.families) if seg.families else np.ones(len(families), bool)
-                order = np.argsort(-ex)
-                seg.indicators = [ref.names[j] for j in order if moved[j] and keep[j]]
             out.append(seg)
+            if not (len(values) >= 2 and n_in >= MIN_SEGMENT_ROWS and n_out >= MIN_SEGMENT_ROWS
+                    and max(per_round, default=0) >= MIN_SEGMENT_ROWS):
+                continue
+            contrast = psi_from_counts(bcur.counts(~inside_cur), bcur.counts(inside_cur))
+            null, which = _contrast_null(bref, ref.rounds, inside_ref, n_in, n_out, replicates, rng)
+            thr = N.upper(null)
+            # Which side moved: against the latest reference round, the segment changed more than the rest.
+            own_last = psi_from_counts(bref.counts(inside_ref & latest), bcur.counts(inside_cur))
+            rest_last = psi_from_counts(bref.counts(~inside_ref & latest), bcur.counts(~inside_cur))
+            moved = (contrast > np.maximum(thr, PSI_FLOOR)) & (own_last > rest_last)
+            seg.moved = int(moved.sum())
+            judged.append((seg, np.where(moved, excess(contrast, thr), 0.0)))
+            honest.append(honest_scores(null, which, families, family_names))
+        limits = family_limits(honest, family_names) if honest else {}
+        for seg, ex in judged:
+            _judge(seg, ex, families, limits, ref.names)
     return out
+
+
+def _judge(seg: SegmentDrift, ex: np.ndarray, families: np.ndarray, limits: dict[str, float],
+           names: list[str]) -> None:
+    """Sum each family's excesses, compare with the family's limit, and name the indicators furthest beyond."""
+    for fam, limit in limits.items():
+        score = float(ex[families == fam].sum())
+        if score > limit:
+            seg.families.append(fam)
+        if score - limit > seg.score - seg.score_limit or not seg.family:
+            seg.score, seg.score_limit, seg.family = score, limit, fam
+    seg.drifted = bool(seg.families)
+    keep = np.isin(families, seg.families) if seg.families else np.ones(len(families), bool)
+    seg.indicators = [names[j] for j in np.argsort(-ex) if ex[j] > 0 and keep[j]]
