@@ -30,7 +30,8 @@ import pandas as pd
 
 SPEC_FILE = "scorer.json"
 THREADED_PREDICT_ROWS = 20_000  # smaller tables predict on one thread (see ``LightGBMScorer.margin``)
-MARGIN_BLOCK_ROWS = 50_000      # rows per block of the scorecard's design when computing its margin
+MARGIN_BLOCK_ROWS = 10_000      # rows per block of the scorecard's design when computing its margin (a row's sum is
+                                # the same in any block; smaller blocks keep the temporaries small beside the fit design)
 
 
 @runtime_checkable
