@@ -212,3 +212,21 @@ def test_an_ordinary_county_year_is_not_flagged_and_a_large_move_is():
     # county-year in the reference raises every county's limit: the price of few reference years).
     assert flagged(0.4) == []                       # 1.6 sd of the counties' own year moves: an ordinary year
     assert flagged(2.5) == [("县0", ["dynamics"])]  # 10 sd: that county, that family
+
+
+def test_recalibration_rows_are_the_labelled_rounds_after_the_validation_slice_when_there_are_any():
+    from types import SimpleNamespace
+
+    from training.monitoring.report import _out_of_fit
+    from training.monitoring.rounds import RoundFrames
+
+    as_of = ["2021-11-01"] * 2 + ["2022-11-01"] * 2 + ["2023-11-01"] * 2 + ["2024-11-01"] * 2
+    frame = pd.DataFrame({"as_of": pd.to_datetime(as_of), "round_id": [a[:4] for a in as_of],
+                          "falls_below_line": [0, 1, 1, 0, 0, 0, np.nan, np.nan]})
+    rows = RoundFrames(frame, [], np.zeros((8, 0)), np.arange(8) / 10)
+    model = SimpleNamespace(metadata={"split": {"valid_as_of": "2022-11-01"}})
+    risk, y = _out_of_fit(rows, model, pd.Timestamp("2024-11-01"))      # the round after the test round
+    assert list(risk) == [0.4, 0.5] and list(y) == [0, 0]                # the test round, not the validation slice
+    risk, y = _out_of_fit(rows, model, pd.Timestamp("2023-11-01"))      # the test round itself
+    assert list(risk) == [0.2, 0.3] and list(y) == [1, 0]                # only the validation slice is known
+    assert len(_out_of_fit(rows, SimpleNamespace(metadata={}), pd.Timestamp("2024-11-01"))[0]) == 0

@@ -129,17 +129,22 @@ def decay_by_round(rows, later: list[str], last_ref: int, order: list[str], rng:
 
 
 def _out_of_fit(rows, model, before) -> tuple[np.ndarray, np.ndarray]:
-    """Risks and labels of the rows the scorer was not fit on whose outcome was known before ``before``: the
-    model's validation (calibration) slice onwards (its ``valid_as_of``) up to the round before. Empty when
-    the model records no validation date."""
+    """Risks and labels of rows the scorer was not fit on whose outcome was known before ``before``: the
+    labelled rounds after the model's validation slice (its test round onwards) up to the round before. The
+    validation slice itself only while there is no such round: early stopping and the calibration were fitted
+    on it, so its top band looks better than any later year's (by 3-10 points of recall on simulated counties
+    of 20,000). Empty when the model records no validation date."""
     import pandas as pd
 
     start = ((getattr(model, "metadata", None) or {}).get("split") or {}).get("valid_as_of")
     if start is None:
         return np.zeros(0), np.zeros(0)
     as_of = pd.to_datetime(rows.frame["as_of"])
-    keep = ((as_of >= pd.Timestamp(start)) & (as_of < pd.Timestamp(before))).to_numpy()
-    return rows.risk[keep], rows.frame["falls_below_line"].to_numpy(dtype=float)[keep]
+    y = rows.frame["falls_below_line"].to_numpy(dtype=float)
+    known = (as_of < pd.Timestamp(before)).to_numpy() & np.isfinite(y) & np.isfinite(rows.risk)
+    later = known & (as_of > pd.Timestamp(start)).to_numpy()
+    keep = later if later.any() else known & (as_of >= pd.Timestamp(start)).to_numpy()
+    return rows.risk[keep], y[keep]
 
 
 def _test_metrics(model) -> dict:
