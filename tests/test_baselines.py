@@ -15,7 +15,7 @@ from models.baselines import LogitBaseline
 from models.scorers import fit_rule, fit_scorecard
 from tests.test_scorers import DIRECTIONS, RIGID, _table
 from training.config import TrainConfig
-from training.splits import capped_rows
+from training.splits import capped_rows, sample_ratio
 
 CATS = ["monitoring_type"]
 
@@ -51,6 +51,8 @@ def test_capped_rows_leave_small_slices_alone_and_sample_large_ones_the_same_way
     first, again, other = capped_rows(mask, 1000, seed=1), capped_rows(mask, 1000, seed=1), capped_rows(mask, 1000, seed=2)
     assert first.sum() == 1000 and not (first & ~mask).any()  # a subset of the slice, of the cap's size
     assert np.array_equal(first, again) and not np.array_equal(first, other)
+    assert sample_ratio(mask, capped_rows(mask, 5000, seed=1)) == 1.0  # below the cap the penalty is unchanged
+    assert sample_ratio(mask, first) == mask.sum() / 1000
 
 
 def test_scorecard_and_logit_on_a_capped_slice_are_the_same_fit_twice_and_untouched_below_the_cap():

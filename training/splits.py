@@ -112,3 +112,10 @@ def capped_rows(rows: np.ndarray, cap: int, seed: int) -> np.ndarray:
     out = np.zeros_like(rows)
     out[keep] = True
     return out
+
+
+def sample_ratio(rows: np.ndarray, sample: np.ndarray) -> float:
+    """How many rows of ``rows`` each row of ``sample`` stands for (1.0 when nothing was sampled). The linear
+    models' penalty ``|w|² / (2C)`` is weighed against a sum of losses over the rows: on a sample, ``C`` times
+    this ratio keeps that balance, so the sampled fit approximates the fit on all the rows."""
+    return float(np.count_nonzero(rows)) / float(np.count_nonzero(sample))
