@@ -45,6 +45,8 @@ def worklist_cmd(
     issued: Annotated[Optional[datetime], typer.Option("--issued", formats=["%Y-%m-%d"], help="Date the list is "
                       "issued; deadlines count from it (default today).")] = None,
     lang: Annotated[str, typer.Option("--lang", help="Language of texts and pages: zh or en.")] = "zh",
+    chunk: Annotated[int, typer.Option("--chunk", min=100, help="Households per chunk read from the warehouse "
+                     "(bounds memory; the list is the same).")] = 50_000,
     warehouse: WarehouseOption = WAREHOUSE,
     alias: AliasOption = ALIAS,
 ) -> None:
@@ -75,7 +77,8 @@ def worklist_cmd(
         trig = TriggerConfig.load(triggers)
         options = WorklistOptions(capacity=capacity, capacity_share=capacity_share, audit_share=audit_share,
                                   seed=seed, check_working_days=check_days, decide_days=decide_days)
-        status, ind = warehouse_inputs(model, wh, as_of=when, round_id=rid, county=county, village=village)
+        status, ind = warehouse_inputs(model, wh, as_of=when, round_id=rid, county=county, village=village,
+                                       chunk=chunk)
         worklist = build(status, as_of=str(when.date()), model_version=str(model.model_version),
                          listed=listed_from(model, ind), triggers=trig, options=options,
                          issued=(issued.date() if issued else date.today()))

@@ -87,17 +87,42 @@ def listed_from(model: RiskModel, indicators: pd.DataFrame, *, top: int = 3) -> 
 
 
 def warehouse_inputs(model: RiskModel, warehouse, *, as_of: pd.Timestamp, round_id: str | None = None,
-                     county: str | None = None, village: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+                     county: str | None = None, village: str | None = None,
+                     chunk: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Status table and indicators of the households of a county or village (all when neither) at ``as_of``.
 
-    Reads the area's households whole: a county fits in memory; a province runs county by county."""
-    from features.indicators import build_indicators
+    Reads the warehouse one household-id range of ``chunk`` households at a time (``features.data.chunks``, as
+    ``score`` does): every value is per household, so the rows are those of a whole read, in household-id
+    order; only a range's raw tables are in memory at once, the area's indicator rows are kept."""
+    from features.data.chunks import DEFAULT_CHUNK, IdRangeView, id_ranges
 
     rounds = warehouse.rounds()
     known = list(rounds.loc[rounds["first_date"] <= as_of, "round_id"])
     if not known:
         raise ValueError(f"no survey round has records on or before {as_of.date()}")
-    hh = warehouse.households(known)
+    _, ref_start = reference_round(rounds, as_of, round_id)
+    statuses, indicators, places = [], [], set()
+    for rng in id_ranges(warehouse, chunk or DEFAULT_CHUNK, rounds=known):
+        part = _range_inputs(model, IdRangeView(warehouse, rng), known, as_of, ref_start, county, village, places)
+        if part is not None:
+            statuses.append(part[0])
+            indicators.append(part[1])
+    if not statuses:
+        what = f"village {village!r}" if village is not None else f"county {county!r}" if county else "any area"
+        names = sorted(places)
+        shown = ", ".join(names[:10]) + (", ..." if len(names) > 10 else "")
+        raise ValueError(f"no household of {what} surveyed on or before {as_of.date()}; known: {shown}")
+    return pd.concat(statuses, ignore_index=True), pd.concat(indicators, ignore_index=True)
+
+
+def _range_inputs(model: RiskModel, view, known: list[str], as_of: pd.Timestamp, ref_start: pd.Timestamp | None,
+                  county: str | None, village: str | None,
+                  places: set[str]) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+    """``warehouse_inputs`` for one household-id range (``view``); None when none of its households is in
+    the area. Adds the range's county (village) names to ``places``, for the message when no range has any."""
+    from features.indicators import build_indicators
+
+    hh = view.households(known)
     hh = hh[hh["survey_date"] <= as_of]
     latest = hh.sort_values(["household_id", "survey_date"]).groupby("household_id", sort=True).tail(1)
     area = latest
@@ -106,18 +131,15 @@ def warehouse_inputs(model: RiskModel, warehouse, *, as_of: pd.Timestamp, round_
     if village is not None:
         area = area[area["village"].astype(str) == village]
     if area.empty:
-        what = f"village {village!r}" if village is not None else f"county {county!r}" if county else "any area"
-        names = sorted(latest["village" if village is not None else "county"].astype(str).unique())
-        shown = ", ".join(names[:10]) + (", ..." if len(names) > 10 else "")
-        raise ValueError(f"no household of {what} surveyed on or before {as_of.date()}; known: {shown}")
+        places.update(latest["village" if village is not None else "county"].astype(str).unique())
+        return None
     ids = set(area["household_id"].astype(str))
     hh = hh[hh["household_id"].astype(str).isin(ids)]
-    mem = warehouse.members(known)
+    mem = view.members(known)
     mem = mem[mem["household_id"].astype(str).isin(ids)]
-    ev = warehouse.events(end=as_of)
+    ev = view.events(end=as_of)
     ev = ev[ev["household_id"].astype(str).isin(ids)]
     ind = build_indicators(hh, mem, ev, model.lines, as_of)
-    _, ref_start = reference_round(rounds, as_of, round_id)
     previous = _previous_risk(model, hh, mem, ev, ind)
     status = status_table(model, ind, area[["household_id", "village", "county"]], ev, reference_start=ref_start,
                           previous_risk=previous)

@@ -127,3 +127,36 @@ def test_drift_rounds_in_chunks_equal_one_chunk(trained_warehouse: Path, champio
     pd.testing.assert_frame_equal(chunked.frame, whole.frame, check_exact=True)
     np.testing.assert_array_equal(chunked.values, whole.values)
     np.testing.assert_array_equal(chunked.risk, whole.risk)
+
+
+def test_worklist_inputs_in_chunks_equal_one_chunk(trained_warehouse: Path, champion_model) -> None:
+    """``povwatch worklist`` reads the warehouse range by range; its status table and indicators are those of
+    a single whole-warehouse range, row for row (a whole county, one county, and an unknown county's message)."""
+    import pytest
+
+    from features.data.chunks import id_ranges
+    from features.indicators.labels import round_as_of
+    from features.data.warehouse import Warehouse
+    from serving.worklist_data import warehouse_inputs
+
+    wh = Warehouse(trained_warehouse)
+    as_of = round_as_of(wh)
+    round_id = str(as_of.index[-1])
+    when = pd.Timestamp(as_of[round_id])
+    assert len(id_ranges(wh, 700)) >= 3
+    whole = warehouse_inputs(champion_model, wh, as_of=when, round_id=round_id, chunk=10**9)
+    chunked = warehouse_inputs(champion_model, wh, as_of=when, round_id=round_id, chunk=700)
+    assert len(whole[0]) > 3 * 700 and whole[0]["previous_risk"].notna().any()
+    for a, b in zip(chunked, whole):
+        pd.testing.assert_frame_equal(a, b, check_exact=True)
+    county = str(whole[0]["county"].iloc[-1])
+    one = warehouse_inputs(champion_model, wh, as_of=when - pd.Timedelta(days=40), county=county, chunk=700)
+    whole_one = warehouse_inputs(champion_model, wh, as_of=when - pd.Timedelta(days=40), county=county, chunk=10**9)
+    for a, b in zip(one, whole_one):
+        pd.testing.assert_frame_equal(a, b, check_exact=True)
+    messages = []
+    for chunk in (700, 10**9):
+        with pytest.raises(ValueError) as e:
+            warehouse_inputs(champion_model, wh, as_of=when, county="no such county", chunk=chunk)
+        messages.append(str(e.value))
+    assert messages[0] == messages[1] and county in messages[0]

@@ -33,6 +33,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from features.data.arrow_parquet import CanonicalRows, canonical_table, key_strings, read_canonical
 from features.data.canonical import arrow_schema, cast, empty_frame, from_arrow
 from features.data.contract import CASE_TABLES, TABLES, Table, table_for_file
 from features.data.validate import REJECTED_EXTRA, ContractError, duplicate_reasons, table_of, validate_frame
@@ -187,7 +188,11 @@ class _Batch:
 
     def accepted_frame(self) -> pd.DataFrame:
         """Every column of the rows still accepted, canonical (for writing)."""
-        return from_arrow(self.table, self.rows.take(self.accepted.index.to_numpy()))
+        return from_arrow(self.table, self.accepted_rows())
+
+    def accepted_rows(self) -> pa.Table:
+        """The rows still accepted in Arrow, text dictionary-encoded (for writing without a pandas frame)."""
+        return self.rows.take(self.accepted.index.to_numpy()).select(self.table.names)
 
     def rejected_frame(self) -> pd.DataFrame:
         frames = [f for f in self.rejected if len(f)]
@@ -495,24 +500,41 @@ def _upsert_events(new: pd.DataFrame, path: Path, day: dt.date) -> pd.DataFrame 
     return out
 
 
-def planned_writes(wh: Warehouse, batch: _Batch, ingest_date: dt.date | None = None) -> Iterator[tuple[Path, pd.DataFrame]]:
+def _upsert_rows(t: Table, new: pa.Table, path: Path, replace_by: list[str]) -> CanonicalRows | None:
+    """``_upsert`` in Arrow (the round partitions: households, members): stored rows of ``path`` whose
+    ``replace_by`` values are not in ``new``, plus ``new``, sorted by key; None when that equals what is
+    stored. The key is unique in the result, so the order is the one ``_upsert``'s stable sort gives."""
+    stored = read_canonical(t, path)
+    out = new
+    if stored is not None and stored.num_rows:
+        given = key_strings(new, replace_by).group_by(replace_by).aggregate([])
+        index = key_strings(stored, replace_by).append_column("_i", pa.array(np.arange(stored.num_rows)))
+        kept = index.join(given, keys=replace_by, join_type="left anti").column("_i")
+        out = pa.concat_tables([stored.take(pc.take(kept, pc.sort_indices(kept))), canonical_table(t, new)])
+    key = list(t.key)
+    out = out.take(pc.sort_indices(key_strings(out, key), sort_keys=[(k, "ascending") for k in key]))
+    if stored is not None and canonical_table(t, out).equals(stored):
+        return None
+    return CanonicalRows(t, out)
+
+
+def planned_writes(wh: Warehouse, batch: _Batch,
+                   ingest_date: dt.date | None = None) -> Iterator[tuple[Path, pd.DataFrame | CanonicalRows]]:
     """The files this batch changes, with their new content (events stamped with ``ingest_date``), one at a
-    time: the caller stages each before the next is built."""
+    time: the caller stages each before the next is built. A round partition (households, members: the
+    largest files) is built and written from Arrow, never as a pandas frame."""
     t = batch.table
     if len(batch.accepted) == 0:
+        return
+    if t.name in ("households", "members"):
+        yield from _round_writes(wh, batch)
         return
     df = batch.accepted_frame()
     if t.name == "monitoring_lines":
         groups = [(wh.lines_path(), df, list(t.key))]
-    elif t.name == "events":
+    else:
         year = df["event_date"].dt.year
         groups = [(wh.partition_path("events", "year", y), g, list(t.key)) for y, g in df.groupby(year)]
-    else:
-        replace_by = list(t.key) if t.name == "households" else HOUSEHOLD_ROUND
-        rounds = df["round_id"].unique()
-        # a delivery is usually one round: its frame is the partition's rows as they are (no groupby copy)
-        groups = ([(wh.partition_path(t.name, "round_id", rounds[0]), df, replace_by)] if len(rounds) == 1 else
-                  [(wh.partition_path(t.name, "round_id", r), g, replace_by) for r, g in df.groupby("round_id")])
     del df
     day = ingest_date or dt.datetime.now(dt.timezone.utc).date()
     while groups:
@@ -523,6 +545,24 @@ def planned_writes(wh: Warehouse, batch: _Batch, ingest_date: dt.date | None = N
         if content is not None:
             yield path, content
         del content  # before the next group is built
+
+
+def _round_writes(wh: Warehouse, batch: _Batch) -> Iterator[tuple[Path, CanonicalRows]]:
+    """One partition per round of the batch, in round order; a delivery is usually one round, whose rows are
+    the partition's as they are (no copy per round)."""
+    t = batch.table
+    replace_by = list(t.key) if t.name == "households" else HOUSEHOLD_ROUND
+    rows = batch.accepted_rows()
+    round_of = key_strings(rows, ["round_id"]).column("round_id")
+    rounds = sorted(pc.unique(round_of).to_pylist())
+    for r in rounds:
+        part = rows if len(rounds) == 1 else rows.filter(pc.equal(round_of, r))
+        path = wh.partition_path(t.name, "round_id", r)
+        content = _upsert_rows(t, part, path, replace_by)
+        del part
+        if content is not None:
+            yield path, content
+        del content
 
 
 def _safe_stem(name: str) -> str:

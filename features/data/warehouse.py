@@ -24,7 +24,7 @@ import sys
 import urllib.parse
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pandas as pd
 
@@ -67,6 +67,12 @@ def atomic_write_parquet(df: pd.DataFrame, path: Path) -> None:
     os.replace(tmp, path)
 
 
+class ParquetContent(Protocol):
+    """Rows that write themselves as one Parquet file with row groups of ``row_group_size`` rows."""
+
+    def write_parquet(self, path: Path, row_group_size: int) -> None: ...
+
+
 JOURNAL = ".commit-journal.json"  # the renames of a commit in progress (see ``StagedFiles``)
 
 
@@ -86,13 +92,17 @@ class StagedFiles:
         self.staged: list[tuple[Path, Path]] = []
         self.committing = False
 
-    def add(self, path: Path, df: pd.DataFrame) -> None:
+    def add(self, path: Path, content: pd.DataFrame | ParquetContent) -> None:
+        """Stage ``content``: a frame, or rows that write themselves (``ParquetContent``: ingest's Arrow rows)."""
         if self.root.resolve() not in path.resolve().parents:
             raise ValueError(f"refusing to write {path} outside the warehouse {self.root}")
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = _temp_path(path)
         self.staged.append((tmp, path))
-        df.to_parquet(tmp, index=False, row_group_size=ROW_GROUP_ROWS)
+        if isinstance(content, pd.DataFrame):
+            content.to_parquet(tmp, index=False, row_group_size=ROW_GROUP_ROWS)
+        else:
+            content.write_parquet(tmp, ROW_GROUP_ROWS)
 
     def commit(self) -> None:
         _write_journal(self.journal, self.staged)
