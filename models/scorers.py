@@ -30,7 +30,8 @@ import pandas as pd
 
 SPEC_FILE = "scorer.json"
 THREADED_PREDICT_ROWS = 20_000  # smaller tables predict on one thread (see ``LightGBMScorer.margin``)
-MARGIN_BLOCK_ROWS = 50_000      # rows per block of the scorecard's design when computing its margin
+MARGIN_BLOCK_ROWS = 10_000      # rows per block of the scorecard's design when computing its margin (a row's sum is
+                                # the same in any block; smaller blocks keep the temporaries small beside the fit design)
 
 
 @runtime_checkable
@@ -304,10 +305,12 @@ class RuleScorer:
 
 
 def fit_rule(X: pd.DataFrame, *, ratio_column: str, rigid_share_columns: Sequence[str], line_multiple: float,
-             rigid_share: float) -> RuleScorer:
-    """The rule has no parameters to learn; its explanation's reference household is the fit rows' medians."""
+             rigid_share: float, rows: np.ndarray | None = None) -> RuleScorer:
+    """The rule has no parameters to learn; its explanation's reference household is the fit rows' medians
+    (``rows``: a boolean mask of X's fit rows, its three columns read alone; all rows when None)."""
     inputs = [ratio_column, *rigid_share_columns]
-    reference = [float(np.nanmedian(X[c].to_numpy(float))) if X[c].notna().any() else 0.0 for c in inputs]
+    values = [X[c].to_numpy(float) if rows is None else X[c].to_numpy(float)[rows] for c in inputs]
+    reference = [float(np.nanmedian(v)) if (~np.isnan(v)).any() else 0.0 for v in values]
     return RuleScorer({"feature_names": list(X.columns), "ratio_column": ratio_column,
                        "rigid_share_columns": list(rigid_share_columns), "line_multiple": line_multiple,
                        "rigid_share": rigid_share, "reference": reference})

@@ -11,6 +11,7 @@ import pandas as pd
 
 from models.scorers import LightGBMScorer, Scorer, fit_blend, fit_rule, fit_scorecard
 from training.config import LightGBMParams, TrainConfig
+from training.splits import capped_rows, sample_ratio
 
 # Indicators the rule reads (see features.indicators.catalogue and models.baselines.RuleBaseline).
 RULE_RATIO = "hardship_ratio"
@@ -91,12 +92,15 @@ def fit_candidates(names: list[str], X: pd.DataFrame, y: np.ndarray, fit: np.nda
             scorers[name], iterations[name] = fit_lightgbm(X, y, fit, valid, params, cfg.small_num_boost_round,
                                                            cfg.early_stopping_rounds, categorical)
         elif name == "scorecard":
-            scorers[name] = fit_scorecard(X, y, rows=fit,
-                                          directions={f: by_name(f).direction for f in features},
-                                          categorical=categorical, C=cfg.scorecard_C,
+            # a seeded sample of the fit rows when they exceed cfg.baseline_fit_rows (training.splits.capped_rows),
+            # its penalty scaled to stand for all of them
+            sample = capped_rows(fit, cfg.baseline_fit_rows, cfg.baseline_sample_seed)
+            scorers[name] = fit_scorecard(X, y, rows=sample, directions={f: by_name(f).direction for f in features},
+                                          categorical=categorical,
+                                          C=[c * sample_ratio(fit, sample) for c in cfg.scorecard_C],
                                           select_on=(X[valid], y[valid]))
         elif name == "rule":
-            scorers[name] = fit_rule(X[fit], ratio_column=RULE_RATIO, rigid_share_columns=RULE_RIGID,
+            scorers[name] = fit_rule(X, ratio_column=RULE_RATIO, rigid_share_columns=RULE_RIGID, rows=fit,
                                      line_multiple=cfg.rule_line_multiple, rigid_share=cfg.rule_rigid_share)
     if "blend" in names:
         parts = [(n, s) for n, s in scorers.items()]

@@ -139,6 +139,11 @@ class TrainConfig(BaseModel):
     tier_medium_share: float = Field(0.10, gt=0, lt=1, description="next share tiered medium")
     quarterly: bool = Field(True, description="add quarterly as-of dates between rounds to the training examples")
     logit_C: float = Field(0.1, gt=0)
+    baseline_fit_rows: int = Field(250_000, ge=1000, description="most fit rows the linear models (the logistic "
+                                   "baseline, the scorecard) are fitted on; a larger fit slice is sampled "
+                                   "(uniform, seeded by baseline_sample_seed) to this many rows, which bounds "
+                                   "their float64 design matrices (docs/training.md, 'Linear models on a sample')")
+    baseline_sample_seed: int = 2026
     rule_line_multiple: float = Field(1.5, gt=0)
     rule_rigid_share: float = Field(0.5, gt=0)
     min_test_rows: int = Field(50, ge=1)

@@ -54,11 +54,14 @@ def evaluate(model: RiskModel, candidates: dict, selection: Selection, examples:
     from models.baselines import LogitBaseline, RuleBaseline
     from training.candidates import RULE_RATIO, RULE_RIGID
     from training.intervals import bootstrap_table
+    from training.splits import capped_rows, sample_ratio
 
     test_X, test_y = X[split.test], y[split.test]
     rule = RuleBaseline(ratio_column=RULE_RATIO, rigid_share_columns=RULE_RIGID,
                         line_multiple=cfg.rule_line_multiple, rigid_share=cfg.rule_rigid_share)
-    logit = LogitBaseline(C=cfg.logit_C, categorical=_categorical(X)).fit(X[split.fit], y[split.fit])
+    sample = capped_rows(split.fit, cfg.baseline_fit_rows, cfg.baseline_sample_seed)
+    logit = LogitBaseline(C=cfg.logit_C * sample_ratio(split.fit, sample), categorical=_categorical(X)).fit(
+        X, y, rows=sample)
     scores = {"model": model.predict_proba(test_X), "rule": rule.score(test_X), "logit": logit.score(test_X)}
     probabilities = {"model", "logit"}
     if truth is not None:

@@ -94,3 +94,28 @@ def make_split(examples: pd.DataFrame, round_as_of: pd.Series, test_round: str |
 def _household_hash(ids: pd.Series) -> np.ndarray:
     """A stable pseudo-random number in [0, 1) per household id."""
     return pd.util.hash_pandas_object(ids.astype(str), index=False).to_numpy() / 2.0**64
+
+
+def capped_rows(rows: np.ndarray, cap: int, seed: int) -> np.ndarray:
+    """``rows`` (a boolean mask) itself when it selects at most ``cap`` rows; else a mask of ``cap`` of them drawn
+    uniformly without replacement by ``numpy.random.default_rng(seed)``, in their original order.
+
+    Why: the linear models (the logistic baseline, the scorecard) are fitted on float64 design matrices of
+    two columns per indicator; a few hundred thousand rows fit their few hundred coefficients to within noise,
+    and capping the rows bounds those matrices however large the county. The same mask and seed give the same
+    rows every time."""
+    rows = np.asarray(rows, dtype=bool)
+    chosen = np.flatnonzero(rows)
+    if len(chosen) <= cap:
+        return rows
+    keep = np.sort(np.random.default_rng(seed).choice(chosen, size=cap, replace=False))
+    out = np.zeros_like(rows)
+    out[keep] = True
+    return out
+
+
+def sample_ratio(rows: np.ndarray, sample: np.ndarray) -> float:
+    """How many rows of ``rows`` each row of ``sample`` stands for (1.0 when nothing was sampled). The linear
+    models' penalty ``|w|² / (2C)`` is weighed against a sum of losses over the rows: on a sample, ``C`` times
+    this ratio keeps that balance, so the sampled fit approximates the fit on all the rows."""
+    return float(np.count_nonzero(rows)) / float(np.count_nonzero(sample))

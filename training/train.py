@@ -167,6 +167,9 @@ def train(warehouse_root: Path, *, test_round: str | None = None, cfg: TrainConf
     run = TrainingRun(cfg=cfg, model=model, split=split_info, selection=selection, report=report, audit=audit,
                       input_rows=X[split.test], data=fingerprint(wh))
     run_id, version, aliases = log_run(wh, run)
+    # The gate builds and scores a round of its own; the training table is no longer needed, so it is not held
+    # while that round is built (the two together were the peak of a first training).
+    del run, examples, X, y, candidates, truth
     promotion = first_promotion(wh.root)
     if promotion is not None and promotion.promoted:
         aliases.append("champion")
