@@ -23,7 +23,7 @@ from training.monitoring.stats import chi_square_p, ks_statistic, psi_from_count
 
 MIN_SEGMENT_ROWS = 100     # a segment smaller than this in the round or a reference round is not judged
 PSI_FLOOR = 0.01           # a PSI below this is no change at all, whatever the bootstrap says
-TAIL_SHARE = 0.1          # the top share of held-out segment scores an exponential tail is fitted to
+TAIL_SHARE = 0.1           # the top share of held-out segment scores an exponential tail is fitted to
 
 
 @dataclass
@@ -56,7 +56,7 @@ class SegmentDrift:
     families: list[str] = field(default_factory=list)     # indicator families beyond their limit
     family: str = ""          # the family closest to (or furthest beyond) its limit
     score: float = 0.0        # that family's sum over moved indicators of log(contrast / threshold)
-    score_limit: float = 0.0  # that family's limit: what a held-out reference round reaches in any segment of this kind
+    score_limit: float = 0.0  # that family's limit, shared by every segment of this kind (``family_limits``)
     moved: int = 0            # indicators that moved against the rest of the round
     rows: int = 0
 
