@@ -160,3 +160,27 @@ def test_worklist_inputs_in_chunks_equal_one_chunk(trained_warehouse: Path, cham
             warehouse_inputs(champion_model, wh, as_of=when, county="no such county", chunk=chunk)
         messages.append(str(e.value))
     assert messages[0] == messages[1] and county in messages[0]
+
+
+def test_promotion_gate_in_chunks_equals_the_whole_round(trained_warehouse: Path, champion_model) -> None:
+    """The gate builds and scores its round range by range: the labels and scores are those of the whole
+    round's examples (``build_examples`` at the round's date), in the same order, and so is the comparison."""
+    import numpy as np
+
+    from features.data.warehouse import Warehouse
+    from features.indicators.labels import build_examples, round_as_of
+    from training.promote import gate_comparison, gate_rows, rule_scores
+
+    wh = Warehouse(trained_warehouse)
+    rounds = round_as_of(wh)
+    rid = list(rounds.index)[-2]  # the newest round with a next one
+    examples = build_examples(wh, [rounds[rid]])
+    rows = examples[(examples["round_id"] == rid) & examples["eligible"].eq(1) & examples["falls_below_line"].notna()]
+    scorers = {"model": champion_model.predict_proba, "rule": lambda r: rule_scores(champion_model, r)}
+    y, scored = gate_rows(wh, rid, rounds[rid], scorers, chunk=700)
+    assert len(rows) > 3 * 700
+    np.testing.assert_array_equal(y, rows["falls_below_line"].to_numpy(float))
+    np.testing.assert_array_equal(scored["model"], champion_model.score(rows)["risk"].to_numpy())
+    np.testing.assert_array_equal(scored["rule"], rule_scores(champion_model, rows))
+    assert gate_comparison(wh.root, champion_model, champion_model, chunk=700) == \
+        gate_comparison(wh.root, champion_model, champion_model, chunk=10**9)
