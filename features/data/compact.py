@@ -27,19 +27,25 @@ def exact_float32(values: np.ndarray) -> np.ndarray:
     return small if np.array_equal(small.astype(np.float64), values, equal_nan=True) else values
 
 
+def owned(values: np.ndarray) -> np.ndarray:
+    """``values`` as an array of its own: a column read from a frame can be a view of the frame's whole
+    2-D block of that dtype, which would keep every column of the frame alive as long as the one kept."""
+    return values.copy() if values.base is not None else values
+
+
 def compact_columns(frame: pd.DataFrame, floats: Sequence[str]) -> Columns:
     """The columns of ``frame``: ``floats`` (float64 columns) as ``exact_float32``, text as categoricals, the
-    rest unchanged."""
+    rest unchanged; every column an array of its own (``owned``), so ``frame`` is freed once dropped."""
     out: Columns = {}
     wanted = set(floats)
     for name in frame.columns:
         col = frame[name]
         if name in wanted:
-            out[name] = exact_float32(col.to_numpy(dtype="float64", na_value=np.nan))
+            out[name] = owned(exact_float32(col.to_numpy(dtype="float64", na_value=np.nan)))
         elif col.dtype == object or isinstance(col.dtype, pd.StringDtype):
             out[name] = pd.Categorical(col.astype("object"))
         else:
-            out[name] = col.array if not isinstance(col.dtype, np.dtype) else col.to_numpy()
+            out[name] = col.array.copy() if not isinstance(col.dtype, np.dtype) else owned(col.to_numpy())
     return out
 
 
