@@ -175,3 +175,51 @@ def test_gate_failures_name_the_metric_the_reference_and_both_values():
     assert [GateFailure("roc_auc", "rule", float("nan"), 0.6)][0].metric == gate_failures(
         {"roc_auc": {"challenger": float("nan"), "rule": 0.6}})[0].metric
     assert PromotionResult("forced", "", "2", "1").promoted and not PromotionResult("refused", "", "2", "1").promoted
+
+
+def test_lightgbm_fed_row_blocks_is_the_booster_of_the_float64_matrix(ingested_warehouse):
+    """``fit_lightgbm`` hands LightGBM the compact table's rows in float64 blocks (``training.row_blocks``): the
+    sampled bin boundaries and the trees are those of one float64 matrix of the rows (the model text is equal),
+    also with the sample spread over many blocks, and with categorical -1 read as missing."""
+    import lightgbm as lgb
+
+    from features.data.chunks import compact_examples_in_chunks
+    from features.data.warehouse import Warehouse
+    from features.indicators.catalogue import FEATURES, feature_names
+    from features.indicators.labels import default_as_of_dates, round_as_of
+    from training.candidates import fit_lightgbm, lightgbm_params, monotone_signs
+    from training.row_blocks import BlockDataset, RowBlocks
+
+    wh = Warehouse(ingested_warehouse)
+    names = feature_names()
+    examples, X = compact_examples_in_chunks(wh, default_as_of_dates(wh, quarterly=False), names)
+    split = make_split(examples, round_as_of(wh), None)
+    y = examples["falls_below_line"].fillna(0).to_numpy(float)
+    categorical = [f.name for f in FEATURES if f.categorical]
+    cats = [names.index(c) for c in categorical]
+    assert (X.dtypes == np.float32).any() and (X.dtypes == np.float64).any()
+    cfg = TrainConfig()
+    # a sample smaller than the fit rows, so which rows are sampled matters
+    params = {**lightgbm_params(cfg.lightgbm, names, monotone_signs(cfg, small=False)), "bin_construct_sample_cnt": 800}
+    assert split.fit.sum() > 2 * params["bin_construct_sample_cnt"]
+
+    def matrix(rows: np.ndarray) -> np.ndarray:
+        m = X.loc[rows].to_numpy(dtype="float64", na_value=np.nan)
+        for j in cats:
+            m[m[:, j] < 0, j] = np.nan
+        return m
+
+    def booster(fit_data, valid_data, dataset=lgb.Dataset) -> str:
+        train = dataset(fit_data, y[split.fit], feature_name=names, categorical_feature=cats, params={"verbose": -1})
+        valid = dataset(valid_data, y[split.valid], reference=train, feature_name=names, categorical_feature=cats,
+                        params={"verbose": -1})
+        fitted = lgb.train(params, train, num_boost_round=30, valid_sets=[valid],
+                           callbacks=[lgb.early_stopping(10, verbose=False)])
+        return fitted.model_to_string(num_iteration=fitted.best_iteration or 30)
+
+    from_matrix = booster(matrix(split.fit), matrix(split.valid))
+    scorer, _ = fit_lightgbm(X, y, split.fit, split.valid, params, 30, 10, categorical)
+    assert scorer.booster.model_to_string() == from_matrix
+    assert booster(RowBlocks(X, split.fit, cats, block_rows=97), RowBlocks(X, split.valid, cats, block_rows=97),
+                   BlockDataset) == from_matrix
+    assert "tree_sizes" in from_matrix

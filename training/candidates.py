@@ -4,8 +4,6 @@ on the chosen one only (``training.train``)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 import pandas as pd
 
@@ -40,21 +38,12 @@ def monotone_signs(cfg: TrainConfig, *, small: bool) -> dict[str, int]:
     return signs
 
 
-def rows_matrix(X: pd.DataFrame, rows: np.ndarray, negative_missing: Sequence[int] = ()) -> np.ndarray:
-    """The float64 matrix of ``X``'s ``rows``, filled a column at a time (column order, no other copy of the
-    rows); the columns ``negative_missing`` (by position) get NaN for negative values."""
-    out = np.empty((int(np.count_nonzero(rows)), X.shape[1]), dtype=np.float64, order="F")
-    for j in range(X.shape[1]):
-        out[:, j] = X.iloc[:, j].to_numpy(dtype="float64", na_value=np.nan)[rows]
-    for j in negative_missing:
-        out[out[:, j] < 0, j] = np.nan
-    return out
-
-
 def fit_lightgbm(X: pd.DataFrame, y: np.ndarray, fit: np.ndarray, valid: np.ndarray, params: dict,
                  num_boost_round: int, early_stopping_rounds: int, categorical: list[str]) -> tuple[LightGBMScorer, int]:
     """A booster on the fit rows, early-stopped on the validation rows and cut at its best iteration."""
     import lightgbm as lgb
+
+    from training.row_blocks import BlockDataset, RowBlocks
 
     quiet = {"verbose": params.get("verbose", -1)}
     names = list(X.columns)
@@ -62,11 +51,12 @@ def fit_lightgbm(X: pd.DataFrame, y: np.ndarray, fit: np.ndarray, valid: np.ndar
     # -1 codes an unknown category; LightGBM reads negative categories as missing and says so on stdout whatever
     # its verbosity ("Met negative value in categorical features"). Give it the missing values itself: the same
     # trees and predictions (checked), without the noise. Scoring may keep -1: LightGBM reads it the same way.
-    # Each slice is one float64 matrix (the values LightGBM would convert the frame to), binned and then freed;
-    # the validation rows are binned with the fit rows' bins.
-    train_set = lgb.Dataset(rows_matrix(X, fit, cats), y[fit], feature_name=names, categorical_feature=cats,
+    # Each slice is read in float64 row blocks (the values LightGBM would convert the frame to), binned as they
+    # come: no float64 matrix of all the fit rows (training.row_blocks); the validation rows are binned with the
+    # fit rows' bins.
+    train_set = BlockDataset(RowBlocks(X, fit, cats), y[fit], feature_name=names, categorical_feature=cats,
                             free_raw_data=True, params=quiet)
-    valid_set = lgb.Dataset(rows_matrix(X, valid, cats), y[valid], reference=train_set, feature_name=names,
+    valid_set = BlockDataset(RowBlocks(X, valid, cats), y[valid], reference=train_set, feature_name=names,
                             categorical_feature=cats, free_raw_data=True, params=quiet)
     booster = lgb.train(params, train_set, num_boost_round=num_boost_round, valid_sets=[valid_set],
                         callbacks=[lgb.early_stopping(early_stopping_rounds, verbose=False)])
