@@ -8,7 +8,9 @@ Every size is scored with one model trained once on a ``MODEL_HOUSEHOLDS`` count
 ``MLFLOW_TRACKING_URI``): training at scale is not this bench's. Bare LightGBM ``predict`` on the same
 indicator matrix is the baseline of the scoring ratio; ``povwatch score --engine spark --spark-master
 local[2]`` gives Spark's rate and its ratio to local. With ``--train-max-run N``, ``povwatch train`` (the
-configuration ``TRAIN``) also runs on each county up to N households, for its time and peak RSS.
+configuration ``TRAIN``) also runs on each county up to N households, for its time and peak RSS. The other
+commands that read a whole round (``BATCH_PATHS``: features, worklist, audit, drift) run once each for their
+peak RSS.
 
 Sizes above ``--max-run`` (default 20,000 households) are listed as "not run": the shared 2-core machine this
 was written on cannot run a province, and a figure is only written when it was measured.
@@ -37,7 +39,8 @@ TRAIN = '{"num_boost_round": 100, "early_stopping_rounds": 20, "quarterly": fals
 MODEL_HOUSEHOLDS = 20_000
 COLUMNS = ["households", "rounds", "ingest s", "ingest peak GB", "score s", "score peak GB", "households/s",
            "ratio to bare predict", "Spark local[2] households/s", "Spark / local", "train s", "train peak GB",
-           "measured"]
+           "peak GB: features / worklist / audit / drift", "measured"]
+BATCH_PATHS = ("features", "worklist", "audit", "drift")  # the other commands that read a whole round
 
 
 @dataclass
@@ -204,6 +207,8 @@ def one_size(households: int, rounds: int, seed: int, spark: bool, work: Path, m
         spark_rate = scored / run.seconds
         row["Spark local[2] households/s"] = f"{spark_rate:,.0f} (peak {run.peak_gb:.2f} GB)"
         row["Spark / local"] = f"{spark_rate / rate:.2f}"
+    row["peak GB: features / worklist / audit / drift"] = " / ".join(
+        f"{r.peak_gb:.2f}" for r in batch_paths(wh, newest, work, env))
     os.environ.pop("MLFLOW_TRACKING_URI", None)
     if train:  # on this county's own warehouse and registry, with the bench's training configuration
         env.pop("MLFLOW_TRACKING_URI", None)
@@ -220,6 +225,21 @@ def one_size(households: int, rounds: int, seed: int, spark: bool, work: Path, m
     return row
 
 
+def batch_paths(wh: Path, newest: str, work: Path, env: dict[str, str]) -> list[Run]:
+    """The other commands that read a whole round, each in its own process with the scoring model
+    (``BATCH_PATHS`` order): the indicator table and the worklist of the newest round, the equity audit of the
+    newest labelled round (its outcomes are the next round's), the drift check of the newest round against the
+    model's training rounds."""
+    from features.data.warehouse import Warehouse
+
+    labelled = Warehouse(wh).round_ids()[-2]
+    common = ["--warehouse", str(wh)]
+    return [measured(["features", "--round", newest, "--out", str(work / "features.parquet"), *common], env),
+            measured(["worklist", "--round", newest, "--out", str(work / "worklist.csv"), *common], env),
+            measured(["audit", "--round", labelled, "--no-mlflow", "--out", str(work / "audit"), *common], env),
+            measured(["drift", "--round", newest, "--no-mlflow", "--out", str(work / "drift"), *common], env)]
+
+
 def _stamp() -> str:
     """Today's date and the checkout's commit: which code a row of the table measured."""
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
@@ -234,14 +254,17 @@ def table(rows: list[dict[str, str]]) -> str:
 
 
 def measured_rows(doc: str) -> dict[str, dict[str, str]]:
-    """The rows of the scale table already in the document that hold a measurement, by household count."""
+    """The rows of the scale table already in the document that hold a measurement, by household count; read
+    by the table's own header, so rows written before a column was added keep their figures ("not run" in it)."""
     if START not in doc:
         return {}
-    rows = {}
+    rows, header = {}, None
     for line in doc[doc.index(START):doc.index(END)].splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if len(cells) == len(COLUMNS) and cells[0][:1].isdigit() and cells[2] != "not run":
-            rows[cells[0]] = dict(zip(COLUMNS, cells))
+        if cells and cells[0] == COLUMNS[0]:
+            header = cells
+        elif header and len(cells) == len(header) and cells[0][:1].isdigit() and cells[2] != "not run":
+            rows[cells[0]] = {c: "not run" for c in COLUMNS} | {c: v for c, v in zip(header, cells) if c in COLUMNS}
     return rows
 
 

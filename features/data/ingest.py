@@ -177,7 +177,8 @@ class _Batch:
             return
         where = self.accepted.index[mask.to_numpy()].to_numpy()
         out = _as_read(self.raw.take(where))
-        out["reason"] = reason.reindex(mask.index)[mask].to_numpy() if isinstance(reason, pd.Series) else reason
+        out["reason"] = (reason.reindex(mask.index[mask.to_numpy()]).to_numpy() if isinstance(reason, pd.Series)
+                         else reason)
         out["rule"] = rule
         files = self.rows.column("_file").take(where).to_numpy()
         out["source_file"] = [self.sources[i] for i in files]
@@ -237,7 +238,7 @@ def _validate_file(t: Table, f: Path, i: int, summary: TableSummary, batch_rows:
         out.raw.append(_compact(pa.Table.from_pandas(r.accepted_raw, preserve_index=False)))
         out.rejected.append(r.rejected)
         if not t.history:
-            out.keys.append(r.typed_keys)
+            out.keys.append(_compact(r.typed_keys))
         offset += n
     _reject_duplicates(t, out, str(f), key)
     return out
@@ -249,16 +250,13 @@ def _compact(table: pa.Table) -> pa.Table:
                      for n, c in zip(table.column_names, table.columns)})
 
 
-def _plain(table: pa.Table) -> pa.Table:
-    return pa.table({n: c.cast(c.type.value_type) if pa.types.is_dictionary(c.type) else c
-                     for n, c in zip(table.column_names, table.columns)})
-
-
 def _duplicates(t: Table, keys: pa.Table, scope: str) -> pd.DataFrame:
     """``duplicate_reasons`` over Arrow keys (key columns and ``_row``): only the rows of repeated keys are
     turned into pandas."""
     key = list(t.key)
-    keys = _plain(keys)
+    # grouped on dictionary codes, not text: a round's member keys are millions of strings, and a hash table of
+    # them was the largest thing ingest held
+    keys = keys.unify_dictionaries().combine_chunks()
     if t.history or keys.num_rows == 0:
         return duplicate_reasons(t, pd.DataFrame(columns=key))
     complete = np.logical_and.reduce([pc.is_valid(keys.column(k)).to_numpy(zero_copy_only=False) for k in key])
@@ -398,34 +396,31 @@ def check_household_rounds(hb: _Batch | None, mb: _Batch, wh: Warehouse) -> None
 
     m_rej = mb.rejected_frame()
     m_rej_keys = _keys(m_rej, HOUSEHOLD_ROUND) if len(m_rej) and "round_id" in m_rej else _rejected_keys(None)
-    n_rows = pd.Series(1, index=_keys(members, HOUSEHOLD_ROUND)).groupby(level=[0, 1]).size()
+    mk = _keys(members, HOUSEHOLD_ROUND)
+    n_rows = pd.Series(1, index=mk).groupby(level=[0, 1]).size()
     n_rows = n_rows.add(pd.Series(1, index=m_rej_keys).groupby(level=[0, 1]).size() if len(m_rej_keys) else 0,
                         fill_value=0)
     n_bad = pd.Series(1, index=m_rej_keys).groupby(level=[0, 1]).size() if len(m_rej_keys) else pd.Series(dtype="int64")
 
-    mk = _keys(members, HOUSEHOLD_ROUND)
-    text = _key_text(members)
-    # 1. no households row anywhere
+    # 1. no households row anywhere (reasons are written for the rejected rows only: a round has millions)
     known = mk.isin(size.index)
-    was_rejected = mk.isin(hh_rejected)
-    mb.reject(pd.Series(~known & ~was_rejected, index=members.index),
-              "household_exists: no households row for " + text + " in this ingest or the warehouse",
-              "household_exists")
-    mb.reject(pd.Series(was_rejected, index=members.index),
-              "household_rejected: the households row of " + text + " in this ingest was rejected "
-              "(see quarantine/households); a household's round is stored whole or not at all",
-              "household_rejected")
+    was_rejected = pd.Series(mk.isin(hh_rejected), index=members.index)
+    orphan = pd.Series(~known, index=members.index) & ~was_rejected
+    del mk, known
+    mb.reject(orphan, "household_exists: no households row for " + _key_text(members[orphan])
+              + " in this ingest or the warehouse", "household_exists")
+    mb.reject(was_rejected, "household_rejected: the households row of " + _key_text(members[was_rejected])
+              + " in this ingest was rejected (see quarantine/households); a household's round is stored whole "
+              "or not at all", "household_rejected")
     # 2. some member rows of the household's round rejected -> the rest of the round too
     reasons = _round_reasons(size, n_rows, n_bad)
     for rule, bad_rounds in reasons.items():
-        members = mb.accepted
-        mk = _keys(members, HOUSEHOLD_ROUND)
-        hit = pd.Series(mk.isin(bad_rounds.index), index=members.index)
-        mb.reject(hit, pd.Series(bad_rounds.reindex(mk).to_numpy(), index=members.index), rule)
-        if hb is not None:
-            hk = _keys(hb.accepted, HOUSEHOLD_ROUND)
-            hit = pd.Series(hk.isin(bad_rounds.index), index=hb.accepted.index)
-            hb.reject(hit, pd.Series(bad_rounds.reindex(hk).to_numpy(), index=hb.accepted.index), rule)
+        for batch in (mb, hb) if hb is not None else (mb,):
+            keys = _keys(batch.accepted, HOUSEHOLD_ROUND)
+            hit = keys.isin(bad_rounds.index)
+            where = batch.accepted.index[hit]
+            batch.reject(pd.Series(True, index=where), pd.Series(bad_rounds.reindex(keys[hit]).to_numpy(), index=where),
+                         rule)
 
 
 def _round_reasons(size: pd.Series, n_rows: pd.Series, n_bad: pd.Series) -> dict[str, pd.Series]:
@@ -461,8 +456,11 @@ def check_size_against_stored_members(hb: _Batch, mb: _Batch | None, wh: Warehou
     in_call = _keys(mb.accepted, HOUSEHOLD_ROUND).union(_rejected_keys(mb)) if mb is not None else hk[:0]
     n = pd.Series(count.reindex(hk).to_numpy(), index=batch.index)
     bad = n.notna() & ~pd.Series(hk.isin(in_call), index=batch.index) & (n != batch["household_size"].astype("float64"))
-    hb.reject(bad, "household_size: household_size=" + batch["household_size"].astype(str) + " but the warehouse "
-              "holds " + n.astype("Int64").astype(str) + " member rows for " + _key_text(batch), "household_size")
+    if not bad.any():
+        return
+    rows, n = batch[bad], n[bad]
+    hb.reject(bad, "household_size: household_size=" + rows["household_size"].astype(str) + " but the warehouse "
+              "holds " + n.astype("Int64").astype(str) + " member rows for " + _key_text(rows), "household_size")
 
 
 # ------------------------------------------------------------------------------------------------ writing
