@@ -74,9 +74,17 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+RSS_LIMIT_GB = 12.0  # a command whose process tree passes this is stopped: half of the 24 GB machine it was built on
+
+
+class OverLimit(RuntimeError):
+    """The command's process tree passed ``RSS_LIMIT_GB`` and was stopped: its peak is "above the limit"."""
+
+
 def measured(args: list[str], env: dict[str, str]) -> Run:
     """Run ``povwatch ARGS`` in its own process; wall time, CPU time and the peak RSS of its process tree
-    (sampled every 50 ms)."""
+    (sampled every 50 ms). A tree that passes ``RSS_LIMIT_GB`` is killed (``OverLimit``) before it can push a
+    shared machine into swapping or the OOM killer."""
     import psutil
 
     cmd = [str(Path(sys.executable).parent / "povwatch"), *args]
@@ -87,6 +95,13 @@ def measured(args: list[str], env: dict[str, str]) -> Run:
     def sample() -> None:
         while not done.is_set():
             peak[0] = max(peak[0], _tree_rss(watched))
+            if peak[0] > RSS_LIMIT_GB * 1e9:
+                for p in [*watched.children(recursive=True), watched]:
+                    try:
+                        p.kill()
+                    except psutil.NoSuchProcess:
+                        pass
+                return
             time.sleep(0.05)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -95,6 +110,8 @@ def measured(args: list[str], env: dict[str, str]) -> Run:
     seconds = time.perf_counter() - t0
     done.set()
     sampler.join()
+    if peak[0] > RSS_LIMIT_GB * 1e9:
+        raise OverLimit(f"povwatch {' '.join(args)} passed {RSS_LIMIT_GB:g} GB and was stopped")
     if proc.returncode != 0:
         raise RuntimeError(f"povwatch {' '.join(args)} exited {proc.returncode}:\n{output[-3000:]}")
     return Run(seconds, peak[0] / 1e9, _children_cpu() - cpu0, output)
@@ -207,8 +224,7 @@ def one_size(households: int, rounds: int, seed: int, spark: bool, work: Path, m
         spark_rate = scored / run.seconds
         row["Spark local[2] households/s"] = f"{spark_rate:,.0f} (peak {run.peak_gb:.2f} GB)"
         row["Spark / local"] = f"{spark_rate / rate:.2f}"
-    row["peak GB: features / worklist / audit / drift"] = " / ".join(
-        f"{r.peak_gb:.2f}" for r in batch_paths(wh, newest, work, env))
+    row["peak GB: features / worklist / audit / drift"] = " / ".join(batch_paths(wh, newest, work, env))
     os.environ.pop("MLFLOW_TRACKING_URI", None)
     if train:  # on this county's own warehouse and registry, with the bench's training configuration
         env.pop("MLFLOW_TRACKING_URI", None)
@@ -225,19 +241,27 @@ def one_size(households: int, rounds: int, seed: int, spark: bool, work: Path, m
     return row
 
 
-def batch_paths(wh: Path, newest: str, work: Path, env: dict[str, str]) -> list[Run]:
-    """The other commands that read a whole round, each in its own process with the scoring model
+def batch_paths(wh: Path, newest: str, work: Path, env: dict[str, str]) -> list[str]:
+    """Peak GB of the other commands that read a whole round, each in its own process with the scoring model
     (``BATCH_PATHS`` order): the indicator table and the worklist of the newest round, the equity audit of the
     newest labelled round (its outcomes are the next round's), the drift check of the newest round against the
-    model's training rounds."""
+    model's training rounds. A command stopped at ``RSS_LIMIT_GB`` reads "> limit"."""
     from features.data.warehouse import Warehouse
 
     labelled = Warehouse(wh).round_ids()[-2]
     common = ["--warehouse", str(wh)]
-    return [measured(["features", "--round", newest, "--out", str(work / "features.parquet"), *common], env),
-            measured(["worklist", "--round", newest, "--out", str(work / "worklist.csv"), *common], env),
-            measured(["audit", "--round", labelled, "--no-mlflow", "--out", str(work / "audit"), *common], env),
-            measured(["drift", "--round", newest, "--no-mlflow", "--out", str(work / "drift"), *common], env)]
+    commands = [["features", "--round", newest, "--out", str(work / "features.parquet"), *common],
+                ["worklist", "--round", newest, "--out", str(work / "worklist.csv"), *common],
+                ["audit", "--round", labelled, "--no-mlflow", "--out", str(work / "audit"), *common],
+                ["drift", "--round", newest, "--no-mlflow", "--out", str(work / "drift"), *common]]
+    out = []
+    for args in commands:
+        try:
+            out.append(f"{measured(args, env).peak_gb:.2f}")
+        except OverLimit as e:
+            print(e, flush=True)
+            out.append(f"> {RSS_LIMIT_GB:g}")
+    return out
 
 
 def _stamp() -> str:

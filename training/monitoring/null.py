@@ -17,6 +17,7 @@ import numpy as np
 from training.monitoring.stats import DEFAULT_BINS, bin_codes, psi_from_counts, quantile_edges
 
 N_BINS = DEFAULT_BINS + 2          # quantile bins + the top bin beyond the last cut + missing
+COUNT_BLOCK = 50_000               # rows whose codes are counted at once
 DEFAULT_REPLICATES = 60
 ALARM_QUANTILE = 0.99              # a statistic above the 99th percentile of its replicates is "drifted"
 
@@ -25,26 +26,34 @@ ALARM_QUANTILE = 0.99              # a statistic above the 99th percentile of it
 class Binned:
     """Bin codes of several columns, offset so that one ``bincount`` counts every column at once."""
 
-    codes: np.ndarray              # (rows, columns) int64, code + column * N_BINS
+    codes: np.ndarray              # (rows, columns) code + column * N_BINS: int16 up to 2,730 columns
 
     @property
     def n_columns(self) -> int:
         return self.codes.shape[1]
 
     def counts(self, rows: np.ndarray | slice = slice(None)) -> np.ndarray:
-        flat = self.codes[rows].ravel()
-        return np.bincount(flat, minlength=self.n_columns * N_BINS).reshape(self.n_columns, N_BINS).astype(float)
+        """Rows per bin of each column, ``COUNT_BLOCK`` rows at a time: a replicate of a million-household
+        round would otherwise make a platform-integer copy of all its codes (the counts are the same)."""
+        picked = np.arange(len(self.codes))[rows]  # positions, whether rows is a slice, a mask or positions
+        total = np.zeros(self.n_columns * N_BINS, dtype=np.int64)
+        for start in range(0, len(picked), COUNT_BLOCK):
+            flat = self.codes[picked[start:start + COUNT_BLOCK]].ravel()
+            total += np.bincount(flat, minlength=self.n_columns * N_BINS)
+        return total.reshape(self.n_columns, N_BINS).astype(float)
 
 
 def bin_by_reference(reference: np.ndarray, *others: np.ndarray) -> list[Binned]:
     """Quantile bins of each column of ``reference``, applied to it and to ``others`` (same columns)."""
     edges = [quantile_edges(reference[:, j]) for j in range(reference.shape[1])]
-    offset = np.arange(reference.shape[1], dtype=np.int64) * N_BINS
+    dtype = np.int16 if reference.shape[1] * N_BINS <= np.iinfo(np.int16).max else np.int32
 
     def codes(x: np.ndarray) -> Binned:
-        cols = [bin_codes(x[:, j], edges[j]) for j in range(x.shape[1])]
-        c = np.column_stack(cols).astype(np.int64) if cols else np.zeros((len(x), 0), np.int64)
-        return Binned(c + offset)
+        c = np.empty(x.shape, dtype=dtype)
+        for j in range(x.shape[1]):
+            c[:, j] = bin_codes(x[:, j], edges[j])
+            c[:, j] += j * N_BINS
+        return Binned(c)
 
     return [codes(reference), *(codes(o) for o in others)]
 

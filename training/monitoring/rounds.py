@@ -26,7 +26,12 @@ class RoundFrames:
     risk: np.ndarray
 
     def take(self, mask: np.ndarray) -> RoundFrames:
-        return RoundFrames(self.frame.loc[mask].reset_index(drop=True), self.names, self.values[mask], self.risk[mask])
+        """The rows under ``mask``. Rounds are stored one after another, so a set of whole rounds is usually one
+        run of rows: then the matrix is a view, not a copy (it is the largest thing a drift check holds)."""
+        hit = np.flatnonzero(mask)
+        rows = slice(hit[0], hit[-1] + 1) if len(hit) and hit[-1] - hit[0] + 1 == len(hit) else hit
+        return RoundFrames(self.frame.iloc[rows].reset_index(drop=True), self.names, self.values[rows],
+                           self.risk[rows])
 
     @property
     def rounds(self) -> np.ndarray:
@@ -69,8 +74,16 @@ def load_rounds(warehouse, round_ids: Sequence[str], model, chunk: int | None = 
              for rng in id_ranges(warehouse, chunk or DEFAULT_CHUNK, rounds=list(round_ids))]
     frame = pd.concat([p.frame for p in parts], ignore_index=True)
     order = np.argsort(frame["as_of"].map({d: i for i, d in enumerate(sorted(dates))}).to_numpy(), kind="stable")
-    return RoundFrames(frame.iloc[order].reset_index(drop=True), names,
-                       np.concatenate([p.values for p in parts])[order], np.concatenate([p.risk for p in parts])[order])
+    where = np.empty_like(order)
+    where[order] = np.arange(len(order))  # each built row's place in the round-by-round order
+    values = np.empty((len(order), len(names)))
+    start = 0
+    for p in parts:  # each range's matrix goes to its places and is dropped: one matrix in memory, not three
+        values[where[start:start + len(p.risk)]] = p.values
+        start += len(p.risk)
+        p.values = None
+    return RoundFrames(frame.iloc[order].reset_index(drop=True), names, values,
+                       np.concatenate([p.risk for p in parts])[order])
 
 
 def _round_rows(view, dates: dict[pd.Timestamp, str], model, names: list[str], money: np.ndarray) -> RoundFrames:
