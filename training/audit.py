@@ -29,7 +29,8 @@ METRICS = ("flag_rate", "recall", "fnr", "fpr", "precision", "mean_predicted", "
 COMPARED = ("recall", "fnr")          # compared to the reference group: ratio and difference
 VIEWS = ("budget", "high_tier")
 ECE_BINS = 10
-BOOT_CHUNK = 64                       # bootstrap replicates per matrix product (memory: chunk x households)
+SUM_BLOCK = 8                         # replicates per sparse product (memory: block x households, float)
+BOOT_CHUNK = 64                       # bootstrap replicates drawn at once (memory: chunk x households, int64)
 INTERSECTION = "×"
 
 
@@ -89,7 +90,10 @@ def _design(codes: np.ndarray, n_groups: int, fell: np.ndarray, flag: np.ndarray
 
 def _sums(weights: np.ndarray, design, n_groups: int) -> dict[str, np.ndarray]:
     """Per-group sums for each row of ``weights`` (replicates x households) → arrays (replicates, groups)."""
-    prod = np.asarray((design.T @ weights.T.astype(float)).T)  # (B, width)
+    # a few replicates per product: their float copy is SUM_BLOCK x households, not a whole chunk's (each
+    # column of the product is summed alone, so the sums are the same)
+    prod = np.concatenate([np.asarray((design.T @ weights[s:s + SUM_BLOCK].T.astype(float)).T)
+                           for s in range(0, len(weights), SUM_BLOCK)])  # (B, width)
     base = prod[:, : 5 * n_groups].reshape(len(weights), n_groups, 5)
     cells = prod[:, 5 * n_groups:].reshape(len(weights), n_groups, ECE_BINS, 2)
     return {"n": base[..., 0], "falls": base[..., 1], "flagged": base[..., 2], "tp": base[..., 3],
@@ -105,7 +109,9 @@ def bootstrap_weights(n: int, n_boot: int, seed: int) -> list[np.ndarray]:
     for start in range(0, n_boot, BOOT_CHUNK):
         b = min(BOOT_CHUNK, n_boot - start)
         idx = rng.integers(0, n, size=(b, n))
-        counts = np.stack([np.bincount(r, minlength=n) for r in idx])
+        counts = np.empty((b, n), dtype=np.uint32)  # not a stack of int64 rows: half the memory, same counts
+        for i, r in enumerate(idx):
+            counts[i] = np.bincount(r, minlength=n)
         del idx
         out.append(counts.astype(np.min_scalar_type(int(counts.max(initial=0)))))
     return out

@@ -41,11 +41,12 @@ def labelled_examples(warehouse_root: Path, round_id: str | None = None) -> tupl
 def with_groups(rows: pd.DataFrame, risk: np.ndarray, high: np.ndarray, warehouse_root: Path) -> pd.DataFrame:
     """``fell, risk, high`` and every audit attribute per row (joined on the row's own record)."""
     from features.data.warehouse import Warehouse
-    from training.audit_groups import household_groups
+    from training.audit_groups import HOUSEHOLD_COLUMNS, MEMBER_COLUMNS, household_groups
 
     wh = Warehouse(warehouse_root)
     rids = sorted(set(rows["round_id"].astype(str)))
-    groups = household_groups(wh.households(rounds=rids), wh.members(rounds=rids))
+    groups = household_groups(wh.households(rounds=rids, columns=list(HOUSEHOLD_COLUMNS)),
+                              wh.members(rounds=rids, columns=list(MEMBER_COLUMNS)))
     keys = rows[["household_id", "round_id"]].astype({"household_id": str, "round_id": str})
     merged = keys.merge(groups.astype({"household_id": str, "round_id": str}), on=["household_id", "round_id"],
                         how="left", validate="one_to_one")

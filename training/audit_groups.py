@@ -84,12 +84,18 @@ def size_band(size: pd.Series) -> pd.Series:
     return out
 
 
+# The columns the groups are made of: an audit reads only these of a round (a province's members are millions).
+HOUSEHOLD_COLUMNS = ("household_id", "round_id", "county", "township", "household_type", "is_monitored",
+                     "relocated", "ethnic_minority", "household_size")
+MEMBER_COLUMNS = ("household_id", "round_id", "relation", "sex", "age", "health")
+
+
 def member_groups(members: pd.DataFrame) -> pd.DataFrame:
     """Per (household_id, round_id): head sex, head 60+, any disabled member, all members 60+."""
     key = ["household_id", "round_id"]
     if members.empty:
         return pd.DataFrame(columns=[*key, "head_sex", "head_60_plus", "disabled_member", "elderly_only"])
-    m = members[[*key, "relation", "sex", "age", "health"]]
+    m = members[list(MEMBER_COLUMNS)]
     head = m[m["relation"].eq("head")].drop_duplicates(key)[[*key, "sex", "age"]]
     head = head.rename(columns={"sex": "head_sex", "age": "head_age"})
     agg = m.assign(disabled=m["health"].eq("disabled"), elderly=pd.to_numeric(m["age"]) >= ELDERLY_AGE)
