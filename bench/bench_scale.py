@@ -9,8 +9,8 @@ Every size is scored with one model trained once on a ``MODEL_HOUSEHOLDS`` count
 indicator matrix is the baseline of the scoring ratio; ``povwatch score --engine spark --spark-master
 local[2]`` gives Spark's rate and its ratio to local. With ``--train-max-run N``, ``povwatch train`` (the
 configuration ``TRAIN``) also runs on each county up to N households, for its time and peak RSS. The other
-commands that read a whole round (``BATCH_PATHS``: features, worklist, audit, drift) run once each for their
-peak RSS.
+commands that read a whole round (features, worklist, audit, drift: ``batch_paths``) run once each for
+their peak RSS.
 
 Sizes above ``--max-run`` (default 20,000 households) are listed as "not run": the shared 2-core machine this
 was written on cannot run a province, and a figure is only written when it was measured.
@@ -40,7 +40,7 @@ MODEL_HOUSEHOLDS = 20_000
 COLUMNS = ["households", "rounds", "ingest s", "ingest peak GB", "score s", "score peak GB", "households/s",
            "ratio to bare predict", "Spark local[2] households/s", "Spark / local", "train s", "train peak GB",
            "peak GB: features / worklist / audit / drift", "measured"]
-BATCH_PATHS = ("features", "worklist", "audit", "drift")  # the other commands that read a whole round
+PATHS_COLUMN = COLUMNS[-2]  # the peaks of the other commands that read a whole round, in ``batch_paths`` order
 
 
 @dataclass
@@ -224,7 +224,7 @@ def one_size(households: int, rounds: int, seed: int, spark: bool, work: Path, m
         spark_rate = scored / run.seconds
         row["Spark local[2] households/s"] = f"{spark_rate:,.0f} (peak {run.peak_gb:.2f} GB)"
         row["Spark / local"] = f"{spark_rate / rate:.2f}"
-    row["peak GB: features / worklist / audit / drift"] = " / ".join(batch_paths(wh, newest, work, env))
+    row[PATHS_COLUMN] = " / ".join(batch_paths(wh, newest, work, env))
     os.environ.pop("MLFLOW_TRACKING_URI", None)
     if train:  # on this county's own warehouse and registry, with the bench's training configuration
         env.pop("MLFLOW_TRACKING_URI", None)
@@ -243,7 +243,7 @@ def one_size(households: int, rounds: int, seed: int, spark: bool, work: Path, m
 
 def batch_paths(wh: Path, newest: str, work: Path, env: dict[str, str]) -> list[str]:
     """Peak GB of the other commands that read a whole round, each in its own process with the scoring model
-    (``BATCH_PATHS`` order): the indicator table and the worklist of the newest round, the equity audit of the
+    (the order of ``PATHS_COLUMN``): the indicator table and the worklist of the newest round, the equity audit of the
     newest labelled round (its outcomes are the next round's), the drift check of the newest round against the
     model's training rounds. A command stopped at ``RSS_LIMIT_GB`` reads "> limit"."""
     from features.data.warehouse import Warehouse
