@@ -167,6 +167,32 @@ def test_survey_date_must_follow_the_previous_round(round_2023: list[Path], tmp_
     assert wh.round_ids() == ["2023", "2024"]
 
 
+def test_survey_order_with_a_back_filled_round_and_a_replaced_row(round_2023: list[Path], tmp_path: Path,
+                                                                  wh: Warehouse) -> None:
+    """A back-filled earlier round dated after the stored later one is rejected; a re-sent row replaces the
+    stored one, which then takes no part in the order."""
+    ingest(round_2023, wh)
+    ingest([write_csv(tmp_path / "households_2025.csv", [family("H1", "2025", "2025-03-10")[0],
+                                                           family("H2", "2025", "2025-03-12", size=3)[0]])], wh)
+    s = ingest([write_csv(tmp_path / "households_2024.csv", [family("H1", "2024", "2025-06-01")[0],
+                                                             family("H2", "2024", "2024-03-10", size=3)[0]])], wh)
+    assert s.counts()["households"] == {"read": 2, "accepted": 1, "rejected": 1}
+    q = pd.read_parquet(next((wh.root / "quarantine" / "households").glob("*2024*.parquet")))
+    assert list(q["household_id"]) == ["H1"]
+    assert q.loc[0, "reason"] == ("survey_date_order: survey_date=2025-03-10 of round 2025 is not after 2025-06-01 "
+                                  "of household H1's previous round 2024")
+    assert wh.round_ids() == ["2023", "2024", "2025"]
+
+    again = [family("H1", "2025", "2025-04-01")[0], family("H2", "2025", "2024-01-01", size=3)[0]]
+    s = ingest([write_csv(tmp_path / "households_2025_fix.csv", again)], wh)
+    assert s.counts()["households"] == {"read": 2, "accepted": 1, "rejected": 1}
+    q = pd.read_parquet(next((wh.root / "quarantine" / "households").glob("*2025_fix*.parquet")))
+    assert q.loc[0, "reason"] == ("survey_date_order: survey_date=2024-01-01 of round 2025 is not after 2024-03-10 "
+                                  "of household H2's previous round 2024")
+    stored = wh.households(["2025"], columns=["household_id", "survey_date"]).set_index("household_id")
+    assert stored["survey_date"].dt.strftime("%Y-%m-%d").to_dict() == {"H1": "2025-04-01", "H2": "2025-03-12"}
+
+
 def test_events_by_year_and_monitoring_lines_upsert(tmp_path: Path, wh: Warehouse) -> None:
     ev = [event(), event(event_date="2024-02-01", event_type="job_loss", amount="", source="干部走访排查")]
     lines = pd.DataFrame({"省": ["*", "甘肃省"], "年度": ["2023", "2023"], "监测标准(元/人/年)": ["7000", "7300"]})

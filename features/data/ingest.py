@@ -344,33 +344,78 @@ def _key_text(df: pd.DataFrame) -> pd.Series:
 def check_survey_order(hb: _Batch, wh: Warehouse) -> None:
     """A round's survey_date must be after the household's previous round (warehouse + this call).
 
-    Rounds are ordered by their median survey date; the batch row of a violating pair is rejected.
+    Rounds are ordered by their median survey date; the batch row of a violating pair is rejected. Worked on
+    integer codes (household, round rank, date in ns), a stored round at a time: the warehouse's rounds are
+    millions of rows, and only the batch's households' rows are kept; text is written for violations only.
     """
-    cols = ["household_id", "round_id", "survey_date"]
-    batch = hb.accepted[cols].assign(_bi=hb.accepted.index)
-    stored = wh.households(columns=cols)
-    stored = stored[~_keys(stored, HOUSEHOLD_ROUND).isin(_keys(batch, HOUSEHOLD_ROUND))].assign(_bi=-1)
-    both = pd.concat([stored, batch], ignore_index=True)
-    both["survey_date"] = pd.to_datetime(both["survey_date"])
-    median = both.groupby("round_id")["survey_date"].median()
-    rank = pd.Series(range(len(median)), index=median.reset_index().sort_values(
-        ["survey_date", "round_id"])["round_id"].to_numpy())
-    both = both[both["household_id"].isin(batch["household_id"])].assign(_rank=lambda d: d["round_id"].map(rank))
-    both = both.sort_values(["household_id", "_rank"], kind="stable")
-    prev = both.groupby("household_id")[["survey_date", "round_id", "_bi"]].shift()
-    bad = both["survey_date"] <= prev["survey_date"]
-    if not bad.any():
+    batch = hb.accepted
+    if batch.empty:
         return
-    cur, before = both[bad], prev[bad]
-    text = ("survey_date_order: survey_date=" + cur["survey_date"].dt.strftime("%Y-%m-%d") + " of round "
-            + cur["round_id"] + " is not after " + before["survey_date"].dt.strftime("%Y-%m-%d")
-            + " of household " + cur["household_id"] + "'s previous round " + before["round_id"].astype(str))
-    in_batch = cur["_bi"] >= 0  # the later row came in this call: reject it
-    hb.reject(pd.Series(True, index=cur.loc[in_batch, "_bi"].to_numpy()),
-              pd.Series(text[in_batch].to_numpy(), index=cur.loc[in_batch, "_bi"].to_numpy()), "survey_date_order")
-    earlier = ~in_batch & (before["_bi"] >= 0)  # a back-filled earlier round dated after a stored later one
-    idx = before.loc[earlier, "_bi"].astype("int64").to_numpy()
+    ids, id_values = pd.factorize(batch["household_id"].astype(str), sort=True)  # codes in text order
+    batch_rounds = batch["round_id"].astype(str).to_numpy()
+    batch_days = _ns(batch["survey_date"])
+    id_set = pa.array(np.asarray(id_values, dtype=object), type=pa.string())
+    names = list(pd.unique(batch_rounds))  # round i of the codes below is names[i]
+    dates_of: dict[str, list[np.ndarray]] = {r: [batch_days[batch_rounds == r]] for r in names}
+    codes, rounds, dates, rows = [ids], [pd.Index(names).get_indexer(batch_rounds)], [batch_days], \
+        [batch.index.to_numpy(dtype="int64")]
+    for rid, table in wh.stored_rounds("households", ["household_id", "survey_date"]):
+        code = pc.index_in(table.column("household_id"), value_set=id_set).to_numpy(zero_copy_only=False)
+        day = _ns(table.column("survey_date").to_pandas())
+        in_batch = ~np.isnan(code)
+        replaced = np.zeros(len(code), dtype=bool)
+        same_round = batch_rounds == rid
+        if same_round.any():  # stored rows of this round that the batch replaces drop out
+            replaced[in_batch] = np.isin(code[in_batch].astype("int64"), ids[same_round])
+        if rid not in dates_of:
+            names.append(rid)
+        dates_of.setdefault(rid, []).append(day[~replaced])
+        keep = in_batch & ~replaced
+        codes.append(code[keep].astype("int64"))
+        rounds.append(np.full(int(keep.sum()), names.index(rid), dtype="int64"))
+        dates.append(day[keep])
+        rows.append(np.full(int(keep.sum()), -1, dtype="int64"))
+        del table, code, day
+    median = pd.DataFrame({"round_id": names, "survey_date": [_median(dates_of[r]) for r in names]})
+    rank_of_round = np.empty(len(names), dtype="int64")
+    rank_of_round[median.sort_values(["survey_date", "round_id"]).index.to_numpy()] = np.arange(len(names))
+    code, day, row = np.concatenate(codes), np.concatenate(dates), np.concatenate(rows)
+    rnd = np.concatenate(rounds)
+    sort = np.lexsort((rank_of_round[rnd], code))
+    code, day, row, rnd = code[sort], day[sort], row[sort], rnd[sort]
+    same = np.r_[False, code[1:] == code[:-1]] & (day != NAT) & (np.r_[NAT, day[:-1]] != NAT)
+    bad = np.flatnonzero(same)
+    bad = bad[day[bad] <= day[bad - 1]]
+    if not len(bad):
+        return
+    prev = bad - 1
+    when = pd.to_datetime(day[bad]).strftime("%Y-%m-%d")
+    before = pd.to_datetime(day[prev]).strftime("%Y-%m-%d")
+    name = np.asarray(names, dtype=object)
+    text = pd.Series([f"survey_date_order: survey_date={w} of round {r} is not after {b} of household {h}'s "
+                      f"previous round {p}" for w, r, b, h, p in
+                      zip(when, name[rnd[bad]], before, np.asarray(id_values)[code[bad]], name[rnd[prev]])])
+    in_batch = row[bad] >= 0  # the later row came in this call: reject it
+    idx = row[bad][in_batch]
+    hb.reject(pd.Series(True, index=idx), pd.Series(text[in_batch].to_numpy(), index=idx), "survey_date_order")
+    earlier = ~in_batch & (row[prev] >= 0)  # a back-filled earlier round dated after a stored later one
+    idx = row[prev][earlier]
     hb.reject(pd.Series(True, index=idx), pd.Series(text[earlier].to_numpy(), index=idx), "survey_date_order")
+
+
+NAT = np.iinfo("int64").min  # NaT as int64 nanoseconds
+
+
+def _ns(dates: pd.Series) -> np.ndarray:
+    """Dates as int64 nanoseconds (NaT: ``NAT``)."""
+    return pd.to_datetime(dates).to_numpy(dtype="datetime64[ns]").view("int64")
+
+
+def _median(parts: list[np.ndarray]) -> float:
+    """Median date (ns) of a round's rows, NaT left out as pandas does; NaN for a round without dates."""
+    days = np.concatenate(parts)
+    days = days[days != NAT]
+    return float(np.median(days)) if len(days) else float("nan")
 
 
 def _rejected_keys(batch: _Batch | None) -> pd.MultiIndex:

@@ -24,12 +24,15 @@ import sys
 import urllib.parse
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pandas as pd
 
 from features.data.canonical import cast, empty_frame, from_arrow
 from features.data.derived import default_lines
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 DATA_FILE = "data.parquet"
 # Rows are sorted by key (household_id first), so row-group statistics let a reader of a household-id range
@@ -260,6 +263,14 @@ class Warehouse:
                              "first_date": d.min(), "last_date": d.max(), "households": len(d)})
         out = pd.DataFrame(rows, columns=["round_id", "survey_date", "first_date", "last_date", "households"])
         return out.sort_values(["survey_date", "round_id"], ignore_index=True)
+
+    def stored_rounds(self, table: str, columns: list[str]) -> Iterator[tuple[str, pa.Table]]:
+        """``(round_id, columns)`` of each stored round of ``table`` in Arrow, one round at a time: for rules
+        that need a few columns of every round without holding them all as pandas objects."""
+        import pyarrow.parquet as pq
+
+        for rid, path in self._partitions(table).items():
+            yield rid, pq.read_table(path, columns=columns)
 
     def households(self, rounds: Iterable[str] | None = None, columns: list[str] | None = None,
                    id_range: IdRange | None = None) -> pd.DataFrame:
