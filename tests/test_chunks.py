@@ -125,7 +125,7 @@ def test_drift_rounds_in_chunks_equal_one_chunk(trained_warehouse: Path, champio
     chunked = load_rounds(wh, rounds, champion_model, chunk=700)
     assert len(whole.frame) > 3 * 700 and set(whole.rounds) == set(rounds)
     pd.testing.assert_frame_equal(chunked.frame, whole.frame, check_exact=True)
-    np.testing.assert_array_equal(chunked.values, whole.values)
+    np.testing.assert_array_equal(chunked.values.to_array(), whole.values.to_array())
     np.testing.assert_array_equal(chunked.risk, whole.risk)
 
 

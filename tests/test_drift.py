@@ -68,6 +68,21 @@ def test_unshocked_round_raises_no_data_alarm_and_has_the_issue_shape(trained_wa
     json.dumps(report)  # plain JSON, nothing numpy-only left
 
 
+def test_the_report_read_in_several_ranges_equals_the_one_range_report(trained_warehouse: Path, champion_model):
+    """The compared columns go to disk range by range and are read back a column at a time: the report of a
+    county read in ranges of 700 households is the one read as a single range, to the last digit."""
+    from features.data.warehouse import Warehouse
+    from training.monitoring.report import check_round
+
+    wh = Warehouse(trained_warehouse)
+    assert len(wh.households([ROUND], columns=["county"])) > 3 * 700
+
+    def report(chunk: int) -> str:
+        return json.dumps(check_round(wh, champion_model, ROUND, seed=3, chunk=chunk), ensure_ascii=False)
+
+    assert report(700) == report(10**9)
+
+
 @pytest.mark.parametrize("kind, indicators", [
     ("wage", {"wage_share", "wage_income_per_worker", "net_income_pc_change", "hardship_ratio_change"}),
     ("survey", {"transfer_share", "policy_transfer_share"}),

@@ -77,9 +77,10 @@ def indicator_families(names: list[str]) -> np.ndarray:
 
 
 def indicator_drift(ref: RoundFrames, cur: RoundFrames, rng: np.random.Generator,
-                    replicates: int = N.DEFAULT_REPLICATES) -> list[IndicatorDrift]:
-    """Per indicator: PSI on the reference's quantile bins, its threshold, KS or TV, missing shares."""
-    bref, bcur = N.bin_by_reference(ref.values, cur.values)
+                    replicates: int = N.DEFAULT_REPLICATES, binned: list[N.Binned] | None = None) -> list[IndicatorDrift]:
+    """Per indicator: PSI on the reference's quantile bins, its threshold, KS or TV, missing shares.
+    ``binned``: ``N.bin_by_reference(ref.values, cur.values)`` when the caller has it already."""
+    bref, bcur = binned or N.bin_by_reference(ref.values, cur.values)
     psi = psi_from_counts(bref.counts(), bcur.counts())
     null_counts = [(bref.counts(r), bref.counts(c))
                    for r, c in N.held_out_pairs(ref.rounds, len(cur.values), replicates, rng)]
@@ -90,11 +91,10 @@ def indicator_drift(ref: RoundFrames, cur: RoundFrames, rng: np.random.Generator
     rc, cc = bref.counts(), bcur.counts()
     out = []
     for j, name in enumerate(ref.names):
-        a, b = ref.values[:, j], cur.values[:, j]
         if categorical[j]:
             stat, stat_name, p = total_variation(rc[j, :-1], cc[j, :-1]), "total_variation", chi_square_p(rc[j, :-1], cc[j, :-1])
-        else:
-            stat, stat_name, p = ks_statistic(a, b), "ks", None
+        else:  # a column of the reference and of the round at a time (see ``columns``)
+            stat, stat_name, p = ks_statistic(ref.values.column(j), cur.values.column(j)), "ks", None
         out.append(IndicatorDrift(name, float(psi[j]), stat, stat_name, float(thresholds[j]),
                                   bool(psi[j] > max(thresholds[j], PSI_FLOOR)), float(rc[j, -1] / max(rc[j].sum(), 1)),
                                   float(cc[j, -1] / max(cc[j].sum(), 1)), float(miss_thr[j]), p,
@@ -164,9 +164,10 @@ def tail_quantile(x: np.ndarray, alpha: float, top: float = TAIL_SHARE) -> float
 
 
 def segment_drift(ref: RoundFrames, cur: RoundFrames, rng: np.random.Generator,
-                  replicates: int = N.DEFAULT_REPLICATES) -> list[SegmentDrift]:
-    """Each county and household type against the rest of its round (see the module docstring)."""
-    bref, bcur = N.bin_by_reference(ref.values, cur.values)
+                  replicates: int = N.DEFAULT_REPLICATES, binned: list[N.Binned] | None = None) -> list[SegmentDrift]:
+    """Each county and household type against the rest of its round (see the module docstring); ``binned`` as
+    in ``indicator_drift``."""
+    bref, bcur = binned or N.bin_by_reference(ref.values, cur.values)
     families = indicator_families(ref.names)
     family_names = [str(f) for f in np.unique(families)]
     last_round = ref.frame.sort_values("as_of")["round_id"].iloc[-1]

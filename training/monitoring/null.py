@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from training.monitoring.columns import Columns
 from training.monitoring.stats import DEFAULT_BINS, bin_codes, psi_from_counts, quantile_edges
 
 N_BINS = DEFAULT_BINS + 2          # quantile bins + the top bin beyond the last cut + missing
@@ -24,9 +25,10 @@ ALARM_QUANTILE = 0.99              # a statistic above the 99th percentile of it
 
 @dataclass
 class Binned:
-    """Bin codes of several columns, offset so that one ``bincount`` counts every column at once."""
+    """Bin codes of several columns, one byte each (``N_BINS`` fits); offset by column when counted, so that
+    one ``bincount`` counts every column at once."""
 
-    codes: np.ndarray              # (rows, columns) code + column * N_BINS: int16 up to 2,730 columns
+    codes: np.ndarray              # (rows, columns) uint8 bin code of each value
 
     @property
     def n_columns(self) -> int:
@@ -36,26 +38,32 @@ class Binned:
         """Rows per bin of each column, ``COUNT_BLOCK`` rows at a time: a replicate of a million-household
         round would otherwise make a platform-integer copy of all its codes (the counts are the same)."""
         picked = np.arange(len(self.codes))[rows]  # positions, whether rows is a slice, a mask or positions
+        offsets = np.arange(self.n_columns, dtype=np.intp) * N_BINS
         total = np.zeros(self.n_columns * N_BINS, dtype=np.int64)
         for start in range(0, len(picked), COUNT_BLOCK):
-            flat = self.codes[picked[start:start + COUNT_BLOCK]].ravel()
-            total += np.bincount(flat, minlength=self.n_columns * N_BINS)
+            flat = self.codes[picked[start:start + COUNT_BLOCK]].astype(np.intp)
+            flat += offsets
+            total += np.bincount(flat.ravel(), minlength=self.n_columns * N_BINS)
         return total.reshape(self.n_columns, N_BINS).astype(float)
 
 
-def bin_by_reference(reference: np.ndarray, *others: np.ndarray) -> list[Binned]:
-    """Quantile bins of each column of ``reference``, applied to it and to ``others`` (same columns)."""
-    edges = [quantile_edges(reference[:, j]) for j in range(reference.shape[1])]
-    dtype = np.int16 if reference.shape[1] * N_BINS <= np.iinfo(np.int16).max else np.int32
+def bin_by_reference(reference: Columns | np.ndarray, *others: Columns | np.ndarray) -> list[Binned]:
+    """Quantile bins of each column of ``reference``, applied to it and to ``others`` (same columns); a
+    column at a time, so that only one column's values are in memory besides the codes."""
+    ref, rest = _columns(reference), [_columns(o) for o in others]
+    out = [np.empty((len(m), ref.width), dtype=np.uint8) for m in (ref, *rest)]
+    for j in range(ref.width):
+        x = ref.column(j)
+        edges = quantile_edges(x)
+        out[0][:, j] = bin_codes(x, edges)
+        del x
+        for codes, m in zip(out[1:], rest):
+            codes[:, j] = bin_codes(m.column(j), edges)
+    return [Binned(c) for c in out]
 
-    def codes(x: np.ndarray) -> Binned:
-        c = np.empty(x.shape, dtype=dtype)
-        for j in range(x.shape[1]):
-            c[:, j] = bin_codes(x[:, j], edges[j])
-            c[:, j] += j * N_BINS
-        return Binned(c)
 
-    return [codes(reference), *(codes(o) for o in others)]
+def _columns(x: Columns | np.ndarray) -> Columns:
+    return x if isinstance(x, Columns) else Columns(x)
 
 
 def held_out_pairs(rounds: np.ndarray, size: int, replicates: int,

@@ -45,19 +45,22 @@ def _reason(kind: str, zh: str, en: str, **detail: object) -> dict:
 
 
 def check_round(warehouse, model, round_id: str, reference: Sequence[str] | None = None, *, seed: int = 0,
-                replicates: int = N.DEFAULT_REPLICATES) -> dict:
-    """Drift of ``round_id`` against ``reference`` (default: the model's training rounds)."""
+                replicates: int = N.DEFAULT_REPLICATES, chunk: int | None = None) -> dict:
+    """Drift of ``round_id`` against ``reference`` (default: the model's training rounds); the rounds are read
+    ``chunk`` households at a time (``load_rounds``), which changes the memory, not the report."""
     ref_ids = [str(r) for r in (reference or default_reference(model))]
     if round_id in ref_ids:
         raise ValueError(f"round {round_id} is part of the reference ({', '.join(ref_ids)}); pick a later round "
                          "or another --reference")
     rng = np.random.default_rng(seed)
     later = rounds_after(warehouse, ref_ids, round_id)
-    rows = load_rounds(warehouse, [*ref_ids, *later], model)
+    rows = load_rounds(warehouse, [*ref_ids, *later], model, chunk)
     cur = rows.take(rows.rounds == round_id)
     ref = rows.take(np.isin(rows.rounds, ref_ids))
-    indicators = indicator_drift(ref, cur, rng, replicates)
-    segments = segment_drift(ref, cur, rng, replicates)
+    binned = N.bin_by_reference(ref.values, cur.values)  # once for both: a pass over every column on disk
+    indicators = indicator_drift(ref, cur, rng, replicates, binned)
+    segments = segment_drift(ref, cur, rng, replicates, binned)
+    del binned
     feeds = feed_drift(warehouse, round_id)
     order = warehouse.round_ids()
     ref_order = sorted(ref_ids, key=lambda r: order.index(r) if r in order else -1)

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from training.monitoring.columns import Columns, SpilledMatrix
+
 SEGMENT_COLUMNS = ("county", "household_type")
 # Set by policy each year, not observed: its change is the new line, not drift.
 NOT_COMPARED = ("monitoring_line",)
@@ -18,19 +20,24 @@ MONEY_UNITS = ("yuan", "yuan/person")
 @dataclass
 class RoundFrames:
     """Rows of several rounds: ``frame`` (ids, round, segments, eligible, label), the compared indicator
-    matrix ``values`` (money in units of the row's monitoring line) and ``risk`` (NaN where not eligible)."""
+    columns ``values`` (money in units of the row's monitoring line; read a column at a time, see
+    ``columns``) and ``risk`` (NaN where not eligible). A matrix given as ``values`` is wrapped."""
 
     frame: pd.DataFrame
     names: list[str]
-    values: np.ndarray
+    values: Columns
     risk: np.ndarray
+
+    def __post_init__(self) -> None:
+        if isinstance(self.values, np.ndarray):
+            self.values = Columns(self.values)
 
     def take(self, mask: np.ndarray) -> RoundFrames:
         """The rows under ``mask``. Rounds are stored one after another, so a set of whole rounds is usually one
-        run of rows: then the matrix is a view, not a copy (it is the largest thing a drift check holds)."""
+        run of rows, taken as a slice."""
         hit = np.flatnonzero(mask)
         rows = slice(hit[0], hit[-1] + 1) if len(hit) and hit[-1] - hit[0] + 1 == len(hit) else hit
-        return RoundFrames(self.frame.iloc[rows].reset_index(drop=True), self.names, self.values[rows],
+        return RoundFrames(self.frame.iloc[rows].reset_index(drop=True), self.names, self.values.take(rows),
                            self.risk[rows])
 
     @property
@@ -58,8 +65,9 @@ def in_line_units(examples: pd.DataFrame, names: list[str], money: np.ndarray) -
 def load_rounds(warehouse, round_ids: Sequence[str], model, chunk: int | None = None) -> RoundFrames:
     """Every household of each round at the round's as-of date (its last survey date), scored by ``model``
     where eligible (not already below the line). Built one household-id range at a time: only a range's raw
-    tables and examples are in memory at once, and only the compared matrix, the risk and a few columns are
-    kept; the rows come out in the order a whole-warehouse build gives (round by round, then by household)."""
+    tables and examples are in memory at once; the compared matrix goes to disk range by range (``columns``),
+    the risk and a few columns are kept; the rows come out in the order a whole-warehouse build gives (round
+    by round, then by household)."""
     from features.data.chunks import DEFAULT_CHUNK, IdRangeView, id_ranges
     from features.indicators.labels import round_as_of
 
@@ -70,20 +78,17 @@ def load_rounds(warehouse, round_ids: Sequence[str], model, chunk: int | None = 
                          f"{', '.join(map(str, as_of.index))}")
     dates = {pd.Timestamp(as_of[r]): r for r in round_ids}
     names, money = compared_indicators()
-    parts = [_round_rows(IdRangeView(warehouse, rng), dates, model, names, money)
-             for rng in id_ranges(warehouse, chunk or DEFAULT_CHUNK, rounds=list(round_ids))]
-    frame = pd.concat([p.frame for p in parts], ignore_index=True)
+    spilled = SpilledMatrix(len(names))
+    frames, risks = [], []
+    for rng in id_ranges(warehouse, chunk or DEFAULT_CHUNK, rounds=list(round_ids)):
+        part = _round_rows(IdRangeView(warehouse, rng), dates, model, names, money)
+        spilled.append(part.values.source)  # the range's matrix goes to disk and is dropped
+        frames.append(part.frame)
+        risks.append(part.risk)
+    frame = pd.concat(frames, ignore_index=True)
     order = np.argsort(frame["as_of"].map({d: i for i, d in enumerate(sorted(dates))}).to_numpy(), kind="stable")
-    where = np.empty_like(order)
-    where[order] = np.arange(len(order))  # each built row's place in the round-by-round order
-    values = np.empty((len(order), len(names)))
-    start = 0
-    for p in parts:  # each range's matrix goes to its places and is dropped: one matrix in memory, not three
-        values[where[start:start + len(p.risk)]] = p.values
-        start += len(p.risk)
-        p.values = None
-    return RoundFrames(frame.iloc[order].reset_index(drop=True), names, values,
-                       np.concatenate([p.risk for p in parts])[order])
+    return RoundFrames(frame.iloc[order].reset_index(drop=True), names, Columns(spilled, order),
+                       np.concatenate(risks)[order])
 
 
 def _round_rows(view, dates: dict[pd.Timestamp, str], model, names: list[str], money: np.ndarray) -> RoundFrames:
