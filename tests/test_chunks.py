@@ -101,7 +101,7 @@ def test_compact_training_examples_hold_the_same_values(ingested_warehouse: Path
     whole = build_examples(wh, dates)
     meta, X = compact_examples_in_chunks(wh, dates, names, chunk=700)
     assert list(X.columns) == names and list(meta.columns) == [c for c in whole.columns if c not in names]
-    assert (X.dtypes == np.float32).any() and set(X.dtypes) <= {np.dtype("float32"), np.dtype("float64")}
+    assert (X.dtypes == np.float16).any() and set(X.dtypes) <= {np.dtype(t) for t in ("float16", "float32", "float64")}
     np.testing.assert_array_equal(X.to_numpy(dtype="float64"), whole[names].to_numpy(dtype="float64"))
     for c in meta.columns:
         if isinstance(meta[c].dtype, pd.CategoricalDtype):
