@@ -32,7 +32,7 @@ def run(warehouse: Path, *, round_id: str | None, by: list[str] | None, budget: 
     """The audit dict of one model on one round (what ``--json`` prints)."""
     from models import registry
     from training.audit import run_audit
-    from training.audit_data import labelled_examples, scored_rows
+    from training.audit_data import scored_frames
     from training.audit_groups import check_attribute, present_attributes
     from training.audit_mitigation import compare_allocations
     from training.config import AuditConfig
@@ -46,8 +46,8 @@ def run(warehouse: Path, *, round_id: str | None, by: list[str] | None, budget: 
         settings["attributes"] = [a for a in attrs if "×" not in a]
         settings["intersections"] = [a for a in attrs if "×" in a]
     cfg = AuditConfig.model_validate(settings)
-    rows, rid = labelled_examples(warehouse, round_id)
-    frame = scored_rows(model, rows, warehouse)
+    frames, rid = scored_frames(warehouse, {"model": model}, round_id)
+    frame = frames["model"]
     attrs, missing = present_attributes(frame, cfg.all_attributes())
     audit = run_audit(frame, cfg, attributes=attrs, references=references)
     audit = {"budget": audit.pop("budget"), "round": rid, "model_version": model.model_version, "alias": alias,

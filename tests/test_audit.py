@@ -147,17 +147,20 @@ def test_mitigation_shows_the_cost_in_overall_recall():
 
 def test_audit_json_equals_recomputation_from_scores_and_labels(trained_warehouse: Path, champion_model):
     from features.data.warehouse import Warehouse
-    from training.audit_data import labelled_examples
+    from features.indicators.labels import build_examples, round_as_of
 
     out = invoke(["audit", "--warehouse", str(trained_warehouse), "--json", "--n-boot", "50", "--no-mlflow",
                   "--by", "county,is_monitored,ethnic_minority,county*head_sex"])
     audit = json.loads(out)
     assert {"budget", "round", "groups", "overall", "not_monitored_recall"} <= set(audit)
-    rows, rid = labelled_examples(trained_warehouse)
+    wh = Warehouse(trained_warehouse)
+    rid = list(round_as_of(wh).index)[-2]  # the newest round with a next one: labelled
+    examples = build_examples(wh, [round_as_of(wh)[rid]])  # the whole round at once, not range by range
+    rows = examples[(examples["round_id"] == rid) & examples["eligible"].eq(1)
+                    & examples["falls_below_line"].notna()].reset_index(drop=True)
     assert audit["round"] == rid and audit["budget"] == 0.1
     frame = pd.DataFrame({"fell": rows["falls_below_line"].to_numpy(float),
                           "risk": champion_model.predict_proba(rows), "household_id": rows["household_id"]})
-    wh = Warehouse(trained_warehouse)
     hh = wh.households(rounds=[rid]).set_index("household_id")
     mem = wh.members(rounds=[rid])
     head_sex = mem[mem["relation"] == "head"].set_index("household_id")["sex"]

@@ -225,7 +225,8 @@ def test_promotion_gate_in_chunks_equals_the_whole_round(trained_warehouse: Path
 
     from features.data.warehouse import Warehouse
     from features.indicators.labels import build_examples, round_as_of
-    from training.promote import gate_comparison, gate_rows, rule_scores
+    from training.promote import gate_comparison, rule_scores
+    from training.round_scores import score_round
 
     wh = Warehouse(trained_warehouse)
     rounds = round_as_of(wh)
@@ -233,10 +234,11 @@ def test_promotion_gate_in_chunks_equals_the_whole_round(trained_warehouse: Path
     examples = build_examples(wh, [rounds[rid]])
     rows = examples[(examples["round_id"] == rid) & examples["eligible"].eq(1) & examples["falls_below_line"].notna()]
     scorers = {"model": champion_model.predict_proba, "rule": lambda r: rule_scores(champion_model, r)}
-    y, scored = gate_rows(wh, rid, rounds[rid], scorers, chunk=700)
+    scored = score_round(wh, rid, rounds[rid], scorers, chunk=700)
     assert len(rows) > 3 * 700
-    np.testing.assert_array_equal(y, rows["falls_below_line"].to_numpy(float))
-    np.testing.assert_array_equal(scored["model"], champion_model.score(rows)["risk"].to_numpy())
-    np.testing.assert_array_equal(scored["rule"], rule_scores(champion_model, rows))
+    np.testing.assert_array_equal(scored.y, rows["falls_below_line"].to_numpy(float))
+    assert list(scored.labels["household_id"]) == list(rows["household_id"].astype(str))
+    np.testing.assert_array_equal(scored.scores["model"], champion_model.score(rows)["risk"].to_numpy())
+    np.testing.assert_array_equal(scored.scores["rule"], rule_scores(champion_model, rows))
     assert gate_comparison(wh.root, champion_model, champion_model, chunk=700) == \
         gate_comparison(wh.root, champion_model, champion_model, chunk=10**9)

@@ -14,11 +14,15 @@ import pandas as pd
 from training.audit import AuditError
 
 
-def labelled_examples(warehouse_root: Path, round_id: str | None = None) -> tuple[pd.DataFrame, str]:
-    """Indicators and labels of a round's eligible, labelled households (default: the newest labelled round)."""
-    from features.data.chunks import examples_in_chunks
-    from features.indicators.labels import round_as_of
+def scored_frames(warehouse_root: Path, models: dict,
+                  round_id: str | None = None) -> tuple[dict[str, pd.DataFrame], str]:
+    """Each model's audit frame (``fell, risk, high`` and the groups) on the same rows: a round's eligible,
+    labelled households (default: the newest labelled round), built and scored one household-id range at a
+    time, so only the labels and the scores of the whole round are held."""
     from features.data.warehouse import Warehouse
+    from features.indicators.labels import round_as_of
+    from models.tiers import assign
+    from training.round_scores import labelled_round_scores
 
     wh = Warehouse(warehouse_root)
     rounds = round_as_of(wh)
@@ -26,20 +30,19 @@ def labelled_examples(warehouse_root: Path, round_id: str | None = None) -> tupl
         raise AuditError(f"warehouse {wh.root} has no households: run `povwatch ingest` first")
     if round_id is not None and round_id not in rounds.index:
         raise AuditError(f"round {round_id!r} is not in the warehouse; allowed: {', '.join(rounds.index)}")
-    # newest first: usually only one or two builds before a labelled round
-    for rid in ([round_id] if round_id is not None else reversed(list(rounds.index))):
-        examples = examples_in_chunks(wh, [rounds[rid]])  # the whole-warehouse table, range by range
-        rows = examples[(examples["round_id"] == rid) & examples["eligible"].eq(1)
-                        & examples["falls_below_line"].notna()]
-        if len(rows):
-            return rows.reset_index(drop=True), rid
-    if round_id is not None:
+    scored = labelled_round_scores(wh, {name: m.predict_proba for name, m in models.items()}, round_id)
+    if scored is None and round_id is not None:
         raise AuditError(f"round {round_id!r} has no labelled households: its next round is not ingested yet")
-    raise AuditError("no round has a next round yet: ingest at least two rounds before an audit")
+    if scored is None:
+        raise AuditError("no round has a next round yet: ingest at least two rounds before an audit")
+    groups = groups_of(scored.labels, warehouse_root)
+    frames = {name: audit_frame(scored.labels, risk, assign(risk, models[name].tier_thresholds) == "high", groups)
+              for name, risk in scored.scores.items()}
+    return frames, scored.round_id
 
 
-def with_groups(rows: pd.DataFrame, risk: np.ndarray, high: np.ndarray, warehouse_root: Path) -> pd.DataFrame:
-    """``fell, risk, high`` and every audit attribute per row (joined on the row's own record)."""
+def groups_of(rows: pd.DataFrame, warehouse_root: Path) -> pd.DataFrame:
+    """Every audit attribute of each row (``household_id, round_id``), joined on the row's own record."""
     from features.data.warehouse import Warehouse
     from training.audit_groups import HOUSEHOLD_COLUMNS, MEMBER_COLUMNS, household_groups
 
@@ -50,16 +53,18 @@ def with_groups(rows: pd.DataFrame, risk: np.ndarray, high: np.ndarray, warehous
     keys = rows[["household_id", "round_id"]].astype({"household_id": str, "round_id": str})
     merged = keys.merge(groups.astype({"household_id": str, "round_id": str}), on=["household_id", "round_id"],
                         how="left", validate="one_to_one")
-    out = merged.drop(columns=["household_id", "round_id"])
+    return merged.drop(columns=["household_id", "round_id"])
+
+
+def audit_frame(rows: pd.DataFrame, risk: np.ndarray, high: np.ndarray, groups: pd.DataFrame) -> pd.DataFrame:
+    """``fell, risk, high`` then the groups, per row."""
+    out = groups.copy()
     out.insert(0, "fell", rows["falls_below_line"].to_numpy(float))
     out.insert(1, "risk", np.asarray(risk, float))
     out.insert(2, "high", np.asarray(high, bool))
     return out
 
 
-def scored_rows(model, rows: pd.DataFrame, warehouse_root: Path) -> pd.DataFrame:
-    """Score the rows with a RiskModel (risk and high tier) and attach the groups."""
-    from models.tiers import assign
-
-    risk = model.predict_proba(rows)
-    return with_groups(rows, risk, assign(risk, model.tier_thresholds) == "high", warehouse_root)
+def with_groups(rows: pd.DataFrame, risk: np.ndarray, high: np.ndarray, warehouse_root: Path) -> pd.DataFrame:
+    """``fell, risk, high`` and every audit attribute per row (joined on the row's own record)."""
+    return audit_frame(rows, risk, high, groups_of(rows, warehouse_root))

@@ -61,13 +61,12 @@ def equity_gate(warehouse_root: Path, champion, challenger, cfg: AuditConfig,
                 round_id: str | None = None) -> EquityVerdict:
     """Audit both models on the same rows of the newest labelled round (or ``round_id``) and compare."""
     from training.audit import run_audit
-    from training.audit_data import labelled_examples, scored_rows
+    from training.audit_data import scored_frames
     from training.audit_groups import present_attributes
 
-    rows, rid = labelled_examples(warehouse_root, round_id)
+    frames, rid = scored_frames(warehouse_root, {"champion": champion, "challenger": challenger}, round_id)
     audits = []
-    for model in (champion, challenger):
-        frame = scored_rows(model, rows, warehouse_root)
+    for frame in frames.values():  # champion first
         attrs, _ = present_attributes(frame, cfg.all_attributes())
         audits.append(run_audit(frame, cfg, attributes=attrs))
     return EquityVerdict(compare_audits(*audits), rid)

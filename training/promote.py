@@ -64,54 +64,25 @@ def rule_scores(challenger, rows):
                         rigid_share=cfg.rule_rigid_share).score(rows)
 
 
-def gate_rows(warehouse, rid: str, as_of, scorers: dict, chunk: int | None = None):
-    """Labels and each scorer's scores of round ``rid``'s eligible, labelled households at ``as_of``, built and
-    scored one household-id range at a time (``features.data.chunks``): the scores are per row, so they are
-    the whole round's, in its order, while only one range's examples are in memory."""
-    from features.data.chunks import DEFAULT_CHUNK, IdRangeView, id_ranges
-    from features.indicators.labels import build_examples
-
-    ys: list[np.ndarray] = []
-    parts: dict[str, list[np.ndarray]] = {name: [] for name in scorers}
-    for rng in id_ranges(warehouse, chunk or DEFAULT_CHUNK, rounds=[rid]):
-        examples = build_examples(IdRangeView(warehouse, rng), [as_of])  # type: ignore[arg-type]
-        rows = examples[(examples["round_id"] == rid) & examples["eligible"].eq(1)
-                        & examples["falls_below_line"].notna()]
-        del examples
-        if not len(rows):
-            continue
-        ys.append(rows["falls_below_line"].to_numpy(float))
-        for name, scorer in scorers.items():
-            parts[name].append(np.asarray(scorer(rows), dtype=float))
-    if not ys:
-        return np.empty(0), {name: np.empty(0) for name in scorers}
-    return np.concatenate(ys), {name: np.concatenate(p) for name, p in parts.items()}
-
-
 def gate_comparison(warehouse_root: Path, champion, challenger,
                     chunk: int | None = None) -> tuple[dict[str, dict[str, float]], str]:
     """The challenger, the rule and the champion (if any) on the newest labelled round:
     metric -> {"challenger": x, "rule": y, "champion": z}."""
-    from features.indicators.labels import round_as_of
     from features.data.warehouse import Warehouse
     from training.metrics import metric_table
+    from training.round_scores import labelled_round_scores
     from training.splits import SplitError
 
     wh = Warehouse(warehouse_root)
-    rounds = round_as_of(wh)
     scorers = {"challenger": challenger.predict_proba, "rule": lambda rows: rule_scores(challenger, rows)}
     if champion is not None:
         scorers["champion"] = champion.predict_proba
-    # newest round first: usually the one before the last already has its outcomes, so one or two builds
-    # instead of indicators at every round's date
-    for rid in reversed(list(rounds.index)):
-        y, scored = gate_rows(wh, rid, rounds[rid], scorers, chunk)
-        if len(y):
-            break
-    else:
+    scored = labelled_round_scores(wh, scorers, chunk=chunk)
+    if scored is None:
         raise SplitError("no round has a next round yet: ingest at least two rounds before promoting")
+    y, rid = scored.y, scored.round_id
     out: dict[str, dict[str, float]] = {}
-    for name, score in scored.items():
+    for name, score in scored.scores.items():
         m = metric_table(y, score, is_probability=name != "rule")
         for metric in GATE_METRICS:
             out.setdefault(metric, {})[name] = m[metric]
