@@ -17,6 +17,7 @@ import pandas as pd
 
 from features.data.as_of import reference_round
 from features.data.chunks import DEFAULT_CHUNK, IdRangeView, id_ranges
+from features.data.heap import release_free_memory
 from features.data.warehouse import IdRange
 from models.risk_model import RiskModel
 from models.worklist import Listed
@@ -168,6 +169,8 @@ class WarehouseListed:
                                    self.area.as_of)
             self.households_built += len(ind)
             out.update(explained(self.model, ind, top=self.top))
+            del tables, ind
+            release_free_memory()  # the range's frames are gone: give their pages back before the next
         return out
 
 
@@ -201,6 +204,8 @@ def warehouse_inputs(model: RiskModel, warehouse, *, as_of: pd.Timestamp, round_
         tables = _read_range(area, rng, lambda latest: _in_area(latest, county, village, places))
         if tables is not None:
             statuses.append(_compact(_range_status(model, area, tables), shared))
+            del tables
+            release_free_memory()  # only the status rows are kept: the range's pages go back to the system
     if not statuses:
         what = f"village {village!r}" if village is not None else f"county {county!r}" if county else "any area"
         names = sorted(places)
