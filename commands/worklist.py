@@ -82,6 +82,7 @@ def worklist_cmd(
         worklist = build(status, as_of=str(when.date()), model_version=str(model.model_version),
                          listed=listed, triggers=trig, options=options,
                          issued=(issued.date() if issued else date.today()))
+        del status  # the county's status table: the list is built, only its entries are written
     except (ValueError, RegistryError, WorklistError) as e:
         _fail(str(e))
     pages, loop_link = {}, None
