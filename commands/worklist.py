@@ -56,7 +56,7 @@ def worklist_cmd(
     from features.data.as_of import resolve_as_of
     from features.data.warehouse import Warehouse
     from models.worklist import TriggerConfig, WorklistError, WorklistOptions, build
-    from serving.worklist_data import listed_from, warehouse_inputs
+    from serving.worklist_data import warehouse_inputs
     from serving.worklist_output import store_table, write
     from models.registry import RegistryError, load_risk_model
 
@@ -77,11 +77,12 @@ def worklist_cmd(
         trig = TriggerConfig.load(triggers)
         options = WorklistOptions(capacity=capacity, capacity_share=capacity_share, audit_share=audit_share,
                                   seed=seed, check_working_days=check_days, decide_days=decide_days)
-        status, ind = warehouse_inputs(model, wh, as_of=when, round_id=rid, county=county, village=village,
-                                       chunk=chunk)
+        status, listed = warehouse_inputs(model, wh, as_of=when, round_id=rid, county=county, village=village,
+                                          chunk=chunk)
         worklist = build(status, as_of=str(when.date()), model_version=str(model.model_version),
-                         listed=listed_from(model, ind), triggers=trig, options=options,
+                         listed=listed, triggers=trig, options=options,
                          issued=(issued.date() if issued else date.today()))
+        del status  # the county's status table: the list is built, only its entries are written
     except (ValueError, RegistryError, WorklistError) as e:
         _fail(str(e))
     pages, loop_link = {}, None

@@ -184,12 +184,14 @@ def _audit_sample(pool: pd.DataFrame, counts: pd.DataFrame, options: WorklistOpt
     if options.audit_share <= 0 or pool.empty:
         return []
     rng = np.random.default_rng(options.seed)
+    sizes = counts.groupby(["county", "village"], sort=False)["n"].sum().to_dict()
+    county_sizes = counts.groupby("county", sort=False)["n"].sum().to_dict()
     chosen: list[str] = []
     for county, part in pool.sort_values("household_id").groupby("county", sort=True):
-        quota = math.ceil(options.audit_share * int(counts.loc[counts["county"] == county, "n"].sum()))
+        quota = math.ceil(options.audit_share * int(county_sizes.get(county, 0)))
         picked: list[str] = []
         for village, vpart in part.groupby("village", sort=True):
-            size = int(counts.loc[(counts["county"] == county) & (counts["village"] == village), "n"].sum())
+            size = int(sizes.get((county, village), 0))
             if size >= options.audit_min_village_households:
                 picked.append(str(vpart["household_id"].iloc[int(rng.integers(len(vpart)))]))
         rest = part.loc[~part["household_id"].isin(picked), "household_id"].astype(str).to_numpy()
@@ -211,26 +213,18 @@ def select(status: pd.DataFrame, triggers: TriggerConfig, options: WorklistOptio
     s = status.reset_index(drop=True)
     stale = s["stale"].astype(bool).to_numpy()
     below = s["below_line"].astype(bool).to_numpy() & ~stale
-    flags = trigger_flags(s, triggers)
-    fired = flags.apply(lambda r: ";".join(c for c in flags.columns if r[c]), axis=1) if len(flags.columns) else \
-        pd.Series("", index=s.index)
+    fired = fired_triggers(trigger_flags(s, triggers))
     channel = np.full(len(s), "", dtype=object)
     channel[stale] = STALE
     channel[below] = "below_line"
     # households already monitored are followed up, never "found" again by a trigger, the model or the audit
     monitored = s["monitored"].astype(bool).to_numpy()
-    fired_any = (fired != "").to_numpy()
+    fired_any = fired != ""
     trig = (channel == "") & fired_any & ~monitored
     channel[trig] = "trigger"
     # model: per village, the highest risks among the eligible households still free and not yet monitored
     risk = _num(s, "risk")
-    eligible = ~stale & ~below
-    for _, idx in s.groupby("village", sort=True).indices.items():
-        places = capacity_of(int(eligible[idx].sum()), options)
-        cand = [i for i in idx if channel[i] == "" and not monitored[i] and not math.isnan(risk[i])]
-        cand.sort(key=lambda i: (-risk[i], str(s.at[i, "household_id"])))
-        for i in cand[:places]:
-            channel[i] = "model"
+    channel[_model_picks(s, risk, eligible=~stale & ~below, free=(channel == "") & ~monitored, options=options)] = "model"
     prev = _num(s, "previous_risk")
     with np.errstate(invalid="ignore"):
         rose = risk > prev
@@ -240,8 +234,32 @@ def select(status: pd.DataFrame, triggers: TriggerConfig, options: WorklistOptio
     pool = s.loc[(channel == "") & ~monitored, ["household_id", "county", "village"]]
     audit = set(_audit_sample(pool, counts, options))
     channel[s["household_id"].astype(str).isin(audit).to_numpy()] = "audit"
-    out = s.assign(channel=channel, triggers=fired.to_numpy())
-    return out[out["channel"] != ""].reset_index(drop=True)
+    listed = channel != ""
+    return s.loc[listed].assign(channel=channel[listed], triggers=fired[listed]).reset_index(drop=True)
+
+
+def fired_triggers(flags: pd.DataFrame) -> np.ndarray:
+    """Each row's fired trigger codes joined by ';' in column order ('' when none), column by column."""
+    fired = np.full(len(flags), "", dtype=object)
+    for code in flags.columns:
+        on = flags[code].to_numpy(dtype=bool)
+        fired[on] = np.where(fired[on] == "", code, fired[on] + ";" + code)
+    return fired
+
+
+def _model_picks(s: pd.DataFrame, risk: np.ndarray, *, eligible: np.ndarray, free: np.ndarray,
+                 options: WorklistOptions) -> np.ndarray:
+    """Row positions the model channel takes: per village (``capacity_of`` its eligible households), the
+    highest risks among the ``free`` rows with a risk, ties by household id."""
+    village = s["village"].to_numpy()
+    places = {v: capacity_of(int(n), options) for v, n in
+              pd.Series(eligible).groupby(village, sort=True).sum().items()}
+    cand = np.flatnonzero(free & ~np.isnan(risk))
+    order = pd.DataFrame({"v": village[cand], "r": -risk[cand],
+                          "h": s["household_id"].astype(str).to_numpy()[cand], "i": cand})
+    order = order.sort_values(["v", "r", "h"], kind="stable")
+    taken = order.groupby("v", sort=False).cumcount().to_numpy() < order["v"].map(places).to_numpy()
+    return order["i"].to_numpy()[taken]
 
 
 def _rank(picked: pd.DataFrame, audit_order: Sequence[str] = ()) -> np.ndarray:
@@ -318,7 +336,7 @@ def build(status: pd.DataFrame, *, as_of: str, model_version: str, listed: Calla
                                 if col.name == "channel" else col, kind="stable").reset_index(drop=True)
     details = listed([h for h, c in zip(picked["household_id"], picked["channel"]) if c != STALE]) if len(picked) else {}
     check_by, decide_by = deadlines(issued, options)
-    basis = [_basis(r, triggers, options.seed) for _, r in picked.iterrows()]
+    basis = [_basis(r, triggers, options.seed) for r in _rows(picked)]
     risk = _num(picked, "risk") if len(picked) else np.array([])
     shown = ~picked["channel"].isin(["below_line", STALE]).to_numpy()
     entries = pd.DataFrame({
@@ -334,6 +352,13 @@ def build(status: pd.DataFrame, *, as_of: str, model_version: str, listed: Calla
         "audit_seed": np.where(picked["channel"] == "audit", options.seed, None),
     })
     return Worklist(entries, str(as_of)[:10], issued.isoformat(), model_version, options.seed, options, triggers)
+
+
+def _rows(frame: pd.DataFrame):
+    """Each row as a dict of Python values (as ``iterrows`` gives them), one at a time, without a Series each."""
+    names = list(frame.columns)
+    for values in zip(*(frame[c].tolist() for c in names)):
+        yield dict(zip(names, values))
 
 
 def _audit_sample_order(picked: pd.DataFrame) -> list[str]:

@@ -7,12 +7,18 @@ households with ``models.explain`` (the one reason-selection rule).
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
 
 from features.data.as_of import reference_round
+from features.data.chunks import DEFAULT_CHUNK, IdRangeView, id_ranges
+from features.data.heap import release_free_memory
+from features.data.warehouse import IdRange
 from models.risk_model import RiskModel
 from models.worklist import Listed
 
@@ -73,58 +79,144 @@ def status_table(model: RiskModel, indicators: pd.DataFrame, places: pd.DataFram
     return status
 
 
-def listed_from(model: RiskModel, indicators: pd.DataFrame, *, top: int = 3) -> Callable[[list[str]], dict[str, Listed]]:
-    """The ``listed`` callback of ``models.worklist.build``: reasons and measures of the given households."""
+def explained(model: RiskModel, indicators: pd.DataFrame, *, top: int = 3) -> dict[str, Listed]:
+    """Reasons and measures of every household of ``indicators`` (``models.explain``, the one rule)."""
     from models.explain import explain
+
+    if indicators.empty:
+        return {}
+    return {e.household_id: Listed(e.reasons, e.measures) for e in explain(model, indicators, top=top)}
+
+
+def listed_from(model: RiskModel, indicators: pd.DataFrame, *, top: int = 3) -> Callable[[list[str]], dict[str, Listed]]:
+    """The ``listed`` callback of ``models.worklist.build`` over indicators in memory (the documents path)."""
 
     def listed(ids: list[str]) -> dict[str, Listed]:
         part = indicators[indicators["household_id"].astype(str).isin(set(ids))].reset_index(drop=True)
-        if part.empty:
-            return {}
-        return {e.household_id: Listed(e.reasons, e.measures) for e in explain(model, part, top=top)}
+        return explained(model, part, top=top)
 
     return listed
 
 
+@dataclass(frozen=True)
+class _Area:
+    """What both passes over the warehouse read: the rounds known at ``as_of`` and the household-id ranges."""
+
+    warehouse: Any
+    known: list[str]
+    as_of: pd.Timestamp
+    ref_start: pd.Timestamp | None
+    county: str | None
+    village: str | None
+    ranges: list[IdRange]
+
+
+@dataclass
+class _RangeTables:
+    """One household-id range's tables at ``as_of``, restricted to the households kept (``area``: their
+    latest record, with village and county)."""
+
+    area: pd.DataFrame
+    households: pd.DataFrame
+    members: pd.DataFrame
+    events: pd.DataFrame
+
+
+def _read_range(area: _Area, rng: IdRange, keep: Callable[[pd.DataFrame], pd.DataFrame]) -> _RangeTables | None:
+    """The one range read of both passes: the range's records on or before ``as_of``, its members and events,
+    restricted to the households ``keep`` returns from the latest records; None when it keeps none."""
+    view = IdRangeView(area.warehouse, rng)
+    hh = view.households(area.known)
+    hh = hh[hh["survey_date"] <= area.as_of]
+    latest = hh.sort_values(["household_id", "survey_date"]).groupby("household_id", sort=True).tail(1)
+    kept = keep(latest)
+    if kept.empty:
+        return None
+    ids = set(kept["household_id"].astype(str))
+    hh = hh[hh["household_id"].astype(str).isin(ids)]
+    mem = view.members(area.known)
+    mem = mem[mem["household_id"].astype(str).isin(ids)]
+    ev = view.events(end=area.as_of)
+    ev = ev[ev["household_id"].astype(str).isin(ids)]
+    return _RangeTables(kept, hh, mem, ev)
+
+
+class WarehouseListed:
+    """Pass 2, the ``listed`` callback of ``models.worklist.build`` for the warehouse path: re-reads only the
+    ranges that hold listed households, builds indicators for those households only and explains them a
+    range at a time, so memory is bounded by the chunk and the list, not the county. ``ranges_read`` and
+    ``households_built`` say what it read (the list is small next to the county)."""
+
+    def __init__(self, model: RiskModel, area: _Area, *, top: int = 3) -> None:
+        self.model, self.area, self.top = model, area, top
+        self.ranges_read: list[IdRange] = []
+        self.households_built = 0
+
+    def __call__(self, ids: list[str]) -> dict[str, Listed]:
+        from features.indicators import build_indicators
+
+        wanted = sorted({str(h) for h in ids})
+        out: dict[str, Listed] = {}
+        for rng in self.area.ranges:
+            part = set(wanted[bisect_left(wanted, rng[0]):bisect_right(wanted, rng[1])])
+            if not part:
+                continue
+            tables = _read_range(self.area, rng, lambda latest: latest[latest["household_id"].astype(str).isin(part)])
+            self.ranges_read.append(rng)
+            if tables is None:
+                continue
+            ind = build_indicators(tables.households, tables.members, tables.events, self.model.lines,
+                                   self.area.as_of)
+            self.households_built += len(ind)
+            out.update(explained(self.model, ind, top=self.top))
+            del tables, ind
+            release_free_memory()  # the range's frames are gone: give their pages back before the next
+        return out
+
+
+class WarehouseInputs(NamedTuple):
+    """The status table of the area's households and the ``listed`` callback that explains the listed ones."""
+
+    status: pd.DataFrame
+    listed: WarehouseListed
+
+
 def warehouse_inputs(model: RiskModel, warehouse, *, as_of: pd.Timestamp, round_id: str | None = None,
                      county: str | None = None, village: str | None = None,
-                     chunk: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Status table and indicators of the households of a county or village (all when neither) at ``as_of``.
+                     chunk: int | None = None, top: int = 3) -> WarehouseInputs:
+    """Status table of the households of a county or village (all when neither) at ``as_of``, and the
+    callback that gives the listed ones their reasons.
 
-    Reads the warehouse one household-id range of ``chunk`` households at a time (``features.data.chunks``, as
-    ``score`` does): every value is per household, so the rows are those of a whole read, in household-id
-    order; only a range's raw tables are in memory at once, the area's indicator rows are kept."""
-    from features.data.chunks import DEFAULT_CHUNK, IdRangeView, id_ranges
-
+    Pass 1 (here) reads the warehouse one household-id range of ``chunk`` households at a time
+    (``features.data.chunks``, as ``score`` does) and keeps only each range's status rows; pass 2
+    (``WarehouseListed``) re-reads the ranges of the listed households. Every value is per household, so the
+    rows are those of a whole read, in household-id order."""
     rounds = warehouse.rounds()
     known = list(rounds.loc[rounds["first_date"] <= as_of, "round_id"])
     if not known:
         raise ValueError(f"no survey round has records on or before {as_of.date()}")
     _, ref_start = reference_round(rounds, as_of, round_id)
-    statuses, indicators, places = [], [], set()
-    for rng in id_ranges(warehouse, chunk or DEFAULT_CHUNK, rounds=known):
-        part = _range_inputs(model, IdRangeView(warehouse, rng), known, as_of, ref_start, county, village, places)
-        if part is not None:
-            statuses.append(part[0])
-            indicators.append(part[1])
+    area = _Area(warehouse, known, as_of, ref_start, county, village,
+                 id_ranges(warehouse, chunk or DEFAULT_CHUNK, rounds=known))
+    statuses, places = [], set()
+    shared: dict[str, str] = {}
+    for rng in area.ranges:
+        tables = _read_range(area, rng, lambda latest: _in_area(latest, county, village, places))
+        if tables is not None:
+            statuses.append(_compact(_range_status(model, area, tables), shared))
+            del tables
+            release_free_memory()  # only the status rows are kept: the range's pages go back to the system
     if not statuses:
         what = f"village {village!r}" if village is not None else f"county {county!r}" if county else "any area"
         names = sorted(places)
         shown = ", ".join(names[:10]) + (", ..." if len(names) > 10 else "")
         raise ValueError(f"no household of {what} surveyed on or before {as_of.date()}; known: {shown}")
-    return pd.concat(statuses, ignore_index=True), pd.concat(indicators, ignore_index=True)
+    return WarehouseInputs(pd.concat(statuses, ignore_index=True), WarehouseListed(model, area, top=top))
 
 
-def _range_inputs(model: RiskModel, view, known: list[str], as_of: pd.Timestamp, ref_start: pd.Timestamp | None,
-                  county: str | None, village: str | None,
-                  places: set[str]) -> tuple[pd.DataFrame, pd.DataFrame] | None:
-    """``warehouse_inputs`` for one household-id range (``view``); None when none of its households is in
-    the area. Adds the range's county (village) names to ``places``, for the message when no range has any."""
-    from features.indicators import build_indicators
-
-    hh = view.households(known)
-    hh = hh[hh["survey_date"] <= as_of]
-    latest = hh.sort_values(["household_id", "survey_date"]).groupby("household_id", sort=True).tail(1)
+def _in_area(latest: pd.DataFrame, county: str | None, village: str | None, places: set[str]) -> pd.DataFrame:
+    """The latest records of the county's (village's) households; when there are none, adds the range's
+    county (village) names to ``places``, for the message when no range has any."""
     area = latest
     if county is not None:
         area = area[area["county"].astype(str) == county]
@@ -132,18 +224,26 @@ def _range_inputs(model: RiskModel, view, known: list[str], as_of: pd.Timestamp,
         area = area[area["village"].astype(str) == village]
     if area.empty:
         places.update(latest["village" if village is not None else "county"].astype(str).unique())
-        return None
-    ids = set(area["household_id"].astype(str))
-    hh = hh[hh["household_id"].astype(str).isin(ids)]
-    mem = view.members(known)
-    mem = mem[mem["household_id"].astype(str).isin(ids)]
-    ev = view.events(end=as_of)
-    ev = ev[ev["household_id"].astype(str).isin(ids)]
-    ind = build_indicators(hh, mem, ev, model.lines, as_of)
-    previous = _previous_risk(model, hh, mem, ev, ind)
-    status = status_table(model, ind, area[["household_id", "village", "county"]], ev, reference_start=ref_start,
-                          previous_risk=previous)
-    return status, ind
+    return area
+
+
+def _range_status(model: RiskModel, area: _Area, tables: _RangeTables) -> pd.DataFrame:
+    """Pass 1 for one range: the status rows of its households in the area (their indicators are dropped)."""
+    from features.indicators import build_indicators
+
+    ind = build_indicators(tables.households, tables.members, tables.events, model.lines, area.as_of)
+    previous = _previous_risk(model, tables.households, tables.members, tables.events, ind)
+    return status_table(model, ind, tables.area[["household_id", "village", "county"]], tables.events,
+                        reference_start=area.ref_start, previous_risk=previous)
+
+
+def _compact(status: pd.DataFrame, shared: dict[str, str]) -> pd.DataFrame:
+    """The same values, each repeated text (village, county, round, tier) one shared string object across
+    ranges: a county's status table costs a pointer per repeated cell, not a string."""
+    for col in ("village", "county", "round_id", "tier"):
+        status[col] = pd.Series([shared.setdefault(v, v) for v in status[col].tolist()], index=status.index,
+                                dtype=object)
+    return status
 
 
 def _previous_risk(model: RiskModel, hh: pd.DataFrame, mem: pd.DataFrame, ev: pd.DataFrame,

@@ -33,12 +33,13 @@ def _pipeline_scores(X: pd.DataFrame, y: np.ndarray, rows: np.ndarray, test: pd.
     return pipeline.predict_proba(test)[:, 1]
 
 
-@pytest.mark.parametrize("float32_columns", [["serious_members", "noise"], "all"])
-def test_logit_baseline_gives_the_numbers_of_the_scikit_learn_pipeline(float32_columns):
+@pytest.mark.parametrize("narrow", [{"serious_members": np.float32, "noise": np.float32},
+                                    {"serious_members": np.float16, "noise": np.float32}, "all"])
+def test_logit_baseline_gives_the_numbers_of_the_scikit_learn_pipeline(narrow):
     X, y = _table(n=3000)
-    columns = [c for c in X.columns if c not in CATS] if float32_columns == "all" else float32_columns
-    X = X.astype({c: np.float32 for c in columns})  # compact tables mix float32 and float64 indicators
-    X["never_reported"] = np.float32(np.nan) if float32_columns == "all" else np.nan  # imputed as 0, flagged
+    # compact tables mix float16 (counts, flags), float32 and float64 indicators
+    X = X.astype({c: np.float32 for c in X.columns if c not in CATS} if narrow == "all" else narrow)
+    X["never_reported"] = np.float32(np.nan) if narrow == "all" else np.nan  # imputed as 0, flagged
     rows = np.arange(len(X)) < 2000
     test = X[~rows]
     logit = LogitBaseline(C=0.1, categorical=CATS).fit(X, y, rows=rows)

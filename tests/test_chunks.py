@@ -101,7 +101,7 @@ def test_compact_training_examples_hold_the_same_values(ingested_warehouse: Path
     whole = build_examples(wh, dates)
     meta, X = compact_examples_in_chunks(wh, dates, names, chunk=700)
     assert list(X.columns) == names and list(meta.columns) == [c for c in whole.columns if c not in names]
-    assert (X.dtypes == np.float32).any() and set(X.dtypes) <= {np.dtype("float32"), np.dtype("float64")}
+    assert (X.dtypes == np.float16).any() and set(X.dtypes) <= {np.dtype(t) for t in ("float16", "float32", "float64")}
     np.testing.assert_array_equal(X.to_numpy(dtype="float64"), whole[names].to_numpy(dtype="float64"))
     for c in meta.columns:
         if isinstance(meta[c].dtype, pd.CategoricalDtype):
@@ -130,8 +130,8 @@ def test_drift_rounds_in_chunks_equal_one_chunk(trained_warehouse: Path, champio
 
 
 def test_worklist_inputs_in_chunks_equal_one_chunk(trained_warehouse: Path, champion_model) -> None:
-    """``povwatch worklist`` reads the warehouse range by range; its status table and indicators are those of
-    a single whole-warehouse range, row for row (a whole county, one county, and an unknown county's message)."""
+    """``povwatch worklist`` reads the warehouse range by range; its status table is that of a single
+    whole-warehouse range, row for row (a whole county, one county, and an unknown county's message)."""
     import pytest
 
     from features.data.chunks import id_ranges
@@ -146,20 +146,76 @@ def test_worklist_inputs_in_chunks_equal_one_chunk(trained_warehouse: Path, cham
     assert len(id_ranges(wh, 700)) >= 3
     whole = warehouse_inputs(champion_model, wh, as_of=when, round_id=round_id, chunk=10**9)
     chunked = warehouse_inputs(champion_model, wh, as_of=when, round_id=round_id, chunk=700)
-    assert len(whole[0]) > 3 * 700 and whole[0]["previous_risk"].notna().any()
-    for a, b in zip(chunked, whole):
-        pd.testing.assert_frame_equal(a, b, check_exact=True)
-    county = str(whole[0]["county"].iloc[-1])
+    assert len(whole.status) > 3 * 700 and whole.status["previous_risk"].notna().any()
+    pd.testing.assert_frame_equal(chunked.status, whole.status, check_exact=True)
+    county = str(whole.status["county"].iloc[-1])
     one = warehouse_inputs(champion_model, wh, as_of=when - pd.Timedelta(days=40), county=county, chunk=700)
     whole_one = warehouse_inputs(champion_model, wh, as_of=when - pd.Timedelta(days=40), county=county, chunk=10**9)
-    for a, b in zip(one, whole_one):
-        pd.testing.assert_frame_equal(a, b, check_exact=True)
+    pd.testing.assert_frame_equal(one.status, whole_one.status, check_exact=True)
     messages = []
     for chunk in (700, 10**9):
         with pytest.raises(ValueError) as e:
             warehouse_inputs(champion_model, wh, as_of=when, county="no such county", chunk=chunk)
         messages.append(str(e.value))
     assert messages[0] == messages[1] and county in messages[0]
+
+
+def _county_worklist(model, wh, when: pd.Timestamp, round_id: str, chunk: int):
+    from datetime import date
+
+    from models.worklist import build
+    from serving.worklist_data import warehouse_inputs
+
+    inputs = warehouse_inputs(model, wh, as_of=when, round_id=round_id, chunk=chunk)
+    worklist = build(inputs.status, as_of=str(when.date()), model_version=str(model.model_version),
+                     listed=inputs.listed, issued=date(2026, 1, 15))
+    return inputs, worklist
+
+
+def test_worklist_in_chunks_equals_one_chunk_with_reasons(trained_warehouse: Path, champion_model) -> None:
+    """The whole worklist — channels, ranks, reasons and measures — is the same read in several household-id
+    ranges as in one; pass 2 builds indicators only for the listed households that are not stale, re-reading
+    only the ranges that hold them."""
+    from features.data.chunks import id_ranges
+    from features.data.warehouse import Warehouse
+    from features.indicators.labels import round_as_of
+
+    wh = Warehouse(trained_warehouse)
+    as_of = round_as_of(wh)
+    round_id = str(as_of.index[-1])
+    when = pd.Timestamp(as_of[round_id])
+    ranges = id_ranges(wh, 700, rounds=wh.round_ids())
+    assert len(ranges) >= 3
+    whole_inputs, whole = _county_worklist(champion_model, wh, when, round_id, 10**9)
+    inputs, chunked = _county_worklist(champion_model, wh, when, round_id, 700)
+    pd.testing.assert_frame_equal(chunked.entries, whole.entries, check_exact=True)
+    explained = chunked.active
+    assert explained["reasons"].map(len).gt(0).any() and len(explained) < len(inputs.status)
+    assert inputs.listed.households_built == len(explained)
+    assert len(whole_inputs.listed.ranges_read) == 1
+
+
+def test_worklist_reasons_read_only_the_ranges_of_the_listed(trained_warehouse: Path, champion_model) -> None:
+    """Pass 2 asked for households of one range reads that range only and builds their indicators only;
+    their reasons are those of the whole-range read."""
+    from features.data.warehouse import Warehouse
+    from features.indicators.labels import round_as_of
+    from serving.worklist_data import warehouse_inputs
+
+    wh = Warehouse(trained_warehouse)
+    as_of = round_as_of(wh)
+    round_id = str(as_of.index[-1])
+    when = pd.Timestamp(as_of[round_id])
+    inputs = warehouse_inputs(champion_model, wh, as_of=when, round_id=round_id, chunk=700)
+    second = inputs.listed.area.ranges[1]
+    status = inputs.status[~inputs.status["stale"]]
+    ids = [h for h in status["household_id"] if second[0] <= h <= second[1]][:5]
+    assert len(ids) == 5
+    got = inputs.listed(ids)
+    assert inputs.listed.ranges_read == [second] and inputs.listed.households_built == len(ids)
+    assert sorted(got) == sorted(ids)
+    whole = warehouse_inputs(champion_model, wh, as_of=when, round_id=round_id, chunk=10**9).listed(ids)
+    assert got == whole
 
 
 def test_promotion_gate_in_chunks_equals_the_whole_round(trained_warehouse: Path, champion_model) -> None:

@@ -82,6 +82,7 @@ def compact_examples_in_chunks(warehouse: Warehouse, as_of_dates: Iterable[pd.Ti
     (``features.data.compact``) before the next range is read. The indicator values are the float64 ones
     exactly; the ids are categoricals."""
     from features.data.compact import compact_columns, join_columns
+    from features.data.heap import release_free_memory
     from features.indicators.labels import examples_per_date
 
     dates = [pd.Timestamp(d) for d in as_of_dates]
@@ -92,6 +93,7 @@ def compact_examples_in_chunks(warehouse: Warehouse, as_of_dates: Iterable[pd.Ti
         for i, frame in enumerate(examples_per_date(IdRangeView(warehouse, rng), dates)):  # type: ignore[arg-type]
             per_date[i].append(compact_columns(frame, features))
             del frame
+        release_free_memory()  # the range's frames are gone: their pages, not only its kept columns, stay
     parts = [part for parts in per_date for part in parts]
     del per_date
     meta_parts = [{k: part.pop(k) for k in list(part) if k not in features} for part in parts]

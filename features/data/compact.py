@@ -1,7 +1,7 @@
 """Example tables held compactly, for a job that keeps every example row in memory (training).
 
-A float64 indicator column becomes float32 when every value of it (NaN included) survives the round trip, so
-converting back to float64 gives the same numbers bit for bit: a model fitted on the compact table is the
+A float64 indicator column becomes float16 (flags, counts, ages, codes) or float32 when every value of it (NaN
+included) survives the round trip, so converting back to float64 gives the same numbers bit for bit: a model fitted on the compact table is the
 one fitted on the float64 table. Columns whose values need float64 (incomes, ratios) stay float64. Text
 columns (household and round ids, places, types) become categoricals: a code per row instead of a Python
 string. Parts are joined column by column, each part's column released as soon as it is copied, so joining
@@ -19,12 +19,17 @@ from pandas.api.types import union_categoricals
 Columns = dict[str, object]  # column name -> numpy array, pandas extension array or Categorical
 
 
-def exact_float32(values: np.ndarray) -> np.ndarray:
-    """``values`` as float32 when that loses nothing (every value, NaN included, comes back equal), else as is."""
+def exact_small_float(values: np.ndarray) -> np.ndarray:
+    """``values`` as float16, else float32, when that loses nothing (every value, NaN included, comes back
+    equal), else as is: flags, counts, ages and codes need two bytes, not eight."""
     if values.dtype != np.float64:
         return values
-    small = values.astype(np.float32)
-    return small if np.array_equal(small.astype(np.float64), values, equal_nan=True) else values
+    for small_type in (np.float16, np.float32):
+        with np.errstate(over="ignore"):  # a value too large for float16 becomes inf: not equal, so not kept
+            small = values.astype(small_type)
+        if np.array_equal(small.astype(np.float64), values, equal_nan=True):
+            return small
+    return values
 
 
 def owned(values: np.ndarray) -> np.ndarray:
@@ -34,14 +39,14 @@ def owned(values: np.ndarray) -> np.ndarray:
 
 
 def compact_columns(frame: pd.DataFrame, floats: Sequence[str]) -> Columns:
-    """The columns of ``frame``: ``floats`` (float64 columns) as ``exact_float32``, text as categoricals, the
+    """The columns of ``frame``: ``floats`` (float64 columns) as ``exact_small_float``, text as categoricals, the
     rest unchanged; every column an array of its own (``owned``), so ``frame`` is freed once dropped."""
     out: Columns = {}
     wanted = set(floats)
     for name in frame.columns:
         col = frame[name]
         if name in wanted:
-            out[name] = owned(exact_float32(col.to_numpy(dtype="float64", na_value=np.nan)))
+            out[name] = owned(exact_small_float(col.to_numpy(dtype="float64", na_value=np.nan)))
         elif col.dtype == object or isinstance(col.dtype, pd.StringDtype):
             out[name] = pd.Categorical(col.astype("object"))
         else:
@@ -51,7 +56,7 @@ def compact_columns(frame: pd.DataFrame, floats: Sequence[str]) -> Columns:
 
 def join_columns(parts: list[Columns]) -> pd.DataFrame:
     """The parts' rows in order, as one frame; each part's columns are released as they are joined (``parts``
-    is emptied). A column float32 in one part and float64 in another is float64 (exactly)."""
+    is emptied). A column narrower in one part than in another takes the wider type (exactly)."""
     if not parts:
         raise ValueError("no parts to join")
     data: dict[str, object] = {}
