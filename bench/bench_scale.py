@@ -10,7 +10,8 @@ indicator matrix is the baseline of the scoring ratio; ``povwatch score --engine
 local[2]`` gives Spark's rate and its ratio to local. With ``--train-max-run N``, ``povwatch train`` (the
 configuration ``TRAIN``) also runs on each county up to N households, for its time and peak RSS. The other
 commands that read a whole round (features, worklist, audit, drift: ``batch_paths``) run once each for
-their peak RSS.
+their peak RSS, last; ``--path-time-limit`` stops any of them that runs longer (its cell says so). Each
+command's figures are printed as soon as it ends, so a run stopped midway keeps what it measured.
 
 Sizes above ``--max-run`` (default 20,000 households) are listed as "not run": the shared 2-core machine this
 was written on cannot run a province, and a figure is only written when it was measured.
@@ -78,24 +79,30 @@ RSS_LIMIT_GB = 12.0  # a command whose process tree passes this is stopped: half
 
 
 class OverLimit(RuntimeError):
-    """The command's process tree passed ``RSS_LIMIT_GB`` and was stopped: its peak is "above the limit"."""
+    """The command's process tree passed ``RSS_LIMIT_GB`` (or its time limit) and was stopped; ``cell`` is what
+    the table says of it."""
+
+    def __init__(self, message: str, cell: str = f"> {RSS_LIMIT_GB:g}") -> None:
+        super().__init__(message)
+        self.cell = cell
 
 
-def measured(args: list[str], env: dict[str, str]) -> Run:
+def measured(args: list[str], env: dict[str, str], time_limit_s: float | None = None) -> Run:
     """Run ``povwatch ARGS`` in its own process; wall time, CPU time and the peak RSS of its process tree
     (sampled every 50 ms). A tree that passes ``RSS_LIMIT_GB`` is killed (``OverLimit``) before it can push a
-    shared machine into swapping or the OOM killer."""
+    shared machine into swapping or the OOM killer; so is one still running after ``time_limit_s``."""
     import psutil
 
     cmd = [str(Path(sys.executable).parent / "povwatch"), *args]
     cpu0, t0 = _children_cpu(), time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    watched, peak, done = psutil.Process(proc.pid), [0], threading.Event()
+    watched, peak, done, late = psutil.Process(proc.pid), [0], threading.Event(), [False]
 
     def sample() -> None:
         while not done.is_set():
             peak[0] = max(peak[0], _tree_rss(watched))
-            if peak[0] > RSS_LIMIT_GB * 1e9:
+            late[0] = time_limit_s is not None and time.perf_counter() - t0 > time_limit_s
+            if peak[0] > RSS_LIMIT_GB * 1e9 or late[0]:
                 for p in [*watched.children(recursive=True), watched]:
                     try:
                         p.kill()
@@ -112,9 +119,15 @@ def measured(args: list[str], env: dict[str, str]) -> Run:
     sampler.join()
     if peak[0] > RSS_LIMIT_GB * 1e9:
         raise OverLimit(f"povwatch {' '.join(args)} passed {RSS_LIMIT_GB:g} GB and was stopped")
+    if late[0]:
+        raise OverLimit(f"povwatch {' '.join(args)} ran past {time_limit_s:g} s and was stopped "
+                        f"at {peak[0] / 1e9:.2f} GB", f"> {time_limit_s / 60:.0f} min at {peak[0] / 1e9:.2f} GB")
     if proc.returncode != 0:
         raise RuntimeError(f"povwatch {' '.join(args)} exited {proc.returncode}:\n{output[-3000:]}")
-    return Run(seconds, peak[0] / 1e9, _children_cpu() - cpu0, output)
+    run = Run(seconds, peak[0] / 1e9, _children_cpu() - cpu0, output)
+    print(f"povwatch {args[0]} {args[1]}: {run.seconds:.0f} s, CPU {run.cpu_seconds:.0f} s, {run.peak_gb:.2f} GB",
+          flush=True)  # as it goes: a run stopped midway keeps what it measured
+    return run
 
 
 def bare_predict_rows_per_s(warehouse: Path, round_id: str) -> tuple[float, int]:
@@ -189,7 +202,7 @@ def model_warehouse(households: int, rounds: int, seed: int, work: Path, env: di
 
 
 def one_size(households: int, rounds: int, seed: int, spark: bool, work: Path, model_wh: Path,
-             train: bool = False) -> dict[str, str]:
+             train: bool = False, path_time_limit_s: float | None = None) -> dict[str, str]:
     env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true", "SPARK_LOCAL_IP": "127.0.0.1"}
     env.pop("MLFLOW_TRACKING_URI", None)
     raw, wh = work / "raw", work / "wh"
@@ -224,10 +237,8 @@ def one_size(households: int, rounds: int, seed: int, spark: bool, work: Path, m
         spark_rate = scored / run.seconds
         row["Spark local[2] households/s"] = f"{spark_rate:,.0f} (peak {run.peak_gb:.2f} GB)"
         row["Spark / local"] = f"{spark_rate / rate:.2f}"
-    row[PATHS_COLUMN] = " / ".join(batch_paths(wh, newest, work, env))
-    os.environ.pop("MLFLOW_TRACKING_URI", None)
-    if train:  # on this county's own warehouse and registry, with the bench's training configuration
-        env.pop("MLFLOW_TRACKING_URI", None)
+    if train:  # on this county's own warehouse and registry, with the bench's training configuration; before
+        env.pop("MLFLOW_TRACKING_URI", None)  # the batch paths, whose last (drift) may run long
         (work / "train.json").write_text(TRAIN)
         try:
             run = measured(["train", "--warehouse", str(wh), "--config", str(work / "train.json")], env)
@@ -236,16 +247,20 @@ def one_size(households: int, rounds: int, seed: int, spark: bool, work: Path, m
         except RuntimeError as e:  # the other figures stand; say why this one is missing
             print(e, flush=True)
             row["train s"] = row["train peak GB"] = "failed (see the bench's output)"
+    env["MLFLOW_TRACKING_URI"] = f"sqlite:///{model_wh.resolve()}/mlflow.db"  # the scoring model again
+    row[PATHS_COLUMN] = " / ".join(batch_paths(wh, newest, work, env, path_time_limit_s))
+    os.environ.pop("MLFLOW_TRACKING_URI", None)
     print(f"{households:,} households: scored {scored:,}; ingest calls: "
           + ", ".join(f"{r.seconds:.0f} s / {r.peak_gb:.2f} GB" for r in ingests), flush=True)
     return row
 
 
-def batch_paths(wh: Path, newest: str, work: Path, env: dict[str, str]) -> list[str]:
+def batch_paths(wh: Path, newest: str, work: Path, env: dict[str, str], time_limit_s: float | None = None) -> list[str]:
     """Peak GB of the other commands that read a whole round, each in its own process with the scoring model
     (the order of ``PATHS_COLUMN``): the indicator table and the worklist of the newest round, the equity audit of the
     newest labelled round (its outcomes are the next round's), the drift check of the newest round against the
-    model's training rounds. A command stopped at ``RSS_LIMIT_GB`` reads "> limit"."""
+    model's training rounds. A command stopped at ``RSS_LIMIT_GB`` reads "> limit"; one stopped at
+    ``time_limit_s``, "> N min at its peak so far"."""
     from features.data.warehouse import Warehouse
 
     labelled = Warehouse(wh).round_ids()[-2]
@@ -257,10 +272,10 @@ def batch_paths(wh: Path, newest: str, work: Path, env: dict[str, str]) -> list[
     out = []
     for args in commands:
         try:
-            out.append(f"{measured(args, env).peak_gb:.2f}")
+            out.append(f"{measured(args, env, time_limit_s).peak_gb:.2f}")
         except OverLimit as e:
             print(e, flush=True)
-            out.append(f"> {RSS_LIMIT_GB:g}")
+            out.append(e.cell)
     return out
 
 
@@ -324,6 +339,8 @@ def main() -> None:
     parser.add_argument("--no-spark", action="store_true", help="skip the Spark local[2] column")
     parser.add_argument("--train-max-run", type=int, default=0,
                         help="also time `povwatch train` (and its peak RSS) on each county up to this size")
+    parser.add_argument("--path-time-limit", type=float, default=None, metavar="SECONDS",
+                        help="stop each of features, worklist, audit and drift after this long (its cell says so)")
     parser.add_argument("--write", action="store_true", help=f"rewrite the scale table in {DOC.name}")
     args = parser.parse_args()
     rows = []
@@ -336,7 +353,8 @@ def main() -> None:
             continue
         with tempfile.TemporaryDirectory(prefix=f"bench-scale-{n}-") as tmp:
             spark = not args.no_spark and n <= args.spark_max_run
-            rows.append(one_size(n, args.rounds, args.seed, spark, Path(tmp), model_wh, n <= args.train_max_run))
+            rows.append(one_size(n, args.rounds, args.seed, spark, Path(tmp), model_wh, n <= args.train_max_run,
+                                 args.path_time_limit))
         print(table(rows), flush=True)
     model_tmp.cleanup()
     text = table(rows)
