@@ -103,18 +103,51 @@ def indicator_drift(ref: RoundFrames, cur: RoundFrames, rng: np.random.Generator
     return out
 
 
-def _contrast_null(binned: N.Binned, rounds: np.ndarray, inside: np.ndarray, n_in: int, n_out: int,
-                   replicates: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """PSI of the segment against the rest within each reference round, resampled to the round's sizes;
-    and the round each replicate came from."""
-    ids = [r for r in np.unique(rounds) if (inside & (rounds == r)).sum() >= MIN_SEGMENT_ROWS]
-    out, which = [], []
-    for b in range(replicates):
-        k = rounds == ids[b % len(ids)]
-        seg, rest = np.flatnonzero(k & inside), np.flatnonzero(k & ~inside)
-        out.append(psi_from_counts(binned.counts(rng.choice(rest, n_out)), binned.counts(rng.choice(seg, n_in))))
-        which.append(ids[b % len(ids)])
-    return np.array(out), np.array(which)
+def _contrast_nulls(binned: N.Binned, rounds: np.ndarray, code: np.ndarray, judged: dict[int, tuple[int, int]],
+                    size: int, replicates: int, rng: np.random.Generator) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """For each judged segment (its code -> rows in the round, rows of the rest), PSI of the segment against the
+    rest within each reference round, the segment resampled to its size in the round and the rest to the
+    round's; and the round each replicate came from. Replicate ``b`` of a segment uses its ``b``-th round in
+    turn (rounds where it has ``MIN_SEGMENT_ROWS``). One resample of a whole reference round (``size`` rows)
+    serves every segment that uses that round in that turn: its rows outside the segment are the rest's
+    resample, counted for all segments in one pass (``Binned.counts_by``); only the segment's own draw is
+    per segment. Counting the rest once per segment and replicate instead costs counties × round rows, which
+    at a province's size (hundreds of counties, a million rows a round) is days of CPU."""
+    n_groups = int(code.max(initial=0)) + 1
+    ids = np.unique(rounds)
+    in_round = {r: rounds == r for r in ids}
+    uses: dict[tuple[str, int], list[tuple[int, int]]] = {}   # (round, turn) -> [(segment, replicate)]
+    own_rounds = {}
+    for seg in judged:
+        inside = code == seg
+        own_rounds[seg] = [r for r in ids if (inside & in_round[r]).sum() >= MIN_SEGMENT_ROWS]
+        for b in range(replicates):
+            k = own_rounds[seg][b % len(own_rounds[seg])]
+            uses.setdefault((k, b // len(own_rounds[seg])), []).append((seg, b))
+    out = {seg: (np.empty((replicates, binned.n_columns)), np.empty(replicates, dtype=object)) for seg in judged}
+    grouped = {}   # round -> its rows ordered by segment, and where each segment starts
+    for k in ids:
+        members = np.flatnonzero(in_round[k])
+        ordered = members[np.argsort(code[members], kind="stable")]
+        grouped[k] = (members, ordered, np.searchsorted(code[ordered], np.arange(n_groups + 1)))
+    for (k, _turn), pairs in sorted(uses.items()):
+        members, ordered, starts = grouped[k]
+        drawn = rng.choice(members, size)
+        by_group = binned.counts_by(code[drawn], n_groups, drawn)
+        total = by_group.sum(axis=0)
+        for seg, b in pairs:
+            seg_rows = ordered[starts[seg]:starts[seg + 1]]
+            out[seg][0][b] = psi_from_counts(total - by_group[seg], binned.counts(rng.choice(seg_rows, judged[seg][0])))
+            out[seg][1][b] = k
+    return {seg: (null, which.astype(str)) for seg, (null, which) in out.items()}
+
+
+def _codes(values: list[str], x: np.ndarray) -> np.ndarray:
+    """Position of each of ``x`` in the sorted ``values``; ``len(values)`` where it is not one of them."""
+    pos = np.searchsorted(values, x)
+    found = pos < len(values)
+    found[found] = np.asarray(values)[pos[found]] == x[found]
+    return np.where(found, pos, len(values))
 
 
 def excess(contrast: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
@@ -166,41 +199,55 @@ def tail_quantile(x: np.ndarray, alpha: float, top: float = TAIL_SHARE) -> float
 def segment_drift(ref: RoundFrames, cur: RoundFrames, rng: np.random.Generator,
                   replicates: int = N.DEFAULT_REPLICATES, binned: list[N.Binned] | None = None) -> list[SegmentDrift]:
     """Each county and household type against the rest of its round (see the module docstring); ``binned`` as
-    in ``indicator_drift``."""
+    in ``indicator_drift``. Every count is taken once per kind of segment, all segments together
+    (``Binned.counts_by``), and the rest of a round is its total less the segment: the cost grows with the
+    rows, not with rows × segments."""
     bref, bcur = binned or N.bin_by_reference(ref.values, cur.values)
     families = indicator_families(ref.names)
     family_names = [str(f) for f in np.unique(families)]
     last_round = ref.frame.sort_values("as_of")["round_id"].iloc[-1]
-    latest = ref.rounds == last_round
+    round_ids = list(np.unique(ref.rounds))
+    round_of = np.searchsorted(round_ids, ref.rounds)
+    last = round_ids.index(last_round)
     out = []
     for by in SEGMENT_COLUMNS:
         ref_v, cur_v = ref.frame[by].to_numpy(dtype=str), cur.frame[by].to_numpy(dtype=str)
         values = sorted(set(cur_v))
-        judged: list[tuple[SegmentDrift, np.ndarray]] = []   # (segment, excess of each indicator)
+        n = len(values)
+        cur_code = np.searchsorted(values, cur_v)
+        ref_code = _codes(values, ref_v)       # a value absent from the round: code n, part of every rest
+        cur_seg = bcur.counts_by(cur_code, n)                                       # (segment, column, bin)
+        ref_seg_round = bref.counts_by(ref_code * len(round_ids) + round_of, (n + 1) * len(round_ids)).reshape(
+            n + 1, len(round_ids), bref.n_columns, N.N_BINS)                        # (segment, round, column, bin)
+        rows_cur = np.bincount(cur_code, minlength=n)
+        rows_ref = np.bincount(ref_code * len(round_ids) + round_of, minlength=(n + 1) * len(round_ids)).reshape(
+            n + 1, len(round_ids))
+        cur_total, ref_last_total = cur_seg.sum(axis=0), ref_seg_round[:, last].sum(axis=0)
+        judged = {i: (int(rows_cur[i]), int(len(cur_v) - rows_cur[i])) for i in range(n)
+                  if n >= 2 and rows_cur[i] >= MIN_SEGMENT_ROWS and len(cur_v) - rows_cur[i] >= MIN_SEGMENT_ROWS
+                  and rows_ref[i].max() >= MIN_SEGMENT_ROWS}
+        nulls = _contrast_nulls(bref, ref.rounds, ref_code, judged, len(cur_v), replicates, rng)
+        scored: list[tuple[SegmentDrift, np.ndarray]] = []   # (segment, excess of each indicator)
         honest = []
-        for value in values:
-            inside_cur, inside_ref = cur_v == value, ref_v == value
-            n_in, n_out = int(inside_cur.sum()), int((~inside_cur).sum())
-            per_round = [(inside_ref & (ref.rounds == r)).sum() for r in np.unique(ref.rounds)]
-            own = psi_from_counts(bref.counts(inside_ref), bcur.counts(inside_cur)) if inside_ref.any() else \
+        for i, value in enumerate(values):
+            own = psi_from_counts(ref_seg_round[i].sum(axis=0), cur_seg[i]) if rows_ref[i].any() else \
                 np.zeros(len(ref.names))
-            seg = SegmentDrift(by, value, float(own.max()) if len(own) else 0.0, False, rows=n_in)
+            seg = SegmentDrift(by, value, float(own.max()) if len(own) else 0.0, False, rows=int(rows_cur[i]))
             out.append(seg)
-            if not (len(values) >= 2 and n_in >= MIN_SEGMENT_ROWS and n_out >= MIN_SEGMENT_ROWS
-                    and max(per_round, default=0) >= MIN_SEGMENT_ROWS):
+            if i not in judged:
                 continue
-            contrast = psi_from_counts(bcur.counts(~inside_cur), bcur.counts(inside_cur))
-            null, which = _contrast_null(bref, ref.rounds, inside_ref, n_in, n_out, replicates, rng)
+            contrast = psi_from_counts(cur_total - cur_seg[i], cur_seg[i])
+            null, which = nulls[i]
             thr = N.upper(null)
             # Which side moved: against the latest reference round, the segment changed more than the rest.
-            own_last = psi_from_counts(bref.counts(inside_ref & latest), bcur.counts(inside_cur))
-            rest_last = psi_from_counts(bref.counts(~inside_ref & latest), bcur.counts(~inside_cur))
+            own_last = psi_from_counts(ref_seg_round[i, last], cur_seg[i])
+            rest_last = psi_from_counts(ref_last_total - ref_seg_round[i, last], cur_total - cur_seg[i])
             moved = (contrast > np.maximum(thr, PSI_FLOOR)) & (own_last > rest_last)
             seg.moved = int(moved.sum())
-            judged.append((seg, np.where(moved, excess(contrast, thr), 0.0)))
+            scored.append((seg, np.where(moved, excess(contrast, thr), 0.0)))
             honest.append(honest_scores(null, which, families, family_names))
         limits = family_limits(honest, family_names) if honest else {}
-        for seg, ex in judged:
+        for seg, ex in scored:
             _judge(seg, ex, families, limits, ref.names)
     return out
 
