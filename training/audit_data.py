@@ -41,19 +41,31 @@ def scored_frames(warehouse_root: Path, models: dict,
     return frames, scored.round_id
 
 
-def groups_of(rows: pd.DataFrame, warehouse_root: Path) -> pd.DataFrame:
-    """Every audit attribute of each row (``household_id, round_id``), joined on the row's own record."""
+def groups_of(rows: pd.DataFrame, warehouse_root: Path, chunk: int | None = None) -> pd.DataFrame:
+    """Every audit attribute of each row (``household_id, round_id``), joined on the row's own record. Read one
+    household-id range at a time (a province's round has millions of members), keeping only the rows' groups."""
+    from features.data.chunks import DEFAULT_CHUNK, id_ranges
     from features.data.warehouse import Warehouse
     from training.audit_groups import HOUSEHOLD_COLUMNS, MEMBER_COLUMNS, household_groups
 
     wh = Warehouse(warehouse_root)
+    key = ["household_id", "round_id"]
     rids = sorted(set(rows["round_id"].astype(str)))
-    groups = household_groups(wh.households(rounds=rids, columns=list(HOUSEHOLD_COLUMNS)),
-                              wh.members(rounds=rids, columns=list(MEMBER_COLUMNS)))
-    keys = rows[["household_id", "round_id"]].astype({"household_id": str, "round_id": str})
-    merged = keys.merge(groups.astype({"household_id": str, "round_id": str}), on=["household_id", "round_id"],
-                        how="left", validate="one_to_one")
-    return merged.drop(columns=["household_id", "round_id"])
+    keys = rows[key].astype({"household_id": str, "round_id": str})
+    ids = np.sort(keys["household_id"].to_numpy(dtype=str))
+    parts = []
+    for lo, hi in id_ranges(wh, chunk or DEFAULT_CHUNK, rounds=rids):
+        if np.searchsorted(ids, lo) == np.searchsorted(ids, hi, side="right"):
+            continue  # no row of the audit in this range
+        groups = household_groups(wh.households(rounds=rids, columns=list(HOUSEHOLD_COLUMNS), id_range=(lo, hi)),
+                                  wh.members(rounds=rids, columns=list(MEMBER_COLUMNS), id_range=(lo, hi)))
+        groups = groups.astype({"household_id": str, "round_id": str})
+        in_range = keys[(keys["household_id"] >= lo) & (keys["household_id"] <= hi)]
+        parts.append(groups.merge(in_range, on=key, how="inner"))
+    groups = pd.concat(parts, ignore_index=True) if parts else household_groups(
+        wh.households(rounds=rids, columns=list(HOUSEHOLD_COLUMNS)), wh.members(rounds=rids, columns=list(MEMBER_COLUMNS)))
+    merged = keys.merge(groups, on=key, how="left", validate="one_to_one")
+    return merged.drop(columns=key)
 
 
 def audit_frame(rows: pd.DataFrame, risk: np.ndarray, high: np.ndarray, groups: pd.DataFrame) -> pd.DataFrame:
