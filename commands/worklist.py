@@ -96,7 +96,7 @@ def worklist_cmd(
                  for d in household_documents(wh, ids, pd.Timestamp(when))}
         loop_link = write_field_page(warehouse, out, county=county, village=village)  # what earlier lists found
     write(worklist, out, lang=lang_code, household_pages=pages, loop_link=loop_link)
-    recorded = record_issued(warehouse, store_table(worklist, lang_code))
+    recorded = record_issued(warehouse, store_table(worklist))
     counts = ", ".join(f"{c} {n}" for c, n in worklist.entries["channel"].value_counts().reindex(
         ["below_line", "trigger", "model", "follow_up", "audit", "stale"], fill_value=0).items())
     store = f"{recorded} new alerts recorded in the case store"

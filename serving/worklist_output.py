@@ -4,6 +4,7 @@ printable HTML pages, one per village, plus an index."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from pathlib import Path
@@ -15,6 +16,7 @@ from models.worklist import CHANNEL_LABELS, CHANNELS, STALE, Worklist
 
 Lang = Literal["zh", "en"]
 TOP_REASONS = 3
+CSV_BLOCK = 20_000   # entries per block of a written CSV
 CSV_COLUMNS = ["alert_id", "household_id", "county", "village", "channel", "rank", "risk", "tier",
                *[f"reason_{k}_{p}" for k in range(1, TOP_REASONS + 1) for p in ("indicator", "value", "text")],
                "basis", "measures", "check_by", "decide_by", "as_of", "round_id", "model_version", "audit_seed"]
@@ -47,10 +49,15 @@ def table(worklist: Worklist, lang: Lang = "zh") -> pd.DataFrame:
     return pd.DataFrame(rows, columns=CSV_COLUMNS)
 
 
-def store_table(worklist: Worklist, lang: Lang = "zh") -> pd.DataFrame:
-    """The flat table plus ``reasons`` as JSON text of the structured reasons: what the case store records."""
-    out = table(worklist, lang)
-    out["reasons"] = [json.dumps([x.public() for x in rs], ensure_ascii=False) for rs in worklist.entries["reasons"]]
+def store_table(worklist: Worklist) -> pd.DataFrame:
+    """What the case store records (``cases.store.WORKLIST_COLUMNS``): the entries' keys, places, channel and
+    rank, the risk as the CSV shows it, and ``reasons`` as JSON text of the structured reasons. Built column by
+    column from the entries, without the CSV's text columns: a province's list has hundreds of thousands."""
+    e = worklist.entries
+    out = e[["alert_id", "household_id", "county", "village", "channel", "rank", "tier", "model_version", "as_of",
+             "check_by", "decide_by", "audit_seed"]].reset_index(drop=True)
+    out["risk"] = [None if pd.isna(v) else round(float(v), 4) for v in e["risk"]]
+    out["reasons"] = [json.dumps([x.public() for x in rs], ensure_ascii=False) for rs in e["reasons"]]
     return out
 
 
@@ -80,9 +87,7 @@ def write(worklist: Worklist, out: Path, *, lang: Lang = "zh", household_pages: 
     report page in that folder, linked from the index)."""
     suffix = out.suffix.lower()
     if suffix == ".csv":
-        from features.data.tables import write_table
-
-        write_table(table(worklist, lang), out)
+        write_csv(worklist, out, lang)
     elif suffix == ".json":
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(to_records(worklist), ensure_ascii=False, indent=1), encoding="utf-8")
@@ -92,6 +97,23 @@ def write(worklist: Worklist, out: Path, *, lang: Lang = "zh", household_pages: 
         write_pages(worklist, out, lang=lang, household_pages=household_pages or {}, loop_link=loop_link)
     else:
         raise ValueError(f"--out must end in .csv or .json, or be a folder (no suffix) for HTML pages; got {out.name!r}")
+    return out
+
+
+def write_csv(worklist: Worklist, out: Path, lang: Lang = "zh", block: int = CSV_BLOCK) -> Path:
+    """``table`` written ``block`` entries at a time into one UTF-8 (BOM) file: the same bytes as the whole
+    table at once, without a province's list as one frame of Python rows. ``audit_seed`` is a number column
+    with blanks, as the whole table's type inference makes it whatever a block holds."""
+    from features.data.tables import check_table_path
+
+    out = check_table_path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    e = worklist.entries
+    with out.open("w", encoding="utf-8-sig", newline="") as f:
+        for start in range(0, max(len(e), 1), block):
+            part = table(dataclasses.replace(worklist, entries=e.iloc[start:start + block]), lang)
+            part["audit_seed"] = part["audit_seed"].astype("float64")
+            part.to_csv(f, index=False, header=start == 0, date_format="%Y-%m-%d")
     return out
 
 
